@@ -1,0 +1,47 @@
+# Sori's two commands. Both install whatever is missing first (scripts/setup.sh skips what is
+# present), so they work on a fresh machine.
+#
+#   make run    build in release mode and serve at http://127.0.0.1:3000 (data in ./data/)
+#   make test   format, lints (ssr and hydrate), unit and integration tests, the release
+#               build, and the Playwright end-to-end suite against the built binary
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: run test setup setup-test build fmt lint unit e2e watch
+
+run: setup build
+	./target/release/sori
+
+test: setup-test fmt lint unit build e2e
+	@echo "make test: every check passed"
+
+setup:
+	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh --test
+
+# The release build: the server binary and the optimised wasm bundle in target/site.
+# (`cargo leptos end-to-end` would hide a failed build behind exit 0, so we build first.)
+build:
+	cargo leptos build --release
+
+fmt:
+	cargo fmt --all --check
+
+# Leptos forbids `ssr` and `hydrate` in one build, so each target is linted on its own.
+lint:
+	cargo clippy -p app -p server --features app/ssr --all-targets -- -D warnings
+	cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	cargo test -p app -p server --features app/ssr
+
+e2e:
+	cd end2end && npx tsc -p .
+	npx playwright test --config end2end/playwright.config.ts
+
+watch: setup
+	cargo leptos watch

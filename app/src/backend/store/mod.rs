@@ -1,0 +1,136 @@
+//! Persistence behind one interface. [`Store`] is what every caller sees; `sqlite` is the
+//! embedded default. A PostgreSQL implementation for multi-instance deployments slots in
+//! beside it, chosen by the scheme of `DATABASE_URL` in [`open`], without touching callers.
+
+mod sqlite;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use sqlite::SqliteStore;
+
+/// How hard a commit tries to reach the disk before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// A committed write survives the process being killed (WAL with `synchronous=NORMAL`).
+    Process,
+    /// A committed write also survives power loss (`synchronous=FULL`), at some cost per commit.
+    PowerLoss,
+}
+
+/// Everything needed to open the store. It is part of the server's one configuration struct.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreConfig {
+    /// Where the data lives. `sqlite://PATH` (relative paths are from the working directory).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/sori.db")]
+    pub database_url: String,
+
+    /// What a committed write must survive: `process` (a kill) or `power-loss`.
+    #[arg(long, env = "SORI_DURABILITY", value_enum, default_value = "process")]
+    pub durability: Durability,
+
+    /// How long a write waits for a lock held by another connection, in milliseconds.
+    #[arg(long, env = "SORI_DB_BUSY_TIMEOUT_MS", default_value_t = 5_000)]
+    pub db_busy_timeout_ms: u64,
+
+    /// Connections in the database pool.
+    #[arg(long, env = "SORI_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    pub db_max_connections: u32,
+}
+
+impl StoreConfig {
+    /// A configuration for a database file at `path`, with every other setting at its default.
+    pub fn sqlite_file(path: &std::path::Path) -> Self {
+        Self {
+            database_url: format!("sqlite://{}", path.display()),
+            durability: Durability::Process,
+            db_busy_timeout_ms: 5_000,
+            db_max_connections: 8,
+        }
+    }
+
+    pub fn busy_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_busy_timeout_ms)
+    }
+}
+
+/// Why the store could not be opened. Each message says what is wrong and how to fix it,
+/// because it is the one line an operator sees before the process exits.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "DATABASE_URL {url:?} is not a valid database URL ({reason}); \
+         use sqlite://PATH, for example sqlite://data/sori.db"
+    )]
+    MalformedUrl { url: String, reason: String },
+    #[error(
+        "DATABASE_URL {url:?} uses a database this build of Sori does not support; \
+         use sqlite://PATH, for example sqlite://data/sori.db"
+    )]
+    UnsupportedScheme { url: String },
+    #[error(
+        "cannot create the data directory {}: {source}; \
+         fix its permissions or point DATABASE_URL at a writable place",
+        path.display()
+    )]
+    DataDirectory {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot open the database {}: {source}; check that the file and its directory \
+         are writable by this user",
+        path.display()
+    )]
+    Connect {
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot apply the database migrations: {0}; the database may belong to a newer Sori")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A failure of a store operation. Callers map it to a user-facing error; its text goes to
+/// the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The row that describes this instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub created_ms: i64,
+}
+
+/// The persistence interface. Implementations own their connection pools; every method is
+/// one transaction or less, so callers never hold a database lock across their own awaits.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers only if the database does: a cheap round trip for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The instance row, written by the first migration.
+    async fn instance(&self) -> Result<Instance, StoreError>;
+
+    /// Waits for in-flight queries, then closes every connection. Called once at shutdown.
+    async fn close(&self);
+}
+
+/// Opens the store named by the configuration's URL and applies pending migrations.
+pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>, OpenError> {
+    let url = config.database_url.trim();
+    let scheme = url.split_once(':').map(|(scheme, _)| scheme);
+    match scheme {
+        Some("sqlite") => Ok(Arc::new(SqliteStore::open(config).await?)),
+        Some("postgres" | "postgresql") => Err(OpenError::UnsupportedScheme { url: url.into() }),
+        _ => Err(OpenError::MalformedUrl {
+            url: url.into(),
+            reason: "it does not start with sqlite://".into(),
+        }),
+    }
+}

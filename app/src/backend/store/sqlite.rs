@@ -1,0 +1,154 @@
+//! The embedded SQLite store, Sori's default.
+//!
+//! The pool runs in WAL mode, so readers never block the writer, with foreign keys enforced
+//! and a busy timeout so that concurrent writers wait instead of failing. Migrations are
+//! embedded in the binary and applied when the store opens.
+
+use std::str::FromStr;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::{Durability, Instance, OpenError, Store, StoreConfig, StoreError};
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(config: &StoreConfig) -> Result<Self, OpenError> {
+        let url = config.database_url.trim();
+        let options =
+            SqliteConnectOptions::from_str(url).map_err(|error| OpenError::MalformedUrl {
+                url: url.into(),
+                reason: error.to_string(),
+            })?;
+        let synchronous = match config.durability {
+            Durability::Process => SqliteSynchronous::Normal,
+            Durability::PowerLoss => SqliteSynchronous::Full,
+        };
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .foreign_keys(true)
+            .busy_timeout(config.busy_timeout());
+
+        let path = options.get_filename().to_path_buf();
+        let in_memory = path.as_os_str().is_empty() || path.as_os_str() == ":memory:";
+        let directory = path
+            .parent()
+            .filter(|p| !in_memory && !p.as_os_str().is_empty());
+        if let Some(directory) = directory {
+            std::fs::create_dir_all(directory).map_err(|source| OpenError::DataDirectory {
+                path: directory.to_path_buf(),
+                source,
+            })?;
+        }
+
+        let pool = SqlitePoolOptions::new()
+            .max_connections(config.db_max_connections.max(1))
+            .connect_with(options)
+            .await
+            .map_err(|source| OpenError::Connect { path, source })?;
+        MIGRATIONS.run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn instance(&self) -> Result<Instance, StoreError> {
+        let created_ms: i64 = sqlx::query_scalar("SELECT created_at FROM instance WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Instance { created_ms })
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn open_in(dir: &tempfile::TempDir) -> SqliteStore {
+        let config = StoreConfig::sqlite_file(&dir.path().join("nested/data/sori.db"));
+        SqliteStore::open(&config).await.expect("the store opens")
+    }
+
+    #[tokio::test]
+    async fn opening_creates_the_data_directory_and_applies_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        assert!(dir.path().join("nested/data/sori.db").exists());
+        assert!(store.instance().await.unwrap().created_ms > 1_600_000_000_000);
+    }
+
+    #[tokio::test]
+    async fn the_pool_uses_wal_foreign_keys_and_a_busy_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        let busy_timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(foreign_keys, 1);
+        assert_eq!(busy_timeout, 5_000);
+        assert_eq!(synchronous, 1, "NORMAL is 1");
+    }
+
+    #[tokio::test]
+    async fn power_loss_durability_sets_synchronous_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = StoreConfig::sqlite_file(&dir.path().join("sori.db"));
+        config.durability = Durability::PowerLoss;
+        let store = SqliteStore::open(&config).await.unwrap();
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(synchronous, 2, "FULL is 2");
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_the_data_and_skips_applied_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = open_in(&dir).await.instance().await.unwrap();
+        let again = open_in(&dir).await.instance().await.unwrap();
+        assert_eq!(first, again);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_url_is_reported_as_such() {
+        let config = StoreConfig {
+            database_url: "sqlite://data/sori.db?mode=sideways".into(),
+            ..StoreConfig::sqlite_file(std::path::Path::new("unused"))
+        };
+        let error = SqliteStore::open(&config).await.err().expect("it fails");
+        assert!(matches!(error, OpenError::MalformedUrl { .. }), "{error}");
+    }
+}

@@ -1,0 +1,75 @@
+//! # Sori's shared crate
+//!
+//! One crate, two targets: compiled with `ssr` it renders pages and runs server functions
+//! inside the `server` binary; compiled with `hydrate` (by `frontend`) it runs in the browser
+//! as WebAssembly and takes over the server-rendered page.
+//!
+//! ## Layout
+//! - [`api`]: server functions, the typed HTTP API (`/api/...`), and [`api::ApiError`].
+//! - `pages` and `components`: the UI. They render state and call server functions; they
+//!   contain no business logic and no `cfg`.
+//! - [`backend`] (`ssr` only): the services server functions call (the store, and later
+//!   authentication and the hub). This is the one place server-only code lives in this crate;
+//!   the `server` crate owns the process around it.
+//! - `response`: the two lines that differ between the targets when a page sets its status.
+//!
+//! The shell ([`shell`]) and the root component ([`App`]) are here.
+#![recursion_limit = "256"]
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
+mod components;
+mod pages;
+mod response;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use components::hydration::HydrationMarker;
+use pages::{HomePage, NotFoundPage};
+
+/// The HTML document around the app. Rendered on the server only; the browser hydrates its
+/// `<body>`.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The root component: document metadata, the page frame and the routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/sori.css" />
+        <Title formatter=|page: String| if page.is_empty() { "Sori".to_owned() } else { format!("{page} · Sori") } />
+        <HydrationMarker />
+        <Router>
+            <header class="site-header">
+                <a class="brand" href="/">"Sori"</a>
+            </header>
+            <main id="main" class="site-main">
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=HomePage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

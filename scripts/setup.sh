@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs every tool Sori's build and tests need, skipping what is already present.
+# Versions are the ones verified on this kind of machine (see the README's "Requirements").
+#
+#   scripts/setup.sh          toolchain for building and serving (wasm target, cargo-leptos,
+#                             wasm-bindgen CLI, npm packages incl. wasm-opt)
+#   scripts/setup.sh --test   also Chromium and the Playwright packages for the end-to-end suite
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if ! command -v cargo >/dev/null; then
+  say "cargo is missing: install Rust with rustup first (https://rustup.rs)"; exit 1
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 14 minutes on 2 cores, once)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (must equal the crate in Cargo.lock)"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# wasm-opt comes from the npm package binaryen (Debian's is too old); cargo-leptos puts
+# ./node_modules/.bin first on PATH. Playwright is in the same package.json.
+if ! command -v npm >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing node and npm from Debian"
+    apt-get update -qq && apt-get install -y -qq nodejs npm
+  else
+    say "npm is missing: install Node.js 20 (as root: apt-get install nodejs npm)"; exit 1
+  fi
+fi
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/playwright ] \
+   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (binaryen for wasm-opt, @playwright/test)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+fi
+
+if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing Chromium from Debian for the end-to-end tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else
+    say "Chromium is missing and this is not root: run 'sudo apt-get install chromium'"; exit 1
+  fi
+fi
+
+say "tools ready"

@@ -1,0 +1,178 @@
+//! The server's one configuration struct, read from flags and the environment (`sori --help`
+//! lists everything). Flags override the environment, and Sori's own variables override the
+//! `LEPTOS_*` ones that `cargo leptos watch` sets, so the binary behaves the same inside and
+//! outside the build tool. Every limit a later feature adds becomes a field here, so tests and
+//! benchmarks can set it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use app::backend::store::StoreConfig;
+use clap::Parser;
+
+const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+const DEFAULT_SITE_ROOT: &str = "target/site";
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "sori", version, about = "Sori: real-time room chat.")]
+pub struct Config {
+    /// Address to listen on [default: 127.0.0.1:3000, or LEPTOS_SITE_ADDR]. Port 0 picks a
+    /// free port.
+    #[arg(long, env = "SORI_ADDR")]
+    pub addr: Option<SocketAddr>,
+
+    /// The origin browsers use to reach Sori, e.g. https://chat.example.org
+    /// [default: http:// followed by the bound address].
+    #[arg(long, env = "SORI_PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
+
+    /// The directory holding the built site (the `pkg/` bundle and static assets)
+    /// [default: target/site, or LEPTOS_SITE_ROOT].
+    #[arg(long, env = "SORI_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
+
+    /// Log filter, in tracing's EnvFilter syntax.
+    #[arg(long = "log", env = "RUST_LOG", default_value = "info,sqlx=warn")]
+    pub log_filter: String,
+
+    /// How long shutdown waits for open requests to finish, in milliseconds.
+    #[arg(long, env = "SORI_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
+
+    #[command(flatten)]
+    pub store: StoreConfig,
+}
+
+impl Config {
+    /// A configuration for tests and benchmarks: a free loopback port and the given database.
+    pub fn for_tests(database: &std::path::Path) -> Self {
+        Self {
+            addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            public_origin: None,
+            site_root: None,
+            log_filter: "warn".into(),
+            shutdown_grace_ms: 2_000,
+            store: StoreConfig::sqlite_file(database),
+        }
+    }
+
+    /// The address to bind: the flag or `SORI_ADDR`, else `LEPTOS_SITE_ADDR`, else the default.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        if let Some(addr) = self.addr {
+            return Ok(addr);
+        }
+        let from_leptos = std::env::var("LEPTOS_SITE_ADDR").ok();
+        let text = from_leptos.as_deref().unwrap_or(DEFAULT_ADDR);
+        text.parse().map_err(|_| ConfigError::Addr(text.into()))
+    }
+
+    pub fn site_root(&self) -> PathBuf {
+        self.site_root
+            .clone()
+            .or_else(|| std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SITE_ROOT))
+    }
+
+    /// The public origin, normalised to `scheme://host[:port]` with no trailing slash.
+    pub fn public_origin(&self, bound: SocketAddr) -> Result<String, ConfigError> {
+        match &self.public_origin {
+            None => Ok(format!("http://{bound}")),
+            Some(origin) => normalise_origin(origin),
+        }
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("LEPTOS_SITE_ADDR {0:?} is not an address like 127.0.0.1:3000; set SORI_ADDR instead")]
+    Addr(String),
+    #[error(
+        "SORI_PUBLIC_ORIGIN {0:?} is not an origin; use scheme://host[:port] with no path, \
+         for example https://chat.example.org"
+    )]
+    Origin(String),
+}
+
+fn normalise_origin(origin: &str) -> Result<String, ConfigError> {
+    let trimmed = origin.trim().trim_end_matches('/');
+    let invalid = || ConfigError::Origin(origin.into());
+    let (scheme, rest) = trimmed.split_once("://").ok_or_else(invalid)?;
+    let scheme_ok = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+    let host_ok = !rest.is_empty()
+        && !rest.contains(['/', '?', '#', '@', ' '])
+        && rest.parse::<http::uri::Authority>().is_ok();
+    if !scheme_ok || !host_ok {
+        return Err(invalid());
+    }
+    Ok(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        rest.to_ascii_lowercase()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Config {
+        Config::try_parse_from(std::iter::once("sori").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn a_flag_sets_the_listen_address() {
+        let config = parse(&["--addr", "127.0.0.1:4000"]);
+        assert_eq!(
+            config.listen_addr().unwrap(),
+            "127.0.0.1:4000".parse().unwrap()
+        );
+    }
+
+    #[test]
+    fn the_public_origin_defaults_to_the_bound_address() {
+        let config = parse(&[]);
+        let bound = "127.0.0.1:4321".parse().unwrap();
+        assert_eq!(
+            config.public_origin(bound).unwrap(),
+            "http://127.0.0.1:4321"
+        );
+    }
+
+    #[test]
+    fn a_public_origin_is_normalised() {
+        let config = parse(&["--public-origin", "HTTPS://Chat.Example.org/"]);
+        let bound = "127.0.0.1:1".parse().unwrap();
+        assert_eq!(
+            config.public_origin(bound).unwrap(),
+            "https://chat.example.org"
+        );
+    }
+
+    #[test]
+    fn a_public_origin_with_a_path_is_refused() {
+        for bad in [
+            "chat.example.org",
+            "ftp://x.org",
+            "https://x.org/chat",
+            "https://",
+        ] {
+            let config = parse(&["--public-origin", bad]);
+            let bound = "127.0.0.1:1".parse().unwrap();
+            assert!(config.public_origin(bound).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn durability_is_a_named_choice() {
+        use app::backend::store::Durability;
+        assert_eq!(parse(&[]).store.durability, Durability::Process);
+        let config = parse(&["--durability", "power-loss"]);
+        assert_eq!(config.store.durability, Durability::PowerLoss);
+        assert!(Config::try_parse_from(["sori", "--durability", "maybe"]).is_err());
+    }
+}

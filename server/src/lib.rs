@@ -1,0 +1,150 @@
+//! # The Sori server
+//!
+//! The process around the shared `app` crate: it reads the [`Config`], opens the store, binds
+//! the listener, serves pages, server functions and probes, and shuts down gracefully.
+//!
+//! ## Layout
+//! - [`config`]: the one configuration struct (flags and environment).
+//! - `site`: Leptos options and the routes that render pages and run server functions.
+//! - `health`: `/healthz` and `/readyz`.
+//! - `state`: the handles every handler shares.
+//! - [`shutdown`]: the signal that starts a graceful shutdown.
+//!
+//! ## One boot path
+//! [`Application::build`] turns a config into a bound server; [`Application::run_until`] serves
+//! until a shutdown future completes. `main`, the integration tests (port 0, a temporary
+//! database) and the benchmarks all start Sori this way.
+
+pub mod config;
+mod health;
+pub mod shutdown;
+mod site;
+mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use app::backend::Backend;
+use app::backend::store::{self, OpenError};
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use config::{Config, ConfigError};
+use state::AppState;
+
+/// Why Sori could not start. Each message is the one line an operator sees: what is wrong
+/// and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] OpenError),
+    #[error(
+        "cannot listen on {addr}: the address is already in use; stop the other process or \
+         choose another address with --addr or SORI_ADDR"
+    )]
+    AddrInUse { addr: SocketAddr },
+    #[error("cannot listen on {addr}: {source}; choose another address with --addr or SORI_ADDR")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A server that is bound and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    public_origin: String,
+    router: Router,
+    backend: Backend,
+    config: Config,
+}
+
+impl Application {
+    /// Opens the store (applying migrations), binds the listener and assembles the routes.
+    pub async fn build(config: Config) -> Result<Self, BootError> {
+        let addr = config.listen_addr()?;
+        // Validate the origin before touching the disk, so a typo fails fast.
+        if config.public_origin.is_some() {
+            config.public_origin(addr)?;
+        }
+        let store = store::open(&config.store).await?;
+        let listener = TcpListener::bind(addr).await.map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AddrInUse {
+                BootError::AddrInUse { addr }
+            } else {
+                BootError::Listen { addr, source }
+            }
+        })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| BootError::Listen { addr, source })?;
+        let public_origin = config.public_origin(local_addr)?;
+
+        let backend = Backend::new(store);
+        let state = AppState {
+            leptos: site::leptos_options(&config, local_addr),
+            backend: backend.clone(),
+        };
+        let router = Router::new()
+            .merge(health::routes())
+            .merge(site::routes(&state))
+            .with_state(state);
+
+        Ok(Self {
+            listener,
+            local_addr,
+            public_origin,
+            router,
+            backend,
+            config,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The origin browsers are expected to use.
+    pub fn public_origin(&self) -> &str {
+        &self.public_origin
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets open requests finish
+    /// within the configured grace period, and closes the store.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let grace = self.config.shutdown_grace();
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            // The receiver lives until the drain deadline below has been armed.
+            let _ = stopping_tx.send(());
+        };
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(self.listener, service).with_graceful_shutdown(signal);
+        let serve = std::pin::pin!(serve.into_future());
+
+        tokio::select! {
+            result = serve => {
+                if let Err(error) = result {
+                    tracing::error!(%error, "the HTTP server failed");
+                }
+            }
+            () = async {
+                // Once shutdown starts, open requests get `grace` to finish.
+                let _ = stopping_rx.await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(?grace, "open requests did not finish within the grace period");
+            }
+        }
+        self.backend.store().close().await;
+        tracing::info!("stopped");
+    }
+}

@@ -1,0 +1,59 @@
+//! Server-side rendering and server functions: the Leptos half of the router.
+
+use std::net::SocketAddr;
+
+use app::{App, shell};
+use axum::Router;
+use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+
+use crate::config::Config;
+use crate::state::AppState;
+
+/// The name cargo-leptos gives the bundle (`pkg/sori.js`, `.wasm`, `.css`): the `name` in the
+/// workspace's `[[workspace.metadata.leptos]]`.
+const OUTPUT_NAME: &str = "sori";
+
+/// Leptos options built from Sori's config, so the binary needs nothing from the build tool.
+/// Under `cargo leptos watch` the tool's `LEPTOS_ENV` and `LEPTOS_RELOAD_PORT` switch on live
+/// reload.
+pub fn leptos_options(config: &Config, bound: SocketAddr) -> LeptosOptions {
+    let env = match std::env::var("LEPTOS_ENV").as_deref() {
+        Ok("DEV" | "dev" | "development") => Env::DEV,
+        _ => Env::PROD,
+    };
+    let reload_port = std::env::var("LEPTOS_RELOAD_PORT")
+        .ok()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(3001);
+    LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(config.site_root().to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(bound)
+        .reload_port(reload_port)
+        .env(env)
+        .build()
+}
+
+/// Pages, server functions (`/api/...`), and the static files of the built site.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let routes = generate_route_list(App);
+    let backend = state.backend.clone();
+    let provide = move || provide_context(backend.clone());
+
+    let shell_options = state.leptos.clone();
+
+    // Besides the pages, this registers every `#[server]` function at its endpoint, with the
+    // same context, so pages and server functions see the same backend.
+    Router::new()
+        .leptos_routes_with_context(state, routes, provide.clone(), move || {
+            shell(shell_options.clone())
+        })
+        // Files of the built site, else the app's "not found" page with status 404.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide, shell))
+}

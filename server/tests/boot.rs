@@ -1,0 +1,117 @@
+//! The server boots on port 0, answers its probes and renders pages.
+
+mod support;
+
+use std::time::Duration;
+
+use support::TestApp;
+
+#[tokio::test]
+async fn healthz_answers_without_the_database_and_for_any_host() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .header("Host", "10.1.2.3:8080")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn readyz_reports_that_the_database_answers() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_home_page_is_server_rendered_with_the_product_name() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains(r#"<html lang="en""#), "{html}");
+    assert!(html.contains(r#"name="viewport""#), "{html}");
+    assert!(html.contains("<h1>Sori</h1>"), "{html}");
+    assert!(
+        html.contains("/pkg/sori.css"),
+        "the stylesheet is linked: {html}"
+    );
+    assert!(
+        html.contains("/pkg/sori.js"),
+        "the hydration script is linked: {html}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_path_renders_the_not_found_page_with_status_404() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Page not found"), "{html}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_status_server_function_has_a_stable_endpoint() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/api/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert!(body["instance_created_ms"].as_i64().unwrap() > 1_600_000_000_000);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_connections() {
+    let app = TestApp::spawn().await;
+    let url = app.url("/healthz");
+    let client = app.client.clone();
+    app.shutdown().await;
+    let refused = client
+        .get(url)
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .expect_err("nothing listens after shutdown");
+    assert!(refused.is_connect() || refused.is_timeout(), "{refused}");
+}
+
+#[tokio::test]
+async fn a_port_in_use_is_a_clear_boot_error() {
+    let first = TestApp::spawn().await;
+    let taken = first.addr;
+    let data = tempfile::tempdir().unwrap();
+    let mut config = server::Config::for_tests(&data.path().join("sori.db"));
+    config.addr = Some(taken);
+    let error = server::Application::build(config)
+        .await
+        .err()
+        .expect("the second bind fails");
+    let message = error.to_string();
+    assert!(message.contains("already in use"), "{message}");
+    assert!(message.contains("SORI_ADDR"), "{message}");
+    first.shutdown().await;
+}
