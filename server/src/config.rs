@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use app::backend::auth::AuthConfig;
 use app::backend::store::StoreConfig;
 use clap::Parser;
 
@@ -42,6 +43,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub store: StoreConfig,
+
+    #[command(flatten)]
+    pub auth: AuthConfig,
 }
 
 impl Config {
@@ -54,6 +58,7 @@ impl Config {
             log_filter: "warn".into(),
             shutdown_grace_ms: 2_000,
             store: StoreConfig::sqlite_file(database),
+            auth: AuthConfig::default(),
         }
     }
 

@@ -7,6 +7,8 @@
 //! - [`config`]: the one configuration struct (flags and environment).
 //! - `site`: Leptos options and the routes that render pages and run server functions.
 //! - `health`: `/healthz` and `/readyz`.
+//! - `guard`: layers every request passes: the cross-site check on state-changing requests
+//!   and the mapping of server-function errors to their HTTP status.
 //! - `state`: the handles every handler shares.
 //! - [`shutdown`]: the signal that starts a graceful shutdown.
 //!
@@ -16,6 +18,7 @@
 //! database) and the benchmarks all start Sori this way.
 
 pub mod config;
+mod guard;
 mod health;
 pub mod shutdown;
 mod site;
@@ -25,6 +28,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use app::backend::Backend;
+use app::backend::clock::Clock;
 use app::backend::store::{self, OpenError};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -66,6 +70,11 @@ pub struct Application {
 impl Application {
     /// Opens the store (applying migrations), binds the listener and assembles the routes.
     pub async fn build(config: Config) -> Result<Self, BootError> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`Application::build`] with a given clock, so tests can move time forward.
+    pub async fn build_with_clock(config: Config, clock: Clock) -> Result<Self, BootError> {
         let addr = config.listen_addr()?;
         // Validate the origin before touching the disk, so a typo fails fast.
         if config.public_origin.is_some() {
@@ -84,7 +93,7 @@ impl Application {
             .map_err(|source| BootError::Listen { addr, source })?;
         let public_origin = config.public_origin(local_addr)?;
 
-        let backend = Backend::new(store);
+        let backend = Backend::new(store, &config.auth, &public_origin, clock);
         let state = AppState {
             leptos: site::leptos_options(&config, local_addr),
             backend: backend.clone(),
@@ -92,6 +101,11 @@ impl Application {
         let router = Router::new()
             .merge(health::routes())
             .merge(site::routes(&state))
+            .layer(axum::middleware::from_fn(guard::error_status))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                guard::cross_site,
+            ))
             .with_state(state);
 
         Ok(Self {

@@ -1,6 +1,11 @@
 //! The one error type every server function returns. It is serialised as JSON so the browser
 //! gets a typed value it can match on and show next to the right field, never a database
 //! message: internal details are logged on the server and replaced by [`ApiError::Internal`].
+//!
+//! The server maps each variant to its HTTP status ([`ApiError::status`]) in one place, a
+//! response layer in the `server` crate, so no server function sets statuses by hand.
+
+use std::fmt;
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -9,6 +14,21 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum ApiError {
+    /// One field broke one rule; the UI shows it next to that field.
+    #[error("{0}")]
+    Invalid(FieldError),
+    /// A sign-in failed. It never says whether the username or the password was wrong.
+    #[error("Wrong username or password.")]
+    WrongCredentials,
+    /// The request needs a signed-in user and has none (or the session expired).
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    /// Too many attempts; the client may retry after this many seconds.
+    #[error("Too many attempts, try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// A state-changing request came from another site.
+    #[error("This request came from another site and was refused.")]
+    CrossSite,
     /// Something failed on the server; the details are in its log.
     #[error("Something went wrong on the server. Please try again.")]
     Internal,
@@ -18,6 +38,37 @@ pub enum ApiError {
     /// The request never reached the function, or its arguments could not be decoded.
     #[error("The request could not be completed: {0}")]
     Request(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: Field, problem: Problem) -> Self {
+        ApiError::Invalid(FieldError { field, problem })
+    }
+
+    /// The error for `field`, if this is one; forms use it to place messages.
+    pub fn for_field(&self, field: Field) -> Option<&FieldError> {
+        match self {
+            ApiError::Invalid(error) if error.field == field => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether this error belongs next to a particular field rather than above the form.
+    pub fn is_field_error(&self) -> bool {
+        matches!(self, ApiError::Invalid(_))
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Invalid(_) | ApiError::Request(_) => 400,
+            ApiError::WrongCredentials | ApiError::Unauthenticated => 401,
+            ApiError::CrossSite => 403,
+            ApiError::RateLimited { .. } => 429,
+            ApiError::Internal => 500,
+            ApiError::Unavailable => 503,
+        }
+    }
 }
 
 impl FromServerFnError for ApiError {
@@ -34,5 +85,122 @@ impl FromServerFnError for ApiError {
             }
             _ => ApiError::Internal,
         }
+    }
+}
+
+/// The form fields that validation errors point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Username,
+    DisplayName,
+    Password,
+    CurrentPassword,
+    NewPassword,
+}
+
+impl Field {
+    /// The field's visible label, which is also its accessible name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Username => "Username",
+            Field::DisplayName => "Display name",
+            Field::Password => "Password",
+            Field::CurrentPassword => "Current password",
+            Field::NewPassword => "New password",
+        }
+    }
+}
+
+/// Which rule a field broke.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// Fewer characters than allowed (after trimming where the field trims).
+    TooShort { min: usize },
+    /// More characters than allowed.
+    TooLong { max: usize },
+    /// A character outside the allowed set (`allowed` describes the set).
+    Characters { allowed: String },
+    /// Control characters such as newlines or tabs.
+    ControlCharacters,
+    /// Someone already has this value (usernames, compared without regard to case).
+    Taken,
+    /// The value does not match what is on record (the current password).
+    Incorrect,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: Field,
+    #[serde(flatten)]
+    pub problem: Problem,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = self.field.label();
+        match &self.problem {
+            Problem::TooShort { min: 1 } => write!(f, "{label} cannot be empty."),
+            Problem::TooShort { min } => write!(f, "{label} must be at least {min} characters."),
+            Problem::TooLong { max } => write!(f, "{label} must be at most {max} characters."),
+            Problem::Characters { allowed } => write!(f, "{label} may contain only {allowed}."),
+            Problem::ControlCharacters => {
+                write!(
+                    f,
+                    "{label} cannot contain line breaks, tabs or other control characters."
+                )
+            }
+            Problem::Taken => write!(f, "That {} is already taken.", label.to_lowercase()),
+            Problem::Incorrect => write!(f, "{label} is incorrect."),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_field_error_serialises_flat_with_its_rule() {
+        let error = ApiError::invalid(Field::Username, Problem::TooShort { min: 3 });
+        let value = serde_json::to_value(&error).unwrap();
+        assert_eq!(
+            value,
+            json!({"error": "invalid", "field": "username", "problem": "too_short", "min": 3})
+        );
+        assert_eq!(serde_json::from_value::<ApiError>(value).unwrap(), error);
+    }
+
+    #[test]
+    fn rate_limited_carries_its_retry_delay() {
+        let error = ApiError::RateLimited {
+            retry_after_secs: 42,
+        };
+        let value = serde_json::to_value(&error).unwrap();
+        assert_eq!(
+            value,
+            json!({"error": "rate_limited", "retry_after_secs": 42})
+        );
+        assert_eq!(error.to_string(), "Too many attempts, try again in 42 s");
+        assert_eq!(error.status(), 429);
+    }
+
+    #[test]
+    fn messages_name_the_field_and_the_rule() {
+        let taken = ApiError::invalid(Field::Username, Problem::Taken);
+        assert_eq!(taken.to_string(), "That username is already taken.");
+        let short = ApiError::invalid(Field::Password, Problem::TooShort { min: 8 });
+        assert_eq!(short.to_string(), "Password must be at least 8 characters.");
+        let empty = ApiError::invalid(Field::DisplayName, Problem::TooShort { min: 1 });
+        assert_eq!(empty.to_string(), "Display name cannot be empty.");
+    }
+
+    #[test]
+    fn wrong_credentials_do_not_say_which_part_was_wrong() {
+        let message = ApiError::WrongCredentials.to_string();
+        assert_eq!(message, "Wrong username or password.");
+        assert_eq!(ApiError::WrongCredentials.status(), 401);
     }
 }

@@ -3,9 +3,10 @@
 //! the request context and let its services decide. The bodies compile on the server only;
 //! in the browser each function becomes a fetch to its endpoint.
 
+pub mod accounts;
 mod error;
 
-pub use error::ApiError;
+pub use error::{ApiError, Field, FieldError, Problem};
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

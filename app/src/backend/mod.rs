@@ -1,17 +1,29 @@
-//! The server-side services that server functions and the server crate share: the store today,
-//! and (as later issues land) authentication, the hub and rate limits.
+//! The server-side services that server functions and the server crate share: the store,
+//! accounts and sessions, rate limits, and cross-site checks (and, as later issues land, the
+//! hub).
 //!
 //! This whole tree is compiled only with the `ssr` feature; `lib.rs` gates it once, so nothing
 //! inside needs its own `cfg`. It knows nothing about HTTP routing or sockets: the `server`
 //! crate owns the process, the listener and the WebSocket, and hands a [`Backend`] to every
 //! request through Leptos context.
 
+pub mod auth;
+pub mod client_addr;
+pub mod clock;
+pub mod cross_site;
+pub mod rate_limit;
+pub mod request;
 pub mod store;
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::response::{IntoResponse, Response};
+
 use crate::api::{ApiError, StatusReport};
+use auth::{Accounts, AuthConfig, CurrentUser};
+use clock::Clock;
+use request::RequestContext;
 use store::Store;
 
 /// Cheap, clonable handles to every service. One is built at boot and cloned into each
@@ -19,11 +31,22 @@ use store::Store;
 #[derive(Clone)]
 pub struct Backend {
     store: Arc<dyn Store>,
+    accounts: Arc<Accounts>,
+    public_origin: Arc<str>,
 }
 
 impl Backend {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    pub fn new(
+        store: Arc<dyn Store>,
+        auth: &AuthConfig,
+        public_origin: &str,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            accounts: Arc::new(Accounts::new(store.clone(), auth, public_origin, clock)),
+            store,
+            public_origin: public_origin.into(),
+        }
     }
 
     /// The backend of the request being served. The server provides it to every server
@@ -39,6 +62,35 @@ impl Backend {
         &self.store
     }
 
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// The origin browsers use to reach this server, e.g. `https://chat.example.org`.
+    pub fn public_origin(&self) -> &str {
+        &self.public_origin
+    }
+
+    /// Who is making the request being served, if anyone is signed in. When the session's
+    /// expiry slides forward, the cookie is re-issued so the browser keeps it as long.
+    pub async fn current_user(&self) -> Result<Option<CurrentUser>, ApiError> {
+        let request = RequestContext::current()?;
+        let Some(found) = self.accounts.authenticate(request.headers()).await? else {
+            return Ok(None);
+        };
+        if found.refreshed {
+            if let Some(token) = self.accounts.cookie().read(request.headers()) {
+                request.set_cookie(&self.accounts.cookie().reissue(token));
+            }
+        }
+        Ok(Some(found.user))
+    }
+
+    /// Like [`Backend::current_user`], but anonymous requests are refused.
+    pub async fn require_user(&self) -> Result<CurrentUser, ApiError> {
+        self.current_user().await?.ok_or(ApiError::Unauthenticated)
+    }
+
     /// The status the home page shows: version, database latency and instance age.
     pub async fn status(&self) -> Result<StatusReport, ApiError> {
         let started = Instant::now();
@@ -51,5 +103,15 @@ impl Backend {
             database_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             instance_created_ms: instance.created_ms,
         })
+    }
+}
+
+/// Errors leaving a plain axum handler (such as an extractor's rejection) are answered with
+/// their status and the same JSON a server function would send.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = http::StatusCode::from_u16(self.status())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(self)).into_response()
     }
 }

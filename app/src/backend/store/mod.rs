@@ -10,6 +10,8 @@ use std::time::Duration;
 
 pub use sqlite::SqliteStore;
 
+use crate::model::{UserId, UserView};
+
 /// How hard a commit tries to reach the disk before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Durability {
@@ -97,9 +99,54 @@ pub enum OpenError {
 /// the log only.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A uniqueness rule refused the write (for example, a username already taken).
+    #[error("a record with the same unique key already exists")]
+    Conflict,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
+
+/// A user as stored, including the password hash (which never leaves the backend).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub created_ms: i64,
+}
+
+impl UserRecord {
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            is_admin: self.is_admin,
+        }
+    }
+}
+
+/// A new account. The first one ever created becomes the server admin.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub now_ms: i64,
+}
+
+/// A live session: whose it is and when its expiry was last slid forward.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user: UserRecord,
+    pub refreshed_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// The SHA-256 of a session token: the only form in which tokens are stored.
+pub type TokenHash = [u8; 32];
 
 /// The row that describes this instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +163,54 @@ pub trait Store: Send + Sync + 'static {
 
     /// The instance row, written by the first migration.
     async fn instance(&self) -> Result<Instance, StoreError>;
+
+    /// Creates an account. A username taken in any letter case is [`StoreError::Conflict`].
+    /// The first account in the database is made admin, atomically with its creation.
+    async fn create_user(&self, user: NewUser<'_>) -> Result<UserRecord, StoreError>;
+
+    /// The user with this username, compared without regard to case.
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
+
+    async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<(), StoreError>;
+
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> Result<(), StoreError>;
+
+    /// Deletes the account and, with it, every session.
+    async fn delete_user(&self, id: UserId) -> Result<(), StoreError>;
+
+    async fn create_session(
+        &self,
+        token: &TokenHash,
+        user: UserId,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The session with this token, if it has not expired by `now_ms`.
+    async fn session(
+        &self,
+        token: &TokenHash,
+        now_ms: i64,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Slides a session's expiry forward.
+    async fn refresh_session(
+        &self,
+        token: &TokenHash,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError>;
+
+    /// Ends every session of a user except `keep` (if given); returns how many ended.
+    async fn delete_sessions_of(
+        &self,
+        user: UserId,
+        keep: Option<&TokenHash>,
+    ) -> Result<u64, StoreError>;
 
     /// Waits for in-flight queries, then closes every connection. Called once at shutdown.
     async fn close(&self);

@@ -10,7 +10,36 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::{Durability, Instance, OpenError, Store, StoreConfig, StoreError};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{
+    Durability, Instance, NewUser, OpenError, SessionRecord, Store, StoreConfig, StoreError,
+    TokenHash, UserRecord,
+};
+use crate::model::UserId;
+
+const USER_COLUMNS: &str = "id, username, display_name, password_hash, is_admin, created_at";
+
+fn user_from_row(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: UserId(row.try_get("id")?),
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        password_hash: row.try_get("password_hash")?,
+        is_admin: row.try_get("is_admin")?,
+        created_ms: row.try_get("created_at")?,
+    })
+}
+
+/// Turns a violated uniqueness rule into [`StoreError::Conflict`], so callers can tell the
+/// user rather than report an internal error.
+fn conflict_or(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Database(error),
+    }
+}
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -71,6 +100,149 @@ impl Store for SqliteStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(Instance { created_ms })
+    }
+
+    async fn create_user(&self, user: NewUser<'_>) -> Result<UserRecord, StoreError> {
+        // One statement, so "is this the first user?" and the insert cannot interleave with
+        // another sign-up: SQLite runs each write statement alone.
+        let sql = format!(
+            "INSERT INTO users (username, display_name, password_hash, is_admin, created_at) \
+             VALUES (?1, ?2, ?3, NOT EXISTS (SELECT 1 FROM users), ?4) \
+             RETURNING {USER_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(user.username)
+            .bind(user.display_name)
+            .bind(user.password_hash)
+            .bind(user.now_ms)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(conflict_or)?;
+        Ok(user_from_row(&row)?)
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1");
+        let row = sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn set_display_name(&self, id: UserId, display_name: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET display_name = ?2 WHERE id = ?1")
+            .bind(id.0)
+            .bind(display_name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, id: UserId, password_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_hash = ?2 WHERE id = ?1")
+            .bind(id.0)
+            .bind(password_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_user(&self, id: UserId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM users WHERE id = ?1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_session(
+        &self,
+        token: &TokenHash,
+        user: UserId,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, refreshed_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?3, ?4)",
+        )
+        .bind(&token[..])
+        .bind(user.0)
+        .bind(now_ms)
+        .bind(expires_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        token: &TokenHash,
+        now_ms: i64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.display_name, u.password_hash, u.is_admin, u.created_at, \
+                    s.refreshed_at, s.expires_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+        )
+        .bind(&token[..])
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(SessionRecord {
+            user: user_from_row(&row)?,
+            refreshed_ms: row.try_get("refreshed_at")?,
+            expires_ms: row.try_get("expires_at")?,
+        }))
+    }
+
+    async fn refresh_session(
+        &self,
+        token: &TokenHash,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET refreshed_at = ?2, expires_at = ?3 WHERE token_hash = ?1")
+            .bind(&token[..])
+            .bind(now_ms)
+            .bind(expires_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, token: &TokenHash) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
+            .bind(&token[..])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_sessions_of(
+        &self,
+        user: UserId,
+        keep: Option<&TokenHash>,
+    ) -> Result<u64, StoreError> {
+        let keep: &[u8] = keep.map_or(&[], |token| &token[..]);
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2")
+            .bind(user.0)
+            .bind(keep)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn close(&self) {
@@ -140,6 +312,91 @@ mod tests {
         let first = open_in(&dir).await.instance().await.unwrap();
         let again = open_in(&dir).await.instance().await.unwrap();
         assert_eq!(first, again);
+    }
+
+    fn new_user<'a>(username: &'a str) -> NewUser<'a> {
+        NewUser {
+            username,
+            display_name: "Someone",
+            password_hash: "$argon2id$fake",
+            now_ms: 1_000,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_first_user_is_admin_and_later_ones_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let first = store.create_user(new_user("first")).await.unwrap();
+        let second = store.create_user(new_user("second")).await.unwrap();
+        assert!(first.is_admin);
+        assert!(!second.is_admin);
+    }
+
+    #[tokio::test]
+    async fn usernames_are_unique_without_regard_to_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        store.create_user(new_user("minji")).await.unwrap();
+        let again = store.create_user(new_user("Minji")).await.unwrap_err();
+        assert!(matches!(again, StoreError::Conflict), "{again}");
+        let found = store.user_by_username("MINJI").await.unwrap().unwrap();
+        assert_eq!(found.username, "minji", "shown as first typed");
+    }
+
+    #[tokio::test]
+    async fn sessions_expire_and_go_with_their_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let user = store.create_user(new_user("minji")).await.unwrap();
+        let token = [7u8; 32];
+        store
+            .create_session(&token, user.id, 1_000, 5_000)
+            .await
+            .unwrap();
+        assert!(store.session(&token, 4_999).await.unwrap().is_some());
+        assert!(
+            store.session(&token, 5_000).await.unwrap().is_none(),
+            "expired"
+        );
+        store.refresh_session(&token, 4_000, 9_000).await.unwrap();
+        assert_eq!(
+            store
+                .session(&token, 5_000)
+                .await
+                .unwrap()
+                .unwrap()
+                .expires_ms,
+            9_000
+        );
+        store.delete_user(user.id).await.unwrap();
+        assert!(
+            store.session(&token, 5_000).await.unwrap().is_none(),
+            "deleted with the user"
+        );
+    }
+
+    #[tokio::test]
+    async fn ending_all_sessions_can_keep_the_current_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let user = store.create_user(new_user("minji")).await.unwrap();
+        for token in [[1u8; 32], [2u8; 32], [3u8; 32]] {
+            store
+                .create_session(&token, user.id, 0, 10_000)
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            store
+                .delete_sessions_of(user.id, Some(&[1u8; 32]))
+                .await
+                .unwrap(),
+            2
+        );
+        assert!(store.session(&[1u8; 32], 1).await.unwrap().is_some());
+        assert_eq!(store.delete_sessions_of(user.id, None).await.unwrap(), 1);
+        assert!(store.session(&[1u8; 32], 1).await.unwrap().is_none());
     }
 
     #[tokio::test]

@@ -1,0 +1,124 @@
+//! Accounts: sign up, sign in, sign out (here or everywhere), and settings.
+//!
+//! The forms post here without JavaScript too: on success the function redirects (302 for a
+//! plain form post), on failure Leptos sends the browser back to the form with the typed error
+//! in the URL, where the form shows it next to its field.
+
+use leptos::prelude::*;
+
+use super::ApiError;
+use crate::model::UserView;
+
+/// Who is signed in, if anyone.
+#[server(endpoint = "me")]
+pub async fn current_user() -> Result<Option<UserView>, ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    Ok(backend.current_user().await?.map(|current| current.user))
+}
+
+/// Creates an account, signs it in, and goes to `next` (a path on this site) or home.
+#[server(endpoint = "register")]
+pub async fn register(
+    username: String,
+    display_name: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), ApiError> {
+    use crate::backend::{Backend, request::RequestContext};
+    let backend = Backend::from_context()?;
+    let request = RequestContext::current()?;
+    let accounts = backend.accounts();
+    let client = request.client_addr(accounts.trusted_proxies());
+    let (_, token) = accounts
+        .register(client, &username, &display_name, &password)
+        .await?;
+    request.set_cookie(&accounts.cookie().issue(&token));
+    request.redirect(&crate::model::safe_next(next.as_deref()));
+    Ok(())
+}
+
+/// Signs in with a username and password, then goes to `next` or home.
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), ApiError> {
+    use crate::backend::{Backend, request::RequestContext};
+    let backend = Backend::from_context()?;
+    let request = RequestContext::current()?;
+    let accounts = backend.accounts();
+    let client = request.client_addr(accounts.trusted_proxies());
+    let (_, token) = accounts.sign_in(client, &username, &password).await?;
+    request.set_cookie(&accounts.cookie().issue(&token));
+    request.redirect(&crate::model::safe_next(next.as_deref()));
+    Ok(())
+}
+
+/// Ends this session. Signing out when already signed out is not an error.
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ApiError> {
+    use crate::backend::{Backend, request::RequestContext};
+    let backend = Backend::from_context()?;
+    let request = RequestContext::current()?;
+    if let Some(user) = backend.current_user().await? {
+        backend.accounts().sign_out(&user).await?;
+    }
+    request.set_cookie(&backend.accounts().cookie().clear());
+    request.redirect("/");
+    Ok(())
+}
+
+/// Ends every session of the signed-in user, on every device, this one included.
+#[server(endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), ApiError> {
+    use crate::backend::{Backend, request::RequestContext};
+    let backend = Backend::from_context()?;
+    let request = RequestContext::current()?;
+    let user = backend.require_user().await?;
+    backend.accounts().sign_out_everywhere(&user).await?;
+    request.set_cookie(&backend.accounts().cookie().clear());
+    request.redirect("/login");
+    Ok(())
+}
+
+/// Changes the signed-in user's display name.
+#[server(endpoint = "update_display_name")]
+pub async fn update_display_name(display_name: String) -> Result<UserView, ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend
+        .accounts()
+        .set_display_name(&user, &display_name)
+        .await
+}
+
+/// Changes the password; the current one is required. Other sessions end.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend
+        .accounts()
+        .change_password(&user, &current_password, &new_password)
+        .await
+}
+
+/// Deletes the signed-in user's account after checking the password.
+#[server(endpoint = "delete_account")]
+pub async fn delete_account(current_password: String) -> Result<(), ApiError> {
+    use crate::backend::{Backend, request::RequestContext};
+    let backend = Backend::from_context()?;
+    let request = RequestContext::current()?;
+    let user = backend.require_user().await?;
+    backend
+        .accounts()
+        .delete_account(&user, &current_password)
+        .await?;
+    request.set_cookie(&backend.accounts().cookie().clear());
+    request.redirect("/");
+    Ok(())
+}

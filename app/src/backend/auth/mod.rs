@@ -1,0 +1,328 @@
+//! Accounts and sessions: sign up, sign in, sign out (here or everywhere), and the account
+//! settings. [`Accounts`] decides; server functions only adapt HTTP to it, and
+//! [`CurrentUser`] is the one way any request (server function, page or socket upgrade)
+//! learns who is asking.
+
+mod current_user;
+mod password;
+mod session;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderMap;
+
+pub use current_user::CurrentUser;
+pub use password::PasswordHasher;
+pub use session::{SessionCookie, SessionToken};
+
+use super::client_addr::IpNet;
+use super::clock::{Clock, millis};
+use super::rate_limit::RateLimiter;
+use super::store::{NewUser, Store, StoreError};
+use crate::api::{ApiError, Field, Problem};
+use crate::model::{DisplayName, Password, UserId, UserView, Username};
+
+/// Account and session settings; part of the server's one configuration struct.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuthConfig {
+    /// A session ends after this many seconds without use.
+    #[arg(long, env = "SORI_SESSION_IDLE_SECS", default_value_t = 30 * 24 * 3600)]
+    pub session_idle_secs: u64,
+
+    /// A session's expiry is slid forward (one database write) at most this often, in seconds.
+    #[arg(long, env = "SORI_SESSION_REFRESH_SECS", default_value_t = 300)]
+    pub session_refresh_secs: u64,
+
+    /// Sign-in attempts allowed per minute, per client address and per username (0: no limit).
+    #[arg(long, env = "SORI_SIGN_IN_PER_MINUTE", default_value_t = 10)]
+    pub sign_in_per_minute: u32,
+
+    /// Accounts that one client address may create per hour (0: no limit).
+    #[arg(long, env = "SORI_SIGN_UP_PER_HOUR", default_value_t = 20)]
+    pub sign_up_per_hour: u32,
+
+    /// Password hashes computed at once; more requests wait their turn.
+    #[arg(long, env = "SORI_PASSWORD_HASH_CONCURRENCY", default_value_t = 2)]
+    pub password_hash_concurrency: usize,
+
+    /// Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed.
+    #[arg(long, env = "SORI_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_secs: 30 * 24 * 3600,
+            session_refresh_secs: 300,
+            sign_in_per_minute: 10,
+            sign_up_per_hour: 20,
+            password_hash_concurrency: 2,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// A signed-in request: the session it came with, and whether that session's expiry was just
+/// slid forward (so the cookie can be re-issued with a fresh lifetime).
+pub struct Authenticated {
+    pub user: CurrentUser,
+    pub refreshed: bool,
+}
+
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    hasher: PasswordHasher,
+    cookie: SessionCookie,
+    clock: Clock,
+    idle_ms: i64,
+    refresh_ms: i64,
+    sign_in_limit: RateLimiter,
+    sign_up_limit: RateLimiter,
+    trusted_proxies: Vec<IpNet>,
+}
+
+impl Accounts {
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: &AuthConfig,
+        public_origin: &str,
+        clock: Clock,
+    ) -> Self {
+        let idle = Duration::from_secs(config.session_idle_secs);
+        Self {
+            store,
+            hasher: PasswordHasher::new(config.password_hash_concurrency),
+            cookie: SessionCookie::new(public_origin, config.session_idle_secs),
+            idle_ms: millis(idle),
+            refresh_ms: millis(Duration::from_secs(config.session_refresh_secs)),
+            sign_in_limit: RateLimiter::new(
+                config.sign_in_per_minute,
+                Duration::from_secs(60),
+                clock.clone(),
+            ),
+            sign_up_limit: RateLimiter::new(
+                config.sign_up_per_hour,
+                Duration::from_secs(3600),
+                clock.clone(),
+            ),
+            trusted_proxies: config.trusted_proxies.clone(),
+            clock,
+        }
+    }
+
+    pub fn cookie(&self) -> &SessionCookie {
+        &self.cookie
+    }
+
+    pub fn trusted_proxies(&self) -> &[IpNet] {
+        &self.trusted_proxies
+    }
+
+    /// Creates an account and signs it in. The first account becomes the server admin.
+    pub async fn register(
+        &self,
+        client: IpAddr,
+        username: &str,
+        display_name: &str,
+        password: &str,
+    ) -> Result<(UserView, SessionToken), ApiError> {
+        let username = Username::parse(username)?;
+        let display_name = DisplayName::parse(display_name)?;
+        let password = Password::parse(password, Field::Password)?;
+        self.sign_up_limit
+            .check(&[&format!("ip:{client}")])
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+        let password_hash = self.hasher.hash(&password).await?;
+        let created = self
+            .store
+            .create_user(NewUser {
+                username: username.as_str(),
+                display_name: display_name.as_str(),
+                password_hash: &password_hash,
+                now_ms: self.clock.now_ms(),
+            })
+            .await;
+        let user = match created {
+            Ok(user) => user,
+            Err(StoreError::Conflict) => {
+                return Err(ApiError::invalid(Field::Username, Problem::Taken));
+            }
+            Err(error) => return Err(internal("create user", error)),
+        };
+        tracing::info!(user = %user.id, admin = user.is_admin, "account created");
+        let token = self.start_session(user.id).await?;
+        Ok((user.view(), token))
+    }
+
+    /// Checks a username and password. A failure never says which of the two was wrong, and
+    /// costs the same time either way.
+    pub async fn sign_in(
+        &self,
+        client: IpAddr,
+        username: &str,
+        password: &str,
+    ) -> Result<(UserView, SessionToken), ApiError> {
+        let key = username.trim().to_ascii_lowercase();
+        self.sign_in_limit
+            .check(&[&format!("ip:{client}"), &format!("user:{key}")])
+            .map_err(|retry_after_secs| {
+                tracing::warn!(%client, "sign-in rate limit reached");
+                ApiError::RateLimited { retry_after_secs }
+            })?;
+        let user = self
+            .store
+            .user_by_username(username.trim())
+            .await
+            .map_err(|error| internal("find user", error))?;
+        let verified = match &user {
+            Some(user) => self.hasher.verify(password, &user.password_hash).await?,
+            None => self.hasher.verify_decoy(password).await?,
+        };
+        let Some(user) = user.filter(|_| verified) else {
+            tracing::info!(%client, "sign-in failed");
+            return Err(ApiError::WrongCredentials);
+        };
+        let token = self.start_session(user.id).await?;
+        tracing::info!(user = %user.id, "signed in");
+        Ok((user.view(), token))
+    }
+
+    /// The user a request's session cookie belongs to, if the session is live. Slides the
+    /// session's expiry forward at most once per refresh interval.
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<Authenticated>, ApiError> {
+        let Some(token) = self.cookie.read(headers) else {
+            return Ok(None);
+        };
+        let token = session::hash_token(token);
+        let now = self.clock.now_ms();
+        let session = self
+            .store
+            .session(&token, now)
+            .await
+            .map_err(|error| internal("find session", error))?;
+        let Some(session) = session else {
+            return Ok(None);
+        };
+        let refreshed = now - session.refreshed_ms >= self.refresh_ms;
+        if refreshed {
+            self.store
+                .refresh_session(&token, now, now.saturating_add(self.idle_ms))
+                .await
+                .map_err(|error| internal("refresh session", error))?;
+        }
+        Ok(Some(Authenticated {
+            user: CurrentUser {
+                user: session.user.view(),
+                token,
+            },
+            refreshed,
+        }))
+    }
+
+    pub async fn sign_out(&self, user: &CurrentUser) -> Result<(), ApiError> {
+        self.store
+            .delete_session(&user.token)
+            .await
+            .map_err(|error| internal("delete session", error))
+    }
+
+    /// Ends every session of the user, this one included.
+    pub async fn sign_out_everywhere(&self, user: &CurrentUser) -> Result<u64, ApiError> {
+        let ended = self
+            .store
+            .delete_sessions_of(user.user.id, None)
+            .await
+            .map_err(|error| internal("delete sessions", error))?;
+        tracing::info!(user = %user.user.id, ended, "signed out everywhere");
+        Ok(ended)
+    }
+
+    pub async fn set_display_name(
+        &self,
+        user: &CurrentUser,
+        raw: &str,
+    ) -> Result<UserView, ApiError> {
+        let name = DisplayName::parse(raw)?;
+        self.store
+            .set_display_name(user.user.id, name.as_str())
+            .await
+            .map_err(|error| internal("set display name", error))?;
+        Ok(UserView {
+            display_name: name.as_str().to_owned(),
+            ..user.user.clone()
+        })
+    }
+
+    /// Changes the password after checking the current one, and ends the user's other
+    /// sessions: whoever knew the old password is signed out.
+    pub async fn change_password(
+        &self,
+        user: &CurrentUser,
+        current: &str,
+        new: &str,
+    ) -> Result<(), ApiError> {
+        let new = Password::parse(new, Field::NewPassword)?;
+        self.check_password(user.user.id, current).await?;
+        let hash = self.hasher.hash(&new).await?;
+        self.store
+            .set_password_hash(user.user.id, &hash)
+            .await
+            .map_err(|error| internal("set password", error))?;
+        self.store
+            .delete_sessions_of(user.user.id, Some(&user.token))
+            .await
+            .map_err(|error| internal("delete other sessions", error))?;
+        tracing::info!(user = %user.user.id, "password changed");
+        Ok(())
+    }
+
+    /// Deletes the account (after checking its password) and every session with it.
+    pub async fn delete_account(&self, user: &CurrentUser, current: &str) -> Result<(), ApiError> {
+        self.check_password(user.user.id, current).await?;
+        self.store
+            .delete_user(user.user.id)
+            .await
+            .map_err(|error| internal("delete user", error))?;
+        tracing::info!(user = %user.user.id, "account deleted");
+        Ok(())
+    }
+
+    async fn check_password(&self, id: UserId, current: &str) -> Result<(), ApiError> {
+        let record = self
+            .store
+            .user_by_id(id)
+            .await
+            .map_err(|error| internal("find user", error))?
+            .ok_or(ApiError::Unauthenticated)?;
+        if self.hasher.verify(current, &record.password_hash).await? {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(
+                Field::CurrentPassword,
+                Problem::Incorrect,
+            ))
+        }
+    }
+
+    async fn start_session(&self, user: UserId) -> Result<SessionToken, ApiError> {
+        let token = SessionToken::generate();
+        let now = self.clock.now_ms();
+        self.store
+            .create_session(&token.hash(), user, now, now.saturating_add(self.idle_ms))
+            .await
+            .map_err(|error| internal("create session", error))?;
+        Ok(token)
+    }
+}
+
+/// Logs a store failure with what was being done, and hides it from the client.
+fn internal(action: &str, error: StoreError) -> ApiError {
+    tracing::error!(%error, action, "store operation failed");
+    ApiError::Internal
+}

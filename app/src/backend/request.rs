@@ -1,0 +1,66 @@
+//! The HTTP request a server function or page is serving, as seen from inside Leptos.
+//! leptos_axum puts the request's parts and a handle on the response into the reactive
+//! context; this wraps both so services get plain values (headers, client address) and
+//! server functions can set cookies and redirect.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, header};
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+
+use super::client_addr::{IpNet, client_addr};
+use crate::api::ApiError;
+
+pub struct RequestContext {
+    parts: Parts,
+    response: Option<ResponseOptions>,
+}
+
+impl RequestContext {
+    /// The request being served. Every server function and page render has one.
+    pub fn current() -> Result<Self, ApiError> {
+        let parts = use_context::<Parts>().ok_or_else(|| {
+            tracing::error!("no request parts in the Leptos context");
+            ApiError::Internal
+        })?;
+        Ok(Self {
+            parts,
+            response: use_context::<ResponseOptions>(),
+        })
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.parts.headers
+    }
+
+    /// The client's address, resolved through trusted proxies.
+    pub fn client_addr(&self, trusted: &[IpNet]) -> IpAddr {
+        let peer = self
+            .parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        client_addr(peer, &self.parts.headers, trusted)
+    }
+
+    /// Adds a `Set-Cookie` header to the response.
+    pub fn set_cookie(&self, cookie: &str) {
+        let Some(response) = &self.response else {
+            tracing::warn!("no response to set a cookie on");
+            return;
+        };
+        match HeaderValue::from_str(cookie) {
+            Ok(value) => response.append_header(header::SET_COOKIE, value),
+            Err(error) => tracing::error!(%error, "a cookie header was not valid"),
+        }
+    }
+
+    /// Sends the browser to `path` when the function returns: a 302 for a plain form post,
+    /// a client-side navigation after hydration.
+    pub fn redirect(&self, path: &str) {
+        leptos_axum::redirect(path);
+    }
+}

@@ -1,0 +1,9 @@
+//! Domain types shared by the browser and the server: validated values and the views of
+//! records that server functions return. Validation lives here, next to its tests, so the
+//! server enforces it at the edge and the browser could reuse it.
+
+pub mod account;
+pub mod next_path;
+
+pub use account::{DisplayName, Password, UserId, UserView, Username};
+pub use next_path::safe_next;

@@ -1,0 +1,59 @@
+//! Layers every request passes through.
+
+use app::api::ApiError;
+use app::backend::cross_site;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, Method, StatusCode, header};
+
+use crate::state::AppState;
+
+/// Refuses state-changing requests that a browser says came from another site (403), and logs
+/// why. Safe methods pass: they change nothing, so a forged one gains nothing.
+pub async fn cross_site(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe {
+        if let Err(reason) = cross_site::check(request.headers(), state.backend.public_origin()) {
+            tracing::warn!(
+                method = %request.method(),
+                path = request.uri().path(),
+                %reason,
+                "refused a cross-site request"
+            );
+            return ApiError::CrossSite.into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Leptos answers every server-function error with 500. This gives each its real status
+/// (400 for a broken rule, 401, 429 with `Retry-After`, ...) in one place, from the typed
+/// error in the body. Form posts without JavaScript are redirects (302), not errors, and
+/// pass untouched.
+pub async fn error_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Error bodies are a few hundred bytes of JSON; anything larger is not ours to parse.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "error body too large").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<ApiError>(&bytes) {
+        parts.status = StatusCode::from_u16(error.status()).unwrap_or(parts.status);
+        if let ApiError::RateLimited { retry_after_secs } = error {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
