@@ -27,10 +27,12 @@ mod response;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
+use components::header::SiteHeader;
 use components::hydration::HydrationMarker;
-use pages::{HomePage, NotFoundPage};
+use components::session::provide_session;
+use pages::{DeleteAccountPage, HomePage, LoginPage, NotFoundPage, RegisterPage, SettingsPage};
 
 /// The HTML document around the app. Rendered on the server only; the browser hydrates its
 /// `<body>`.
@@ -63,14 +65,31 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| if page.is_empty() { "Sori".to_owned() } else { format!("{page} · Sori") } />
         <HydrationMarker />
         <Router>
-            <header class="site-header">
-                <a class="brand" href="/">"Sori"</a>
-            </header>
-            <main id="main" class="site-main">
-                <Routes fallback=NotFoundPage>
-                    <Route path=path!("/") view=HomePage />
-                </Routes>
-            </main>
+            <Session>
+                <SiteHeader />
+                <main id="main" class="site-main">
+                    <Routes fallback=NotFoundPage>
+                        <Route path=path!("/") view=HomePage />
+                        <Route path=path!("/register") view=RegisterPage />
+                        <Route path=path!("/login") view=LoginPage />
+                        // Async: the page waits for the user before sending anything, so an
+                        // anonymous visitor gets a real redirect to the sign-in page.
+                        <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/settings/delete-account")
+                            view=DeleteAccountPage
+                            ssr=SsrMode::Async
+                        />
+                    </Routes>
+                </main>
+            </Session>
         </Router>
     }
+}
+
+/// Provides the signed-in user to everything inside it (it must sit inside the router).
+#[component]
+fn Session(children: Children) -> impl IntoView {
+    provide_session();
+    children()
 }

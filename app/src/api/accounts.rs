@@ -2,7 +2,9 @@
 //!
 //! The forms post here without JavaScript too: on success the function redirects (302 for a
 //! plain form post), on failure Leptos sends the browser back to the form with the typed error
-//! in the URL, where the form shows it next to its field.
+//! in the URL, where the form shows it next to its field. The functions that move the browser
+//! elsewhere return that path, so the hydrated page can go there with a full load (which
+//! renders every part of the page for the new session).
 
 use leptos::prelude::*;
 
@@ -23,7 +25,7 @@ pub async fn register(
     display_name: String,
     password: String,
     next: Option<String>,
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
     use crate::backend::{Backend, request::RequestContext};
     let backend = Backend::from_context()?;
     let request = RequestContext::current()?;
@@ -33,8 +35,9 @@ pub async fn register(
         .register(client, &username, &display_name, &password)
         .await?;
     request.set_cookie(&accounts.cookie().issue(&token));
-    request.redirect(&crate::model::safe_next(next.as_deref()));
-    Ok(())
+    let next = crate::model::safe_next(next.as_deref());
+    request.redirect_form_post(&next);
+    Ok(next)
 }
 
 /// Signs in with a username and password, then goes to `next` or home.
@@ -43,7 +46,7 @@ pub async fn sign_in(
     username: String,
     password: String,
     next: Option<String>,
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
     use crate::backend::{Backend, request::RequestContext};
     let backend = Backend::from_context()?;
     let request = RequestContext::current()?;
@@ -51,13 +54,14 @@ pub async fn sign_in(
     let client = request.client_addr(accounts.trusted_proxies());
     let (_, token) = accounts.sign_in(client, &username, &password).await?;
     request.set_cookie(&accounts.cookie().issue(&token));
-    request.redirect(&crate::model::safe_next(next.as_deref()));
-    Ok(())
+    let next = crate::model::safe_next(next.as_deref());
+    request.redirect_form_post(&next);
+    Ok(next)
 }
 
 /// Ends this session. Signing out when already signed out is not an error.
 #[server(endpoint = "sign_out")]
-pub async fn sign_out() -> Result<(), ApiError> {
+pub async fn sign_out() -> Result<String, ApiError> {
     use crate::backend::{Backend, request::RequestContext};
     let backend = Backend::from_context()?;
     let request = RequestContext::current()?;
@@ -65,21 +69,21 @@ pub async fn sign_out() -> Result<(), ApiError> {
         backend.accounts().sign_out(&user).await?;
     }
     request.set_cookie(&backend.accounts().cookie().clear());
-    request.redirect("/");
-    Ok(())
+    request.redirect_form_post("/");
+    Ok("/".to_owned())
 }
 
 /// Ends every session of the signed-in user, on every device, this one included.
 #[server(endpoint = "sign_out_everywhere")]
-pub async fn sign_out_everywhere() -> Result<(), ApiError> {
+pub async fn sign_out_everywhere() -> Result<String, ApiError> {
     use crate::backend::{Backend, request::RequestContext};
     let backend = Backend::from_context()?;
     let request = RequestContext::current()?;
     let user = backend.require_user().await?;
     backend.accounts().sign_out_everywhere(&user).await?;
     request.set_cookie(&backend.accounts().cookie().clear());
-    request.redirect("/login");
-    Ok(())
+    request.redirect_form_post("/login");
+    Ok("/login".to_owned())
 }
 
 /// Changes the signed-in user's display name.
@@ -109,7 +113,7 @@ pub async fn change_password(
 
 /// Deletes the signed-in user's account after checking the password.
 #[server(endpoint = "delete_account")]
-pub async fn delete_account(current_password: String) -> Result<(), ApiError> {
+pub async fn delete_account(current_password: String) -> Result<String, ApiError> {
     use crate::backend::{Backend, request::RequestContext};
     let backend = Backend::from_context()?;
     let request = RequestContext::current()?;
@@ -119,6 +123,6 @@ pub async fn delete_account(current_password: String) -> Result<(), ApiError> {
         .delete_account(&user, &current_password)
         .await?;
     request.set_cookie(&backend.accounts().cookie().clear());
-    request.redirect("/");
-    Ok(())
+    request.redirect_form_post("/");
+    Ok("/".to_owned())
 }

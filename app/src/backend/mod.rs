@@ -78,10 +78,9 @@ impl Backend {
         let Some(found) = self.accounts.authenticate(request.headers()).await? else {
             return Ok(None);
         };
-        if found.refreshed {
-            if let Some(token) = self.accounts.cookie().read(request.headers()) {
-                request.set_cookie(&self.accounts.cookie().reissue(token));
-            }
+        let token = self.accounts.cookie().read(request.headers());
+        if let Some(token) = token.filter(|_| found.refreshed) {
+            request.set_cookie(&self.accounts.cookie().reissue(token));
         }
         Ok(Some(found.user))
     }

@@ -58,9 +58,18 @@ impl RequestContext {
         }
     }
 
-    /// Sends the browser to `path` when the function returns: a 302 for a plain form post,
-    /// a client-side navigation after hydration.
-    pub fn redirect(&self, path: &str) {
-        leptos_axum::redirect(path);
+    /// After a plain HTML form post (no JavaScript yet), answers with a 302 to `path`.
+    /// Requests from the hydrated app are left alone: the page decides where to go, with the
+    /// path the server function returns.
+    pub fn redirect_form_post(&self, path: &str) {
+        let from_form = self
+            .parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+        if from_form {
+            leptos_axum::redirect(path);
+        }
     }
 }

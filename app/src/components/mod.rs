@@ -1,3 +1,6 @@
 //! Reusable pieces of UI.
 
+pub mod form;
+pub mod header;
 pub mod hydration;
+pub mod session;
