@@ -17,16 +17,16 @@ pub async fn cross_site(State(state): State<AppState>, request: Request, next: N
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if !safe {
-        if let Err(reason) = cross_site::check(request.headers(), state.backend.public_origin()) {
-            tracing::warn!(
-                method = %request.method(),
-                path = request.uri().path(),
-                %reason,
-                "refused a cross-site request"
-            );
-            return ApiError::CrossSite.into_response();
-        }
+    if !safe
+        && let Err(reason) = cross_site::check(request.headers(), state.backend.public_origin())
+    {
+        tracing::warn!(
+            method = %request.method(),
+            path = request.uri().path(),
+            %reason,
+            "refused a cross-site request"
+        );
+        return ApiError::CrossSite.into_response();
     }
     next.run(request).await
 }
