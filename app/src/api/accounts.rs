@@ -52,7 +52,9 @@ pub async fn sign_in(
     let request = RequestContext::current()?;
     let accounts = backend.accounts();
     let client = request.client_addr(accounts.trusted_proxies());
-    let (_, token) = accounts.sign_in(client, &username, &password).await?;
+    let (_, token) = accounts
+        .sign_in(client, &username, &password, request.headers())
+        .await?;
     request.set_cookie(&accounts.cookie().issue(&token));
     let next = crate::model::safe_next(next.as_deref());
     request.redirect_form_post(&next);

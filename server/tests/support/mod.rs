@@ -1,7 +1,12 @@
 //! Starts a real Sori on a free loopback port with a fresh database, the way `main` does.
 
+#![allow(dead_code)] // Each test binary uses a different part of the support code.
+
+pub mod browser;
+
 use std::net::SocketAddr;
 
+use app::backend::clock::Clock;
 use server::{Application, Config};
 use tokio::sync::oneshot;
 
@@ -21,10 +26,17 @@ impl TestApp {
 
     /// Spawns with a test configuration adjusted by `adjust`.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_with_clock(Clock::system(), adjust).await
+    }
+
+    /// Spawns with the given clock (a manual one lets a test move time forward).
+    pub async fn spawn_with_clock(clock: Clock, adjust: impl FnOnce(&mut Config)) -> Self {
         let data = tempfile::tempdir().expect("a temporary directory");
         let mut config = Config::for_tests(&data.path().join("sori.db"));
         adjust(&mut config);
-        let application = Application::build(config).await.expect("the app boots");
+        let application = Application::build_with_clock(config, clock)
+            .await
+            .expect("the app boots");
         let addr = application.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let running = tokio::spawn(application.run_until(async {
@@ -42,6 +54,11 @@ impl TestApp {
             running: Some(running),
             _data: data,
         }
+    }
+
+    /// A new browser with no cookies, pointed at this server.
+    pub fn browser(&self) -> browser::Browser {
+        browser::Browser::new(&format!("http://{}", self.addr))
     }
 
     pub fn url(&self, path: &str) -> String {

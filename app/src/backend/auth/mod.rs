@@ -158,12 +158,14 @@ impl Accounts {
     }
 
     /// Checks a username and password. A failure never says which of the two was wrong, and
-    /// costs the same time either way.
+    /// costs the same time either way. On success the session the request came with (if any)
+    /// ends and a new token replaces it, so a token planted before sign-in is worthless.
     pub async fn sign_in(
         &self,
         client: IpAddr,
         username: &str,
         password: &str,
+        previous: &HeaderMap,
     ) -> Result<(UserView, SessionToken), ApiError> {
         let key = username.trim().to_ascii_lowercase();
         self.sign_in_limit
@@ -185,6 +187,12 @@ impl Accounts {
             tracing::info!(%client, "sign-in failed");
             return Err(ApiError::WrongCredentials);
         };
+        if let Some(old) = self.cookie.read(previous) {
+            self.store
+                .delete_session(&session::hash_token(old))
+                .await
+                .map_err(|error| internal("end the previous session", error))?;
+        }
         let token = self.start_session(user.id).await?;
         tracing::info!(user = %user.id, "signed in");
         Ok((user.view(), token))

@@ -1,0 +1,86 @@
+//! A minimal browser for API tests: it keeps the session cookie by hand (so tests can read
+//! and replay it) and posts server-function forms.
+
+use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
+use reqwest::{Client, Response};
+
+pub struct Browser {
+    base: String,
+    client: Client,
+    /// `name=value` of the session cookie, as the last response set it.
+    pub cookie: Option<String>,
+    /// Headers sent with every request (Origin, Sec-Fetch-Site, X-Forwarded-For…).
+    pub headers: HeaderMap,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            client: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a client"),
+            cookie: None,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// POSTs a form to a server function endpoint (`/api/{endpoint}`).
+    pub async fn call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        let url = format!("{}/api/{endpoint}", self.base);
+        let request = self
+            .client
+            .post(url)
+            .headers(self.headers.clone())
+            .form(form);
+        self.send(request).await
+    }
+
+    pub async fn get(&mut self, path: &str) -> Response {
+        let request = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .headers(self.headers.clone());
+        self.send(request).await
+    }
+
+    pub async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Response {
+        if let Some(cookie) = &self.cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        let response = request.send().await.expect("the server answers");
+        if let Some(set) = response.headers().get(SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let pair = set.split(';').next().unwrap().to_owned();
+            self.cookie = if pair.ends_with('=') {
+                None
+            } else {
+                Some(pair)
+            };
+        }
+        response
+    }
+
+    /// Creates an account and keeps its session.
+    pub async fn register(&mut self, username: &str, password: &str) -> Response {
+        let form = [
+            ("username", username),
+            ("display_name", username),
+            ("password", password),
+        ];
+        self.call("register", &form).await
+    }
+
+    pub async fn sign_in(&mut self, username: &str, password: &str) -> Response {
+        let form = [("username", username), ("password", password)];
+        self.call("sign_in", &form).await
+    }
+
+    /// The signed-in user as `/api/me` reports it (`null` when signed out).
+    pub async fn me(&mut self) -> serde_json::Value {
+        let response = self.call("me", &[]).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+}
