@@ -31,8 +31,14 @@ use leptos_router::{SsrMode, path};
 
 use components::header::SiteHeader;
 use components::hydration::HydrationMarker;
+use components::rooms_nav::RoomsNav;
+use components::rooms_state::provide_rooms_state;
 use components::session::provide_session;
-use pages::{DeleteAccountPage, HomePage, LoginPage, NotFoundPage, RegisterPage, SettingsPage};
+use pages::{
+    BrowseRoomsPage, DeleteAccountPage, DeleteRoomPage, HomePage, InvitePage, LoginPage,
+    NewRoomPage, NotFoundPage, RegisterPage, RoomMembersPage, RoomPage, RoomSettingsPage,
+    SettingsPage,
+};
 
 /// The HTML document around the app. Rendered on the server only; the browser hydrates its
 /// `<body>`.
@@ -67,6 +73,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <Session>
                 <SiteHeader />
+                <div class="layout">
+                <RoomsNav />
                 <main id="main" class="site-main">
                     <Routes fallback=NotFoundPage>
                         <Route path=path!("/") view=HomePage />
@@ -80,8 +88,28 @@ pub fn App() -> impl IntoView {
                             view=DeleteAccountPage
                             ssr=SsrMode::Async
                         />
+                        <Route path=path!("/rooms") view=BrowseRoomsPage ssr=SsrMode::Async />
+                        <Route path=path!("/rooms/new") view=NewRoomPage ssr=SsrMode::Async />
+                        <Route path=path!("/rooms/:id") view=RoomPage ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/rooms/:id/members")
+                            view=RoomMembersPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/rooms/:id/settings")
+                            view=RoomSettingsPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/rooms/:id/delete")
+                            view=DeleteRoomPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async />
                     </Routes>
                 </main>
+                </div>
             </Session>
         </Router>
     }
@@ -91,5 +119,6 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Session(children: Children) -> impl IntoView {
     provide_session();
+    provide_rooms_state();
     children()
 }

@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use app::backend::BackendConfig;
 use app::backend::auth::AuthConfig;
+use app::backend::rooms::RoomsConfig;
 use app::backend::store::StoreConfig;
 use clap::Parser;
 
@@ -46,6 +48,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub rooms: RoomsConfig,
 }
 
 impl Config {
@@ -59,6 +64,7 @@ impl Config {
             shutdown_grace_ms: 2_000,
             store: StoreConfig::sqlite_file(database),
             auth: AuthConfig::default(),
+            rooms: RoomsConfig::default(),
         }
     }
 
@@ -84,6 +90,14 @@ impl Config {
         match &self.public_origin {
             None => Ok(format!("http://{bound}")),
             Some(origin) => normalise_origin(origin),
+        }
+    }
+
+    /// The settings of the backend services.
+    pub fn backend(&self) -> BackendConfig {
+        BackendConfig {
+            auth: self.auth.clone(),
+            rooms: self.rooms.clone(),
         }
     }
 

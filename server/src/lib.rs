@@ -93,7 +93,7 @@ impl Application {
             .map_err(|source| BootError::Listen { addr, source })?;
         let public_origin = config.public_origin(local_addr)?;
 
-        let backend = Backend::new(store, &config.auth, &public_origin, clock);
+        let backend = Backend::new(store, &config.backend(), &public_origin, clock);
         let state = AppState {
             leptos: site::leptos_options(&config, local_addr),
             backend: backend.clone(),

@@ -26,6 +26,22 @@ pub enum ApiError {
     /// Too many attempts; the client may retry after this many seconds.
     #[error("Too many attempts, try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// The thing does not exist, or the user may not know it exists (a private room they are
+    /// not in): the two are deliberately indistinguishable.
+    #[error("Not found. It may have been deleted, or you may not have access.")]
+    NotFound,
+    /// The user can see the thing but may not do this to it.
+    #[error("You are not allowed to do that.")]
+    Forbidden,
+    /// An invitation link that has expired, was revoked, or never existed.
+    #[error("This invitation link has expired or was revoked. Ask for a new one.")]
+    InvitationInvalid,
+    /// The operation does not apply to a direct conversation (renaming it, inviting to it).
+    #[error("Direct conversations cannot be changed that way.")]
+    DirectConversation,
+    /// A room's owner tried to leave it.
+    #[error("You own this room, so you cannot leave it. You can delete it instead.")]
+    OwnerCannotLeave,
     /// A state-changing request came from another site.
     #[error("This request came from another site and was refused.")]
     CrossSite,
@@ -63,7 +79,10 @@ impl ApiError {
         match self {
             ApiError::Invalid(_) | ApiError::Request(_) => 400,
             ApiError::WrongCredentials | ApiError::Unauthenticated => 401,
-            ApiError::CrossSite => 403,
+            ApiError::CrossSite | ApiError::Forbidden => 403,
+            ApiError::NotFound => 404,
+            ApiError::InvitationInvalid => 410,
+            ApiError::DirectConversation | ApiError::OwnerCannotLeave => 409,
             ApiError::RateLimited { .. } => 429,
             ApiError::Internal => 500,
             ApiError::Unavailable => 503,
@@ -97,6 +116,8 @@ pub enum Field {
     Password,
     CurrentPassword,
     NewPassword,
+    RoomName,
+    Topic,
 }
 
 impl Field {
@@ -108,6 +129,8 @@ impl Field {
             Field::Password => "Password",
             Field::CurrentPassword => "Current password",
             Field::NewPassword => "New password",
+            Field::RoomName => "Room name",
+            Field::Topic => "Topic",
         }
     }
 }

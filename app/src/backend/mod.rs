@@ -13,6 +13,7 @@ pub mod clock;
 pub mod cross_site;
 pub mod rate_limit;
 pub mod request;
+pub mod rooms;
 pub mod store;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::api::{ApiError, StatusReport};
 use auth::{Accounts, AuthConfig, CurrentUser};
 use clock::Clock;
 use request::RequestContext;
+use rooms::{Rooms, RoomsConfig};
 use store::Store;
 
 /// Cheap, clonable handles to every service. One is built at boot and cloned into each
@@ -32,18 +34,32 @@ use store::Store;
 pub struct Backend {
     store: Arc<dyn Store>,
     accounts: Arc<Accounts>,
+    rooms: Arc<Rooms>,
     public_origin: Arc<str>,
+}
+
+/// The service settings a [`Backend`] is built from; part of the server's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct BackendConfig {
+    pub auth: AuthConfig,
+    pub rooms: RoomsConfig,
 }
 
 impl Backend {
     pub fn new(
         store: Arc<dyn Store>,
-        auth: &AuthConfig,
+        config: &BackendConfig,
         public_origin: &str,
         clock: Clock,
     ) -> Self {
         Self {
-            accounts: Arc::new(Accounts::new(store.clone(), auth, public_origin, clock)),
+            accounts: Arc::new(Accounts::new(
+                store.clone(),
+                &config.auth,
+                public_origin,
+                clock.clone(),
+            )),
+            rooms: Arc::new(Rooms::new(store.clone(), &config.rooms, clock)),
             store,
             public_origin: public_origin.into(),
         }
@@ -64,6 +80,10 @@ impl Backend {
 
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
+    }
+
+    pub fn rooms(&self) -> &Rooms {
+        &self.rooms
     }
 
     /// The origin browsers use to reach this server, e.g. `https://chat.example.org`.

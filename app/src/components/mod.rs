@@ -3,4 +3,6 @@
 pub mod form;
 pub mod header;
 pub mod hydration;
+pub mod rooms_nav;
+pub mod rooms_state;
 pub mod session;

@@ -4,6 +4,8 @@
 
 pub mod account;
 pub mod next_path;
+pub mod room;
 
 pub use account::{DisplayName, Password, UserId, UserView, Username};
 pub use next_path::safe_next;
+pub use room::{InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, Visibility};

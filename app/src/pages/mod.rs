@@ -5,10 +5,15 @@ mod login;
 mod not_found;
 mod register;
 mod require_user;
+mod rooms;
 mod settings;
 
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use not_found::NotFoundPage;
 pub use register::RegisterPage;
+pub use rooms::{
+    BrowseRoomsPage, DeleteRoomPage, InvitePage, NewRoomPage, RoomMembersPage, RoomPage,
+    RoomSettingsPage,
+};
 pub use settings::{DeleteAccountPage, SettingsPage};

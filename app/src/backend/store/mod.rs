@@ -10,7 +10,7 @@ use std::time::Duration;
 
 pub use sqlite::SqliteStore;
 
-use crate::model::{UserId, UserView};
+use crate::model::{RoomId, UserId, UserView, Visibility};
 
 /// How hard a commit tries to reach the disk before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -148,6 +148,49 @@ pub struct SessionRecord {
 /// The SHA-256 of a session token: the only form in which tokens are stored.
 pub type TokenHash = [u8; 32];
 
+/// A room as stored, plus what the asking user needs to see it: whether they are a member,
+/// and (for a direct conversation) the other person's display name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    pub id: RoomId,
+    pub name: String,
+    pub topic: String,
+    pub visibility: Visibility,
+    pub owner: Option<UserId>,
+    pub created_ms: i64,
+    pub is_direct: bool,
+    pub viewer_is_member: bool,
+    /// For a direct conversation: the other member's display name (None once they deleted
+    /// their account).
+    pub direct_peer: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRoom<'a> {
+    pub name: &'a str,
+    pub topic: &'a str,
+    pub visibility: Visibility,
+    pub owner: UserId,
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRecord {
+    pub id: i64,
+    pub token: String,
+    pub room: RoomId,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    pub revoked: bool,
+}
+
 /// The row that describes this instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
@@ -211,6 +254,65 @@ pub trait Store: Send + Sync + 'static {
         user: UserId,
         keep: Option<&TokenHash>,
     ) -> Result<u64, StoreError>;
+
+    /// Creates a room with its owner as the first member, in one transaction.
+    async fn create_room(&self, room: NewRoom<'_>) -> Result<RoomId, StoreError>;
+
+    /// The room, as `viewer` would see it (whether or not they may).
+    async fn room(&self, id: RoomId, viewer: UserId) -> Result<Option<RoomRecord>, StoreError>;
+
+    /// Public rooms (not direct conversations) plus every room `viewer` is a member of,
+    /// newest first.
+    async fn rooms_visible_to(&self, viewer: UserId) -> Result<Vec<RoomRecord>, StoreError>;
+
+    async fn update_room(
+        &self,
+        id: RoomId,
+        name: &str,
+        topic: &str,
+        visibility: Visibility,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the room with its memberships and invitations.
+    async fn delete_room(&self, id: RoomId) -> Result<(), StoreError>;
+
+    /// Makes `user` a member; already being one is fine.
+    async fn add_member(&self, room: RoomId, user: UserId, now_ms: i64) -> Result<(), StoreError>;
+
+    async fn remove_member(&self, room: RoomId, user: UserId) -> Result<(), StoreError>;
+
+    /// Members in the order they joined.
+    async fn members(&self, room: RoomId) -> Result<Vec<MemberRecord>, StoreError>;
+
+    async fn create_invitation(
+        &self,
+        room: RoomId,
+        token: &str,
+        by: UserId,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<InvitationRecord, StoreError>;
+
+    /// Invitations of a room that are neither revoked nor expired at `now_ms`.
+    async fn active_invitations(
+        &self,
+        room: RoomId,
+        now_ms: i64,
+    ) -> Result<Vec<InvitationRecord>, StoreError>;
+
+    async fn invitation(&self, token: &str) -> Result<Option<InvitationRecord>, StoreError>;
+
+    /// Revokes an invitation of `room`; returns whether one was revoked.
+    async fn revoke_invitation(
+        &self,
+        room: RoomId,
+        id: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// The direct conversation between two users, created (private, both members) if it does
+    /// not exist yet. Opening it again, from either side, returns the same room.
+    async fn direct_room(&self, a: UserId, b: UserId, now_ms: i64) -> Result<RoomId, StoreError>;
 
     /// Waits for in-flight queries, then closes every connection. Called once at shutdown.
     async fn close(&self);

@@ -1,0 +1,137 @@
+//! Rooms: one server function per operation. Each requires a signed-in user and leaves every
+//! decision (visibility, who may change what) to `backend::rooms`.
+
+use leptos::prelude::*;
+
+use super::ApiError;
+use crate::model::{InvitationView, MemberView, RoomId, RoomView, UserId};
+
+/// Creates a room owned by the caller. `private` is the checkbox: present means private.
+#[server(endpoint = "rooms/create")]
+pub async fn create_room(
+    name: String,
+    topic: String,
+    private: Option<String>,
+) -> Result<RoomView, ApiError> {
+    use crate::backend::{Backend, request::RequestContext};
+    use crate::model::Visibility;
+    let backend = Backend::from_context()?;
+    let user = backend.require_user().await?;
+    let visibility = Visibility::from_private_flag(private.is_some());
+    let room = backend
+        .rooms()
+        .create(&user, &name, &topic, visibility)
+        .await?;
+    RequestContext::current()?.redirect_form_post(&format!("/rooms/{}", room.id));
+    Ok(room)
+}
+
+/// The rooms the caller can see: public ones plus the private ones they are a member of.
+#[server(endpoint = "rooms/list")]
+pub async fn list_rooms() -> Result<Vec<RoomView>, ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend.rooms().list(&user).await
+}
+
+#[server(endpoint = "rooms/get")]
+pub async fn get_room(id: RoomId) -> Result<RoomView, ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend.rooms().get(&user, id).await
+}
+
+/// Renames a room and changes its topic and visibility (owner or admin).
+#[server(endpoint = "rooms/update")]
+pub async fn update_room(
+    id: RoomId,
+    name: String,
+    topic: String,
+    private: Option<String>,
+) -> Result<RoomView, ApiError> {
+    use crate::model::Visibility;
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    let visibility = Visibility::from_private_flag(private.is_some());
+    backend
+        .rooms()
+        .update(&user, id, &name, &topic, visibility)
+        .await
+}
+
+/// Deletes a room and everything in it (owner or admin).
+#[server(endpoint = "rooms/delete")]
+pub async fn delete_room(id: RoomId) -> Result<(), ApiError> {
+    use crate::backend::{Backend, request::RequestContext};
+    let backend = Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend.rooms().delete(&user, id).await?;
+    RequestContext::current()?.redirect_form_post("/rooms");
+    Ok(())
+}
+
+#[server(endpoint = "rooms/join")]
+pub async fn join_room(id: RoomId) -> Result<RoomView, ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend.rooms().join(&user, id).await
+}
+
+#[server(endpoint = "rooms/leave")]
+pub async fn leave_room(id: RoomId) -> Result<(), ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend.rooms().leave(&user, id).await
+}
+
+#[server(endpoint = "rooms/members")]
+pub async fn room_members(id: RoomId) -> Result<Vec<MemberView>, ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend.rooms().members(&user, id).await
+}
+
+/// Creates an invitation link to a room (owner or admin).
+#[server(endpoint = "invitations/create")]
+pub async fn create_invitation(id: RoomId) -> Result<InvitationView, ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend.rooms().create_invitation(&user, id).await
+}
+
+/// The active (unexpired, unrevoked) invitation links of a room (owner or admin).
+#[server(endpoint = "invitations/list")]
+pub async fn list_invitations(id: RoomId) -> Result<Vec<InvitationView>, ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend.rooms().invitations(&user, id).await
+}
+
+#[server(endpoint = "invitations/revoke")]
+pub async fn revoke_invitation(id: RoomId, invitation: i64) -> Result<(), ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend
+        .rooms()
+        .revoke_invitation(&user, id, invitation)
+        .await
+}
+
+/// Uses an invitation link: the caller becomes a member of its room.
+#[server(endpoint = "invitations/accept")]
+pub async fn accept_invitation(token: String) -> Result<RoomId, ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend.rooms().accept_invitation(&user, &token).await
+}
+
+/// Opens (creating if needed) the direct conversation with another user.
+#[server(endpoint = "direct/open")]
+pub async fn open_direct(user: UserId) -> Result<RoomId, ApiError> {
+    use crate::backend::{Backend, request::RequestContext};
+    let backend = Backend::from_context()?;
+    let me = backend.require_user().await?;
+    let room = backend.rooms().open_direct(&me, user).await?;
+    RequestContext::current()?.redirect_form_post(&format!("/rooms/{room}"));
+    Ok(room)
+}

@@ -1,0 +1,330 @@
+//! Rooms: create, list, view, change, delete, join, leave, members, invitations and direct
+//! conversations.
+//!
+//! Authorization happens in one place, [`Rooms::visible`]: every operation starts by loading
+//! the room as the asking user may see it. A private room the user is not in is reported
+//! exactly like a room that does not exist ([`ApiError::NotFound`]), so guessing ids reveals
+//! nothing. Changing a room additionally needs [`can_manage`] (its owner, or an admin).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use base64ct::{Base64UrlUnpadded, Encoding};
+
+use super::auth::CurrentUser;
+use super::clock::{Clock, millis};
+use super::store::{InvitationRecord, NewRoom, RoomRecord, Store, StoreError};
+use crate::api::ApiError;
+use crate::model::{
+    InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, UserId, Visibility,
+};
+
+/// Room settings; part of the server's one configuration struct.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RoomsConfig {
+    /// How long an invitation link stays valid, in seconds.
+    #[arg(long, env = "SORI_INVITATION_TTL_SECS", default_value_t = 7 * 24 * 3600)]
+    pub invitation_ttl_secs: u64,
+}
+
+impl Default for RoomsConfig {
+    fn default() -> Self {
+        Self {
+            invitation_ttl_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+pub struct Rooms {
+    store: Arc<dyn Store>,
+    clock: Clock,
+    invitation_ttl_ms: i64,
+}
+
+/// Whether `user` may rename, invite to and delete `room`: its owner, or a server admin.
+/// Direct conversations have no owner and cannot be changed, only deleted by an admin.
+pub fn can_manage(user: &CurrentUser, room: &RoomRecord) -> bool {
+    user.user.is_admin || (!room.is_direct && room.owner == Some(user.user.id))
+}
+
+/// Room names are what the viewer sees: a direct conversation is named after the other person.
+fn view(user: &CurrentUser, room: RoomRecord) -> RoomView {
+    let can_manage = can_manage(user, &room);
+    let name = if room.is_direct {
+        room.direct_peer
+            .clone()
+            .unwrap_or_else(|| "deleted user".to_owned())
+    } else {
+        room.name
+    };
+    RoomView {
+        id: room.id,
+        name,
+        topic: room.topic,
+        visibility: room.visibility,
+        is_direct: room.is_direct,
+        owner: room.owner,
+        created_ms: room.created_ms,
+        is_member: room.viewer_is_member,
+        can_manage,
+    }
+}
+
+fn invitation_view(record: InvitationRecord) -> InvitationView {
+    InvitationView {
+        id: record.id,
+        path: format!("/invite/{}", record.token),
+        created_ms: record.created_ms,
+        expires_ms: record.expires_ms,
+    }
+}
+
+fn internal(action: &str, error: StoreError) -> ApiError {
+    tracing::error!(%error, action, "store operation failed");
+    ApiError::Internal
+}
+
+impl Rooms {
+    pub fn new(store: Arc<dyn Store>, config: &RoomsConfig, clock: Clock) -> Self {
+        Self {
+            store,
+            clock,
+            invitation_ttl_ms: millis(Duration::from_secs(config.invitation_ttl_secs)),
+        }
+    }
+
+    /// The room as `user` may see it, or `NotFound` (missing, or private and not a member).
+    pub async fn visible(&self, user: &CurrentUser, id: RoomId) -> Result<RoomRecord, ApiError> {
+        let room = self
+            .store
+            .room(id, user.user.id)
+            .await
+            .map_err(|error| internal("load room", error))?
+            .ok_or(ApiError::NotFound)?;
+        if room.visibility == Visibility::Private && !room.viewer_is_member {
+            return Err(ApiError::NotFound);
+        }
+        Ok(room)
+    }
+
+    /// The room if `user` may manage it; `Forbidden` if they can only see it.
+    async fn managed(&self, user: &CurrentUser, id: RoomId) -> Result<RoomRecord, ApiError> {
+        let room = self.visible(user, id).await?;
+        if can_manage(user, &room) {
+            Ok(room)
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
+    pub async fn create(
+        &self,
+        user: &CurrentUser,
+        name: &str,
+        topic: &str,
+        visibility: Visibility,
+    ) -> Result<RoomView, ApiError> {
+        let name = RoomName::parse(name)?;
+        let topic = Topic::parse(topic)?;
+        let id = self
+            .store
+            .create_room(NewRoom {
+                name: name.as_str(),
+                topic: topic.as_str(),
+                visibility,
+                owner: user.user.id,
+                now_ms: self.clock.now_ms(),
+            })
+            .await
+            .map_err(|error| internal("create room", error))?;
+        tracing::info!(room = %id, user = %user.user.id, "room created");
+        self.get(user, id).await
+    }
+
+    pub async fn get(&self, user: &CurrentUser, id: RoomId) -> Result<RoomView, ApiError> {
+        Ok(view(user, self.visible(user, id).await?))
+    }
+
+    /// Public rooms plus the private rooms and direct conversations `user` is in.
+    pub async fn list(&self, user: &CurrentUser) -> Result<Vec<RoomView>, ApiError> {
+        let rooms = self
+            .store
+            .rooms_visible_to(user.user.id)
+            .await
+            .map_err(|error| internal("list rooms", error))?;
+        Ok(rooms.into_iter().map(|room| view(user, room)).collect())
+    }
+
+    pub async fn update(
+        &self,
+        user: &CurrentUser,
+        id: RoomId,
+        name: &str,
+        topic: &str,
+        visibility: Visibility,
+    ) -> Result<RoomView, ApiError> {
+        let room = self.managed(user, id).await?;
+        if room.is_direct {
+            return Err(ApiError::DirectConversation);
+        }
+        let name = RoomName::parse(name)?;
+        let topic = Topic::parse(topic)?;
+        self.store
+            .update_room(id, name.as_str(), topic.as_str(), visibility)
+            .await
+            .map_err(|error| internal("update room", error))?;
+        self.get(user, id).await
+    }
+
+    /// Deletes the room; its members, invitations (and later messages) go with it.
+    pub async fn delete(&self, user: &CurrentUser, id: RoomId) -> Result<(), ApiError> {
+        self.managed(user, id).await?;
+        self.store
+            .delete_room(id)
+            .await
+            .map_err(|error| internal("delete room", error))?;
+        tracing::info!(room = %id, user = %user.user.id, "room deleted");
+        Ok(())
+    }
+
+    /// Joins a public room (private ones are joined through invitations).
+    pub async fn join(&self, user: &CurrentUser, id: RoomId) -> Result<RoomView, ApiError> {
+        let room = self.visible(user, id).await?;
+        if !room.viewer_is_member {
+            self.store
+                .add_member(id, user.user.id, self.clock.now_ms())
+                .await
+                .map_err(|error| internal("join room", error))?;
+        }
+        self.get(user, id).await
+    }
+
+    /// Leaves a room. Its owner cannot: they would leave it unmanaged; they delete it instead.
+    pub async fn leave(&self, user: &CurrentUser, id: RoomId) -> Result<(), ApiError> {
+        let room = self.visible(user, id).await?;
+        if room.owner == Some(user.user.id) {
+            return Err(ApiError::OwnerCannotLeave);
+        }
+        self.store
+            .remove_member(id, user.user.id)
+            .await
+            .map_err(|error| internal("leave room", error))
+    }
+
+    pub async fn members(
+        &self,
+        user: &CurrentUser,
+        id: RoomId,
+    ) -> Result<Vec<MemberView>, ApiError> {
+        let room = self.visible(user, id).await?;
+        let members = self
+            .store
+            .members(id)
+            .await
+            .map_err(|error| internal("list members", error))?;
+        Ok(members
+            .into_iter()
+            .map(|member| MemberView {
+                is_owner: room.owner == Some(member.id),
+                id: member.id,
+                username: member.username,
+                display_name: member.display_name,
+            })
+            .collect())
+    }
+
+    pub async fn create_invitation(
+        &self,
+        user: &CurrentUser,
+        id: RoomId,
+    ) -> Result<InvitationView, ApiError> {
+        let room = self.managed(user, id).await?;
+        if room.is_direct {
+            return Err(ApiError::DirectConversation);
+        }
+        let mut bytes = [0u8; 16];
+        OsRng.fill_bytes(&mut bytes);
+        let token = Base64UrlUnpadded::encode_string(&bytes);
+        let now = self.clock.now_ms();
+        let record = self
+            .store
+            .create_invitation(id, &token, user.user.id, now, now + self.invitation_ttl_ms)
+            .await
+            .map_err(|error| internal("create invitation", error))?;
+        Ok(invitation_view(record))
+    }
+
+    pub async fn invitations(
+        &self,
+        user: &CurrentUser,
+        id: RoomId,
+    ) -> Result<Vec<InvitationView>, ApiError> {
+        self.managed(user, id).await?;
+        let records = self
+            .store
+            .active_invitations(id, self.clock.now_ms())
+            .await
+            .map_err(|error| internal("list invitations", error))?;
+        Ok(records.into_iter().map(invitation_view).collect())
+    }
+
+    pub async fn revoke_invitation(
+        &self,
+        user: &CurrentUser,
+        id: RoomId,
+        invitation: i64,
+    ) -> Result<(), ApiError> {
+        self.managed(user, id).await?;
+        let revoked = self
+            .store
+            .revoke_invitation(id, invitation, self.clock.now_ms())
+            .await
+            .map_err(|error| internal("revoke invitation", error))?;
+        if revoked {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+
+    /// Uses an invitation link: makes `user` a member of its room and returns the room.
+    pub async fn accept_invitation(
+        &self,
+        user: &CurrentUser,
+        token: &str,
+    ) -> Result<RoomId, ApiError> {
+        let invitation = self
+            .store
+            .invitation(token)
+            .await
+            .map_err(|error| internal("find invitation", error))?
+            .ok_or(ApiError::InvitationInvalid)?;
+        let now = self.clock.now_ms();
+        if invitation.revoked || invitation.expires_ms <= now {
+            return Err(ApiError::InvitationInvalid);
+        }
+        self.store
+            .add_member(invitation.room, user.user.id, now)
+            .await
+            .map_err(|error| internal("accept invitation", error))?;
+        tracing::info!(room = %invitation.room, user = %user.user.id, "invitation used");
+        Ok(invitation.room)
+    }
+
+    /// The direct conversation with `other`, opened (created) if needed.
+    pub async fn open_direct(&self, user: &CurrentUser, other: UserId) -> Result<RoomId, ApiError> {
+        if other == user.user.id {
+            return Err(ApiError::DirectConversation);
+        }
+        self.store
+            .user_by_id(other)
+            .await
+            .map_err(|error| internal("find user", error))?
+            .ok_or(ApiError::NotFound)?;
+        self.store
+            .direct_room(user.user.id, other, self.clock.now_ms())
+            .await
+            .map_err(|error| internal("open direct room", error))
+    }
+}

@@ -1,0 +1,179 @@
+//! Rooms: where conversations happen. A room has a [`RoomName`], a [`Topic`], a
+//! [`Visibility`], an owner and members. A direct conversation is a private room of exactly
+//! two people whose heading is the other person's name.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiError, Field, Problem};
+use crate::model::UserId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RoomId(pub i64);
+
+impl fmt::Display for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for RoomId {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        text.parse().map(RoomId)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Any signed-in user can read it; posting takes a "Join".
+    Public,
+    /// Only members can see it; others get "not found".
+    Private,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+
+    pub fn from_private_flag(private: bool) -> Self {
+        if private {
+            Visibility::Private
+        } else {
+            Visibility::Public
+        }
+    }
+}
+
+/// Counts characters (Unicode scalar values), not bytes, trims, and refuses control
+/// characters: the rule shared by room names and topics.
+fn text_field(raw: &str, field: Field, min: usize, max: usize) -> Result<String, ApiError> {
+    let value = raw.trim();
+    let length = value.chars().count();
+    if length < min {
+        return Err(ApiError::invalid(field, Problem::TooShort { min }));
+    }
+    if length > max {
+        return Err(ApiError::invalid(field, Problem::TooLong { max }));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ApiError::invalid(field, Problem::ControlCharacters));
+    }
+    Ok(value.to_owned())
+}
+
+/// 1–80 characters of any script. Names need not be unique.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomName(String);
+
+impl RoomName {
+    pub const MAX: usize = 80;
+
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        text_field(raw, Field::RoomName, 1, Self::MAX).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Up to 250 characters; may be empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topic(String);
+
+impl Topic {
+    pub const MAX: usize = 250;
+
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        text_field(raw, Field::Topic, 0, Self::MAX).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A room as one viewer sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomView {
+    pub id: RoomId,
+    /// The room's name, or for a direct conversation the other person's display name.
+    pub name: String,
+    pub topic: String,
+    pub visibility: Visibility,
+    pub is_direct: bool,
+    pub owner: Option<UserId>,
+    pub created_ms: i64,
+    /// Whether the viewer is a member (can post).
+    pub is_member: bool,
+    /// Whether the viewer may rename, invite to and delete it (owner or admin).
+    pub can_manage: bool,
+}
+
+/// A member as listed in a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub is_owner: bool,
+}
+
+/// An invitation link to a private room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub id: i64,
+    /// The path to share: `/invite/{token}`.
+    pub path: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names_count_characters_not_bytes() {
+        assert_eq!(RoomName::parse("  개발팀  ").unwrap().as_str(), "개발팀");
+        assert!(
+            RoomName::parse(&"방".repeat(80)).is_ok(),
+            "80 characters, 240 bytes"
+        );
+        let long = RoomName::parse(&"방".repeat(81)).unwrap_err();
+        assert_eq!(
+            long,
+            ApiError::invalid(Field::RoomName, Problem::TooLong { max: 80 })
+        );
+        let empty = RoomName::parse("   ").unwrap_err();
+        assert_eq!(
+            empty,
+            ApiError::invalid(Field::RoomName, Problem::TooShort { min: 1 })
+        );
+    }
+
+    #[test]
+    fn topics_may_be_empty_but_not_longer_than_250_characters() {
+        assert_eq!(Topic::parse("").unwrap().as_str(), "");
+        assert!(Topic::parse(&"é".repeat(250)).is_ok());
+        let long = Topic::parse(&"é".repeat(251)).unwrap_err();
+        assert_eq!(
+            long,
+            ApiError::invalid(Field::Topic, Problem::TooLong { max: 250 })
+        );
+        let control = Topic::parse("line\nbreak").unwrap_err();
+        assert_eq!(
+            control,
+            ApiError::invalid(Field::Topic, Problem::ControlCharacters)
+        );
+    }
+}

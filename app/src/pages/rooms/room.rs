@@ -1,0 +1,93 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::{RoomUnavailable, use_room};
+use crate::api::rooms::{JoinRoom, LeaveRoom};
+use crate::components::form::{FormError, action_error};
+use crate::components::rooms_state::use_rooms_state;
+use crate::model::{RoomView, UserView};
+use crate::pages::require_user::RequireUser;
+
+/// `/rooms/{id}`: a room's heading and topic, membership and links to its members and
+/// settings. A missing or hidden room is a 404.
+#[component]
+pub fn RoomPage() -> impl IntoView {
+    view! { <RequireUser render=|_: UserView| view! { <RoomLoader /> } /> }
+}
+
+#[component]
+fn RoomLoader() -> impl IntoView {
+    let room = use_room();
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading room…"</p> }>
+            {move || Suspend::new(async move {
+                match room.await {
+                    Ok(room) => view! { <RoomView room /> }.into_any(),
+                    Err(error) => view! { <RoomUnavailable error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn RoomView(room: RoomView) -> impl IntoView {
+    let rooms = use_rooms_state();
+    let join = ServerAction::<JoinRoom>::new();
+    let leave = ServerAction::<LeaveRoom>::new();
+    let join_error = action_error(join.into());
+    let leave_error = action_error(leave.into());
+    Effect::new(move |_| {
+        if matches!(join.value().get(), Some(Ok(_))) || matches!(leave.value().get(), Some(Ok(())))
+        {
+            rooms.reload();
+        }
+    });
+    let id = room.id.to_string();
+    let visibility = if room.is_direct {
+        "Direct conversation"
+    } else if room.visibility == crate::model::Visibility::Private {
+        "Private room"
+    } else {
+        "Public room"
+    };
+
+    view! {
+        <Title text=room.name.clone() />
+        <article class="room" aria-labelledby="room-heading">
+            <header class="room-header">
+                <div>
+                    <h1 id="room-heading">{room.name.clone()}</h1>
+                    {(!room.topic.is_empty()).then(|| view! { <p class="topic">{room.topic.clone()}</p> })}
+                    <p class="room-meta">{visibility}</p>
+                </div>
+                <div class="room-actions">
+                    <a href=format!("/rooms/{}/members", room.id)>"Members"</a>
+                    {room.can_manage.then(|| view! {
+                        <a href=format!("/rooms/{}/settings", room.id)>"Room settings"</a>
+                    })}
+                    {match (room.is_member, room.is_direct) {
+                        (false, _) => view! {
+                            <ActionForm action=join>
+                                <input type="hidden" name="id" value=id.clone() />
+                                <button type="submit">"Join"</button>
+                            </ActionForm>
+                        }.into_any(),
+                        (true, false) => view! {
+                            <ActionForm action=leave>
+                                <input type="hidden" name="id" value=id.clone() />
+                                <button type="submit" class="secondary">"Leave"</button>
+                            </ActionForm>
+                        }.into_any(),
+                        (true, true) => ().into_any(),
+                    }}
+                </div>
+            </header>
+            <FormError error=join_error />
+            <FormError error=leave_error />
+            {(!room.is_member).then(|| view! {
+                <p class="hint">"You are reading this public room. Join it to take part."</p>
+            })}
+        </article>
+    }
+}
