@@ -77,11 +77,13 @@ pub fn App() -> impl IntoView {
                 <RoomsNav />
                 <main id="main" class="site-main">
                     <Routes fallback=NotFoundPage>
-                        <Route path=path!("/") view=HomePage />
-                        <Route path=path!("/register") view=RegisterPage />
-                        <Route path=path!("/login") view=LoginPage />
-                        // Async: the page waits for the user before sending anything, so an
-                        // anonymous visitor gets a real redirect to the sign-in page.
+                        // Every page renders with `SsrMode::Async`: it waits for its data
+                        // before sending anything, so the status (404, a redirect to sign in)
+                        // is decided before the first byte, and the complete page works
+                        // without JavaScript (streamed fragments would need a script).
+                        <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                        <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
+                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                         <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                         <Route
                             path=path!("/settings/delete-account")

@@ -1,20 +1,10 @@
 import { test, expect, type Page } from "@playwright/test";
 import { useSori, waitForHydration } from "../support/sori";
+import { password, signUp as signUpAs, signedInAs } from "../support/people";
 
 const sori = useSori();
-const password = "correct horse battery";
-
 async function signUp(page: Page, username: string, displayName: string, pass = password) {
-  await page.goto(sori.url("/register"));
-  await waitForHydration(page);
-  await page.getByLabel("Username", { exact: true }).fill(username);
-  await page.getByLabel("Display name", { exact: true }).fill(displayName);
-  await page.getByLabel("Password", { exact: true }).fill(pass);
-  await page.getByRole("button", { name: "Create account", exact: true }).click();
-}
-
-function signedInAs(page: Page, displayName: string) {
-  return page.getByRole("navigation", { name: "Account" }).getByText(`Signed in as ${displayName}`);
+  await signUpAs(sori, page, username, displayName, pass);
 }
 
 test("sign up, reload, and stay signed in", async ({ page }) => {
@@ -107,6 +97,7 @@ test("settings send an anonymous visitor to sign in and back", async ({ page }) 
 
 test("changing the password needs the current one", async ({ page }) => {
   await signUp(page, "sora", "Sora");
+  await expect(signedInAs(page, "Sora")).toBeVisible();
   await page.goto(sori.url("/settings"));
   await waitForHydration(page);
   await page.getByLabel("Current password", { exact: true }).fill("wrong one!");
@@ -122,6 +113,7 @@ test("changing the password needs the current one", async ({ page }) => {
 
 test("sign out everywhere ends the other devices' sessions", async ({ page, browser }) => {
   await signUp(page, "eunji", "Eunji");
+  await expect(signedInAs(page, "Eunji")).toBeVisible();
   const phoneContext = await browser.newContext();
   const phone = await phoneContext.newPage();
   await phone.goto(sori.url("/login"));
@@ -142,6 +134,7 @@ test("sign out everywhere ends the other devices' sessions", async ({ page, brow
 
 test("deleting the account takes a confirmation step", async ({ page }) => {
   await signUp(page, "temp_user", "Temporary");
+  await expect(signedInAs(page, "Temporary")).toBeVisible();
   await page.goto(sori.url("/settings"));
   await waitForHydration(page);
   await page.getByRole("button", { name: "Delete account", exact: true }).click();

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{RoomUnavailable, use_room};
+use super::{Reload, RoomUnavailable, use_room};
 use crate::api::ApiError;
 use crate::api::rooms::DeleteRoom;
 use crate::components::form::{FormError, action_error};
@@ -14,7 +14,7 @@ use crate::pages::require_user::RequireUser;
 pub fn DeleteRoomPage() -> impl IntoView {
     view! {
         <RequireUser render=|_: UserView| {
-            let room = use_room();
+            let room = use_room(Reload::Once);
             view! {
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
-use super::{RoomUnavailable, use_room};
+use super::{Reload, RoomUnavailable, use_room};
 use crate::api::rooms::{OpenDirect, room_members};
 use crate::components::form::{FormError, action_error};
 use crate::components::rooms_state::use_rooms_state;
@@ -14,7 +14,7 @@ use crate::pages::require_user::RequireUser;
 pub fn RoomMembersPage() -> impl IntoView {
     view! {
         <RequireUser render=|me: UserView| {
-            let room = use_room();
+            let room = use_room(Reload::Once);
             view! {
                 <Suspense fallback=|| view! { <p>"Loading members…"</p> }>
                     {move || {

@@ -24,8 +24,17 @@ use crate::api::rooms::get_room;
 use crate::components::rooms_state::use_rooms_state;
 use crate::model::{RoomId, RoomView};
 
-/// The room named by the `:id` of the current route, reloaded when rooms change.
-fn use_room() -> Resource<Result<RoomView, ApiError>> {
+/// How a room page follows changes to the user's rooms.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reload {
+    /// Load again whenever rooms change (joining or leaving flips the page's buttons).
+    OnRoomsChange,
+    /// Load once: the page changes the room itself and keeps its own state (a form).
+    Once,
+}
+
+/// The room named by the `:id` of the current route.
+fn use_room(reload: Reload) -> Resource<Result<RoomView, ApiError>> {
     let params = use_params_map();
     let rooms = use_rooms_state();
     Resource::new(
@@ -34,7 +43,11 @@ fn use_room() -> Resource<Result<RoomView, ApiError>> {
                 .read()
                 .get("id")
                 .and_then(|id| id.parse::<RoomId>().ok());
-            (id, rooms.version())
+            let version = match reload {
+                Reload::OnRoomsChange => rooms.version(),
+                Reload::Once => 0,
+            };
+            (id, version)
         },
         |(id, _)| async move {
             match id {

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{RoomUnavailable, use_room};
+use super::{Reload, RoomUnavailable, use_room};
 use crate::api::rooms::{JoinRoom, LeaveRoom};
 use crate::components::form::{FormError, action_error};
 use crate::components::rooms_state::use_rooms_state;
@@ -17,7 +17,7 @@ pub fn RoomPage() -> impl IntoView {
 
 #[component]
 fn RoomLoader() -> impl IntoView {
-    let room = use_room();
+    let room = use_room(Reload::OnRoomsChange);
     view! {
         <Suspense fallback=|| view! { <p>"Loading room…"</p> }>
             {move || Suspend::new(async move {

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{RoomUnavailable, use_room};
+use super::{Reload, RoomUnavailable, use_room};
 use crate::api::rooms::{CreateInvitation, RevokeInvitation, UpdateRoom, list_invitations};
 use crate::api::{ApiError, Field};
 use crate::components::form::{FormError, TextField, action_error};
@@ -15,7 +15,7 @@ use crate::pages::require_user::RequireUser;
 pub fn RoomSettingsPage() -> impl IntoView {
     view! {
         <RequireUser render=|_: UserView| {
-            let room = use_room();
+            let room = use_room(Reload::Once);
             view! {
                 <Suspense fallback=|| view! { <p>"Loading settings…"</p> }>
                     {move || Suspend::new(async move {
@@ -37,19 +37,22 @@ fn RoomSettings(room: RoomView) -> impl IntoView {
     let update = ServerAction::<UpdateRoom>::new();
     let update_error = action_error(update.into());
     let saved = move || matches!(update.value().get(), Some(Ok(_)));
+    // The form keeps showing what was saved (the page is not reloaded under it).
+    let name = RwSignal::new(room.name.clone());
+    let topic = RwSignal::new(room.topic.clone());
     Effect::new(move |_| {
-        if matches!(update.value().get(), Some(Ok(_))) {
+        if let Some(Ok(saved)) = update.value().get() {
+            name.set(saved.name);
+            topic.set(saved.topic);
             rooms.reload();
         }
     });
     let id = room.id.to_string();
-    let name = Signal::stored(room.name.clone());
-    let topic = Signal::stored(room.topic.clone());
 
     view! {
-        <Title text=format!("Settings of {}", room.name) />
+        <Title text=move || format!("Settings of {}", name.get()) />
         <h1>"Room settings"</h1>
-        <p><a href=format!("/rooms/{}", room.id)>"Back to " {room.name.clone()}</a></p>
+        <p><a href=format!("/rooms/{}", room.id)>"Back to " {move || name.get()}</a></p>
         <section class="panel" aria-labelledby="details-heading">
             <h2 id="details-heading">"Details"</h2>
             <ActionForm action=update>

@@ -1,0 +1,29 @@
+// People using Sori in a test: each signs up in their own browser context.
+
+import { expect, type Browser, type Page } from "@playwright/test";
+import { type Sori, waitForHydration } from "./sori";
+
+export const password = "correct horse battery";
+
+/** Fills in and submits the sign-up form on the current page's server. */
+export async function signUp(sori: Sori, page: Page, username: string, displayName: string, pass = password) {
+  await page.goto(sori.url("/register"));
+  await waitForHydration(page);
+  await page.getByLabel("Username", { exact: true }).fill(username);
+  await page.getByLabel("Display name", { exact: true }).fill(displayName);
+  await page.getByLabel("Password", { exact: true }).fill(pass);
+  await page.getByRole("button", { name: "Create account", exact: true }).click();
+}
+
+/** A new person in a fresh browser context, signed up and on the home page. */
+export async function newPerson(sori: Sori, browser: Browser, username: string, displayName: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signUp(sori, page, username, displayName);
+  await expect(signedInAs(page, displayName)).toBeVisible();
+  return { context, page };
+}
+
+export function signedInAs(page: Page, displayName: string) {
+  return page.getByRole("navigation", { name: "Account" }).getByText(`Signed in as ${displayName}`);
+}
