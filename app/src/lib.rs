@@ -22,6 +22,7 @@ pub mod backend;
 mod components;
 pub mod model;
 mod pages;
+pub mod protocol;
 mod response;
 
 use leptos::prelude::*;

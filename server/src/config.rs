@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use app::backend::BackendConfig;
 use app::backend::auth::AuthConfig;
+use app::backend::hub::RealtimeConfig;
+use app::backend::messages::MessagesConfig;
 use app::backend::rooms::RoomsConfig;
 use app::backend::store::StoreConfig;
 use clap::Parser;
@@ -51,6 +53,12 @@ pub struct Config {
 
     #[command(flatten)]
     pub rooms: RoomsConfig,
+
+    #[command(flatten)]
+    pub messages: MessagesConfig,
+
+    #[command(flatten)]
+    pub realtime: RealtimeConfig,
 }
 
 impl Config {
@@ -65,6 +73,8 @@ impl Config {
             store: StoreConfig::sqlite_file(database),
             auth: AuthConfig::default(),
             rooms: RoomsConfig::default(),
+            messages: MessagesConfig::default(),
+            realtime: RealtimeConfig::default(),
         }
     }
 
@@ -98,6 +108,8 @@ impl Config {
         BackendConfig {
             auth: self.auth.clone(),
             rooms: self.rooms.clone(),
+            messages: self.messages.clone(),
+            realtime: self.realtime.clone(),
         }
     }
 

@@ -10,6 +10,7 @@
 //! - `guard`: layers every request passes: the cross-site check on state-changing requests
 //!   and the mapping of server-function errors to their HTTP status.
 //! - `state`: the handles every handler shares.
+//! - `ws`: the `/ws` endpoint, one socket per tab (fan-out itself is `app::backend::hub`).
 //! - [`shutdown`]: the signal that starts a graceful shutdown.
 //!
 //! ## One boot path
@@ -23,6 +24,7 @@ mod health;
 pub mod shutdown;
 mod site;
 mod state;
+mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -65,6 +67,7 @@ pub struct Application {
     router: Router,
     backend: Backend,
     config: Config,
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -94,12 +97,15 @@ impl Application {
         let public_origin = config.public_origin(local_addr)?;
 
         let backend = Backend::new(store, &config.backend(), &public_origin, clock);
+        let (stopping, shutdown) = tokio::sync::watch::channel(false);
         let state = AppState {
             leptos: site::leptos_options(&config, local_addr),
             backend: backend.clone(),
+            shutdown,
         };
         let router = Router::new()
             .merge(health::routes())
+            .merge(ws::routes())
             .merge(site::routes(&state))
             .layer(axum::middleware::from_fn(guard::error_status))
             .layer(axum::middleware::from_fn_with_state(
@@ -115,6 +121,7 @@ impl Application {
             router,
             backend,
             config,
+            stopping,
         })
     }
 
@@ -133,8 +140,12 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let grace = self.config.shutdown_grace();
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let sockets = self.stopping.clone();
         let signal = async move {
             shutdown.await;
+            // Upgraded sockets are not HTTP requests the server waits for: tell them to
+            // close (1012, so clients reconnect at once to the next instance).
+            sockets.send_replace(true);
             // The receiver lives until the drain deadline below has been armed.
             let _ = stopping_tx.send(());
         };
@@ -157,6 +168,11 @@ impl Application {
             } => {
                 tracing::warn!(?grace, "open requests did not finish within the grace period");
             }
+        }
+        // Give sockets a moment to send their close frames before the store goes away.
+        let deadline = tokio::time::Instant::now() + grace.min(std::time::Duration::from_secs(2));
+        while self.backend.hub().connection_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         self.backend.store().close().await;
         tracing::info!("stopped");

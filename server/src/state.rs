@@ -8,11 +8,20 @@ use leptos::config::LeptosOptions;
 pub struct AppState {
     pub leptos: LeptosOptions,
     pub backend: Backend,
+    /// Turns true when shutdown starts; open sockets close with 1012 and clients reconnect.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 // leptos_axum's handlers find their options in the router state through this.
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
+    }
+}
+
+// `CurrentUser` finds the backend in the router state through this.
+impl FromRef<AppState> for Backend {
+    fn from_ref(state: &AppState) -> Self {
+        state.backend.clone()
     }
 }

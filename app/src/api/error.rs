@@ -39,6 +39,9 @@ pub enum ApiError {
     /// The operation does not apply to a direct conversation (renaming it, inviting to it).
     #[error("Direct conversations cannot be changed that way.")]
     DirectConversation,
+    /// Posting in a room takes joining it first.
+    #[error("Join the room to post in it.")]
+    NotMember,
     /// A room's owner tried to leave it.
     #[error("You own this room, so you cannot leave it. You can delete it instead.")]
     OwnerCannotLeave,
@@ -79,7 +82,7 @@ impl ApiError {
         match self {
             ApiError::Invalid(_) | ApiError::Request(_) => 400,
             ApiError::WrongCredentials | ApiError::Unauthenticated => 401,
-            ApiError::CrossSite | ApiError::Forbidden => 403,
+            ApiError::CrossSite | ApiError::Forbidden | ApiError::NotMember => 403,
             ApiError::NotFound => 404,
             ApiError::InvitationInvalid => 410,
             ApiError::DirectConversation | ApiError::OwnerCannotLeave => 409,
@@ -118,6 +121,8 @@ pub enum Field {
     NewPassword,
     RoomName,
     Topic,
+    Message,
+    ClientId,
 }
 
 impl Field {
@@ -131,6 +136,8 @@ impl Field {
             Field::NewPassword => "New password",
             Field::RoomName => "Room name",
             Field::Topic => "Topic",
+            Field::Message => "Message",
+            Field::ClientId => "Client id",
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 mod error;
+pub mod messages;
 pub mod rooms;
 
 pub use error::{ApiError, Field, FieldError, Problem};

@@ -11,6 +11,8 @@ pub mod auth;
 pub mod client_addr;
 pub mod clock;
 pub mod cross_site;
+pub mod hub;
+pub mod messages;
 pub mod rate_limit;
 pub mod request;
 pub mod rooms;
@@ -24,6 +26,8 @@ use axum::response::{IntoResponse, Response};
 use crate::api::{ApiError, StatusReport};
 use auth::{Accounts, AuthConfig, CurrentUser};
 use clock::Clock;
+use hub::{Hub, HubLimits, RealtimeConfig};
+use messages::{Messages, MessagesConfig};
 use request::RequestContext;
 use rooms::{Rooms, RoomsConfig};
 use store::Store;
@@ -35,6 +39,9 @@ pub struct Backend {
     store: Arc<dyn Store>,
     accounts: Arc<Accounts>,
     rooms: Arc<Rooms>,
+    messages: Arc<Messages>,
+    hub: Arc<Hub>,
+    realtime: Arc<RealtimeConfig>,
     public_origin: Arc<str>,
 }
 
@@ -43,6 +50,8 @@ pub struct Backend {
 pub struct BackendConfig {
     pub auth: AuthConfig,
     pub rooms: RoomsConfig,
+    pub messages: MessagesConfig,
+    pub realtime: RealtimeConfig,
 }
 
 impl Backend {
@@ -52,14 +61,31 @@ impl Backend {
         public_origin: &str,
         clock: Clock,
     ) -> Self {
+        let hub = Arc::new(Hub::new(HubLimits::from(&config.realtime)));
+        let rooms = Arc::new(Rooms::new(
+            store.clone(),
+            hub.clone(),
+            &config.rooms,
+            clock.clone(),
+        ));
         Self {
             accounts: Arc::new(Accounts::new(
                 store.clone(),
+                hub.clone(),
                 &config.auth,
                 public_origin,
                 clock.clone(),
             )),
-            rooms: Arc::new(Rooms::new(store.clone(), &config.rooms, clock)),
+            messages: Arc::new(Messages::new(
+                store.clone(),
+                rooms.clone(),
+                hub.clone(),
+                &config.messages,
+                clock,
+            )),
+            rooms,
+            hub,
+            realtime: Arc::new(config.realtime.clone()),
             store,
             public_origin: public_origin.into(),
         }
@@ -84,6 +110,18 @@ impl Backend {
 
     pub fn rooms(&self) -> &Rooms {
         &self.rooms
+    }
+
+    pub fn messages(&self) -> &Messages {
+        &self.messages
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    pub fn realtime(&self) -> &RealtimeConfig {
+        &self.realtime
     }
 
     /// The origin browsers use to reach this server, e.g. `https://chat.example.org`.

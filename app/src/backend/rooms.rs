@@ -14,11 +14,13 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 
 use super::auth::CurrentUser;
 use super::clock::{Clock, millis};
+use super::hub::Hub;
 use super::store::{InvitationRecord, NewRoom, RoomRecord, Store, StoreError};
 use crate::api::ApiError;
 use crate::model::{
     InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, UserId, Visibility,
 };
+use crate::protocol::{ServerFrame, UnsubscribeReason};
 
 /// Room settings; part of the server's one configuration struct.
 #[derive(Debug, Clone, clap::Args)]
@@ -38,6 +40,8 @@ impl Default for RoomsConfig {
 
 pub struct Rooms {
     store: Arc<dyn Store>,
+    /// Told when access ends, so live subscriptions end with it.
+    hub: Arc<Hub>,
     clock: Clock,
     invitation_ttl_ms: i64,
 }
@@ -86,9 +90,10 @@ fn internal(action: &str, error: StoreError) -> ApiError {
 }
 
 impl Rooms {
-    pub fn new(store: Arc<dyn Store>, config: &RoomsConfig, clock: Clock) -> Self {
+    pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>, config: &RoomsConfig, clock: Clock) -> Self {
         Self {
             store,
+            hub,
             clock,
             invitation_ttl_ms: millis(Duration::from_secs(config.invitation_ttl_secs)),
         }
@@ -184,6 +189,11 @@ impl Rooms {
             .delete_room(id)
             .await
             .map_err(|error| internal("delete room", error))?;
+        let notice = ServerFrame::Unsubscribed {
+            room: id,
+            reason: UnsubscribeReason::RoomDeleted,
+        };
+        self.hub.close_room(id, &notice);
         tracing::info!(room = %id, user = %user.user.id, "room deleted");
         Ok(())
     }
@@ -209,7 +219,17 @@ impl Rooms {
         self.store
             .remove_member(id, user.user.id)
             .await
-            .map_err(|error| internal("leave room", error))
+            .map_err(|error| internal("leave room", error))?;
+        // A public room stays readable after leaving; a private one does not, so its live
+        // subscriptions end at once.
+        if room.visibility == Visibility::Private {
+            let notice = ServerFrame::Unsubscribed {
+                room: id,
+                reason: UnsubscribeReason::AccessEnded,
+            };
+            self.hub.revoke_room(user.user.id, id, &notice);
+        }
+        Ok(())
     }
 
     pub async fn members(

@@ -3,9 +3,11 @@
 //! server enforces it at the edge and the browser could reuse it.
 
 pub mod account;
+pub mod message;
 pub mod next_path;
 pub mod room;
 
 pub use account::{DisplayName, Password, UserId, UserView, Username};
+pub use message::MessageBody;
 pub use next_path::safe_next;
 pub use room::{InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, Visibility};

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the support code.
 
 pub mod browser;
+pub mod socket;
 
 use std::net::SocketAddr;
 
@@ -59,6 +60,19 @@ impl TestApp {
     /// A new browser with no cookies, pointed at this server.
     pub fn browser(&self) -> browser::Browser {
         browser::Browser::new(&format!("http://{}", self.addr))
+    }
+
+    /// The origin browsers use for this server.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Opens a socket as `browser` would, from the right origin.
+    pub async fn socket(&self, browser: &browser::Browser) -> socket::Socket {
+        let origin = self.origin();
+        socket::Socket::open(self.addr, browser.cookie.as_deref(), Some(&origin))
+            .await
+            .expect("the socket opens")
     }
 
     pub fn url(&self, path: &str) -> String {

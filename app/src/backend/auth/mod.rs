@@ -19,6 +19,7 @@ pub use session::{SessionCookie, SessionToken};
 
 use super::client_addr::IpNet;
 use super::clock::{Clock, millis};
+use super::hub::{Hub, Kick};
 use super::rate_limit::RateLimiter;
 use super::store::{NewUser, Store, StoreError};
 use crate::api::{ApiError, Field, Problem};
@@ -74,6 +75,8 @@ pub struct Authenticated {
 
 pub struct Accounts {
     store: Arc<dyn Store>,
+    /// Told when sessions end, so the user's sockets close with them.
+    hub: Arc<Hub>,
     hasher: PasswordHasher,
     cookie: SessionCookie,
     clock: Clock,
@@ -87,6 +90,7 @@ pub struct Accounts {
 impl Accounts {
     pub fn new(
         store: Arc<dyn Store>,
+        hub: Arc<Hub>,
         config: &AuthConfig,
         public_origin: &str,
         clock: Clock,
@@ -94,6 +98,7 @@ impl Accounts {
         let idle = Duration::from_secs(config.session_idle_secs);
         Self {
             store,
+            hub,
             hasher: PasswordHasher::new(config.password_hash_concurrency),
             cookie: SessionCookie::new(public_origin, config.session_idle_secs),
             idle_ms: millis(idle),
@@ -247,6 +252,7 @@ impl Accounts {
             .delete_sessions_of(user.user.id, None)
             .await
             .map_err(|error| internal("delete sessions", error))?;
+        self.hub.close_user(user.user.id, SESSION_ENDED);
         tracing::info!(user = %user.user.id, ended, "signed out everywhere");
         Ok(ended)
     }
@@ -297,6 +303,7 @@ impl Accounts {
             .delete_user(user.user.id)
             .await
             .map_err(|error| internal("delete user", error))?;
+        self.hub.close_user(user.user.id, SESSION_ENDED);
         tracing::info!(user = %user.user.id, "account deleted");
         Ok(())
     }
@@ -328,6 +335,12 @@ impl Accounts {
         Ok(token)
     }
 }
+
+/// How sockets close when their user's sessions end: the client must not reconnect.
+const SESSION_ENDED: Kick = Kick {
+    code: crate::protocol::close::SESSION_ENDED,
+    reason: "signed out",
+};
 
 /// Logs a store failure with what was being done, and hides it from the client.
 fn internal(action: &str, error: StoreError) -> ApiError {

@@ -11,6 +11,7 @@ use std::time::Duration;
 pub use sqlite::SqliteStore;
 
 use crate::model::{RoomId, UserId, UserView, Visibility};
+use crate::protocol::{ClientId, MessageView};
 
 /// How hard a commit tries to reach the disk before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -191,6 +192,24 @@ pub struct InvitationRecord {
     pub revoked: bool,
 }
 
+/// A message to store; it takes the room's next `seq` in the same transaction.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub room: RoomId,
+    pub author: UserId,
+    pub client_id: &'a ClientId,
+    pub body: &'a str,
+    pub now_ms: i64,
+}
+
+/// The outcome of storing a message: the stored row, and whether this call created it (false
+/// when the same author had already sent the same `client_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub message: MessageView,
+    pub created: bool,
+}
+
 /// The row that describes this instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
@@ -313,6 +332,37 @@ pub trait Store: Send + Sync + 'static {
     /// The direct conversation between two users, created (private, both members) if it does
     /// not exist yet. Opening it again, from either side, returns the same room.
     async fn direct_room(&self, a: UserId, b: UserId, now_ms: i64) -> Result<RoomId, StoreError>;
+
+    /// Stores a message with the room's next `seq`, both in one transaction. A repeat of
+    /// (author, client id) returns the original and consumes no number.
+    async fn insert_message(&self, message: NewMessage<'_>) -> Result<Posted, StoreError>;
+
+    async fn message_by_client_id(
+        &self,
+        author: UserId,
+        client_id: &ClientId,
+    ) -> Result<Option<MessageView>, StoreError>;
+
+    /// Messages with `after_seq < seq < until_seq` (no upper bound when `None`), oldest
+    /// first, at most `limit`.
+    async fn messages_after(
+        &self,
+        room: RoomId,
+        after_seq: u64,
+        until_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<MessageView>, StoreError>;
+
+    /// The newest `limit` messages with `seq < before_seq` (all when `None`), oldest first.
+    async fn messages_before(
+        &self,
+        room: RoomId,
+        before_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<MessageView>, StoreError>;
+
+    /// The room's newest `seq` (0 before its first change).
+    async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError>;
 
     /// Waits for in-flight queries, then closes every connection. Called once at shutdown.
     async fn close(&self);

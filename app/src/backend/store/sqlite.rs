@@ -14,10 +14,41 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::{
-    Durability, Instance, InvitationRecord, MemberRecord, NewRoom, NewUser, OpenError, RoomRecord,
-    SessionRecord, Store, StoreConfig, StoreError, TokenHash, UserRecord,
+    Durability, Instance, InvitationRecord, MemberRecord, NewMessage, NewRoom, NewUser, OpenError,
+    Posted, RoomRecord, SessionRecord, Store, StoreConfig, StoreError, TokenHash, UserRecord,
 };
 use crate::model::{RoomId, UserId, Visibility};
+use crate::protocol::{Author, ClientId, MessageId, MessageView};
+
+const MESSAGE_SELECT: &str = "SELECT m.id, m.room_id, m.seq, m.client_id, m.author_id, \
+        u.display_name AS author_name, m.body, m.created_at \
+    FROM messages m LEFT JOIN users u ON u.id = m.author_id";
+
+fn message_from_row(row: &SqliteRow) -> Result<MessageView, sqlx::Error> {
+    let author_id: Option<i64> = row.try_get("author_id")?;
+    let author_name: Option<String> = row.try_get("author_name")?;
+    let client_id: String = row.try_get("client_id")?;
+    Ok(MessageView {
+        id: MessageId(row.try_get("id")?),
+        room: RoomId(row.try_get("room_id")?),
+        seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or(0),
+        // Stored only after `ClientId::parse` accepted it.
+        client_id: ClientId::parse(&client_id).ok_or_else(|| {
+            sqlx::Error::Decode(format!("stored client id {client_id:?} is not a UUID").into())
+        })?,
+        author: author_id.zip(author_name).map(|(id, display_name)| Author {
+            id: UserId(id),
+            display_name,
+        }),
+        body: row.try_get("body")?,
+        created_ms: row.try_get("created_at")?,
+    })
+}
+
+/// `seq` values are stored as SQLite integers (i64); they never approach 2^63.
+fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
 
 const USER_COLUMNS: &str = "id, username, display_name, password_hash, is_admin, created_at";
 
@@ -500,6 +531,120 @@ impl Store for SqliteStore {
         Ok(RoomId(id))
     }
 
+    async fn insert_message(&self, message: NewMessage<'_>) -> Result<Posted, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The counter first: this write takes the database's write lock for the whole
+        // transaction, so no other change can take the same number.
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+        )
+        .bind(message.room.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO messages (room_id, seq, author_id, client_id, body, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (author_id, client_id) DO NOTHING RETURNING id",
+        )
+        .bind(message.room.0)
+        .bind(seq)
+        .bind(message.author.0)
+        .bind(message.client_id.as_str())
+        .bind(message.body)
+        .bind(message.now_ms)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = inserted else {
+            // A resend: give the number back (the counter stays gapless) and return the
+            // original.
+            tx.rollback().await?;
+            let original = self
+                .message_by_client_id(message.author, message.client_id)
+                .await?
+                .ok_or(StoreError::Conflict)?;
+            return Ok(Posted {
+                message: original,
+                created: false,
+            });
+        };
+        let sql = format!("{MESSAGE_SELECT} WHERE m.id = ?1");
+        let row = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?;
+        let stored = message_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Posted {
+            message: stored,
+            created: true,
+        })
+    }
+
+    async fn message_by_client_id(
+        &self,
+        author: UserId,
+        client_id: &ClientId,
+    ) -> Result<Option<MessageView>, StoreError> {
+        let sql = format!("{MESSAGE_SELECT} WHERE m.author_id = ?1 AND m.client_id = ?2");
+        let row = sqlx::query(&sql)
+            .bind(author.0)
+            .bind(client_id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(message_from_row).transpose()?)
+    }
+
+    async fn messages_after(
+        &self,
+        room: RoomId,
+        after_seq: u64,
+        until_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<MessageView>, StoreError> {
+        let sql = format!(
+            "{MESSAGE_SELECT} WHERE m.room_id = ?1 AND m.seq > ?2 AND m.seq < ?3 \
+             ORDER BY m.seq LIMIT ?4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(room.0)
+            .bind(seq_param(after_seq))
+            .bind(until_seq.map_or(i64::MAX, seq_param))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn messages_before(
+        &self,
+        room: RoomId,
+        before_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<MessageView>, StoreError> {
+        let sql = format!(
+            "SELECT * FROM ({MESSAGE_SELECT} WHERE m.room_id = ?1 AND m.seq < ?2 \
+             ORDER BY m.seq DESC LIMIT ?3) ORDER BY seq"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(room.0)
+            .bind(before_seq.map_or(i64::MAX, seq_param))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM rooms WHERE id = ?1")
+            .bind(room.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(seq.and_then(|seq| u64::try_from(seq).ok()).unwrap_or(0))
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }
@@ -725,6 +870,123 @@ mod tests {
         assert!(store.room(id, owner).await.unwrap().is_none());
         assert!(store.invitation("tok").await.unwrap().is_none());
         assert!(store.members(id).await.unwrap().is_empty());
+    }
+
+    async fn room_with_author(store: &SqliteStore) -> (RoomId, UserId) {
+        let author = store.create_user(new_user("author")).await.unwrap().id;
+        let room = NewRoom {
+            name: "r",
+            topic: "",
+            visibility: Visibility::Public,
+            owner: author,
+            now_ms: 1,
+        };
+        (store.create_room(room).await.unwrap(), author)
+    }
+
+    fn hello(room: RoomId, author: UserId, client_id: &ClientId) -> NewMessage<'_> {
+        NewMessage {
+            room,
+            author,
+            client_id,
+            body: "hello",
+            now_ms: 5,
+        }
+    }
+
+    fn client_id(n: u8) -> ClientId {
+        ClientId::parse(&format!("00000000-0000-4000-8000-0000000000{n:02x}")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn messages_take_gapless_numbers_and_a_resend_returns_the_original() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let (room, author) = room_with_author(&store).await;
+        let (one, two) = (client_id(1), client_id(2));
+        let first = store
+            .insert_message(hello(room, author, &one))
+            .await
+            .unwrap();
+        let resend = store
+            .insert_message(hello(room, author, &one))
+            .await
+            .unwrap();
+        let second = store
+            .insert_message(hello(room, author, &two))
+            .await
+            .unwrap();
+        assert!(first.created && !resend.created && second.created);
+        assert_eq!(resend.message, first.message);
+        assert_eq!(
+            (first.message.seq, second.message.seq),
+            (1, 2),
+            "the resend took no number"
+        );
+        assert_eq!(store.last_seq(room).await.unwrap(), 2);
+        assert_eq!(first.message.author.unwrap().display_name, "Someone");
+    }
+
+    #[tokio::test]
+    async fn history_pages_by_seq_in_both_directions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let (room, author) = room_with_author(&store).await;
+        for n in 1..=10u8 {
+            let id = client_id(n);
+            let message = NewMessage {
+                room,
+                author,
+                client_id: &id,
+                body: "x",
+                now_ms: 5,
+            };
+            store.insert_message(message).await.unwrap();
+        }
+        let seqs =
+            |messages: Vec<MessageView>| -> Vec<u64> { messages.iter().map(|m| m.seq).collect() };
+        assert_eq!(
+            seqs(store.messages_before(room, None, 3).await.unwrap()),
+            [8, 9, 10]
+        );
+        assert_eq!(
+            seqs(store.messages_before(room, Some(8), 3).await.unwrap()),
+            [5, 6, 7]
+        );
+        assert_eq!(
+            seqs(store.messages_after(room, 7, None, 100).await.unwrap()),
+            [8, 9, 10]
+        );
+        assert_eq!(
+            seqs(store.messages_after(room, 2, Some(5), 100).await.unwrap()),
+            [3, 4]
+        );
+        assert_eq!(
+            seqs(store.messages_after(room, 0, None, 2).await.unwrap()),
+            [1, 2]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deleted_author_leaves_their_messages_without_an_author() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let (room, author) = room_with_author(&store).await;
+        let id = client_id(1);
+        let message = NewMessage {
+            room,
+            author,
+            client_id: &id,
+            body: "still here",
+            now_ms: 5,
+        };
+        store.insert_message(message).await.unwrap();
+        // The room goes with its owner only if deleted; the owner column is set to NULL.
+        store.delete_user(author).await.unwrap();
+        let kept = store.messages_before(room, None, 10).await.unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].body, "still here");
+        assert_eq!(kept[0].author, None);
     }
 
     #[tokio::test]

@@ -1,0 +1,524 @@
+//! The hub: fan-out of room events to the sockets subscribed to them. It does no I/O and
+//! never blocks, so it is unit-tested without a socket.
+//!
+//! Each connection has a bounded outbound queue. Publishing encodes a frame once and offers
+//! the same bytes to every subscriber's queue without waiting; a subscriber whose queue is
+//! full has fallen behind, so it is cut off (close code 4001, "too slow; resume") instead of
+//! slowing everyone else or growing memory without bound. It resumes from its last `seq`.
+//!
+//! The state is behind a `std::sync::Mutex`: every operation is a few map updates and
+//! `try_send`s with no `.await`, so an async mutex would only add cost.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{mpsc, watch};
+
+use crate::model::{RoomId, UserId};
+use crate::protocol::{ServerFrame, close};
+
+/// Identifies one socket for the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(u64);
+
+/// What a connection's writer receives from the hub. Frames are encoded once into
+/// reference-counted bytes that every subscriber's write shares.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A room event; `seq` lets the writer drop what a replay already sent.
+    Event {
+        room: RoomId,
+        seq: u64,
+        json: Utf8Bytes,
+    },
+    /// The subscription to `room` ended (access revoked, room deleted); `json` says why.
+    Ended { room: RoomId, json: Utf8Bytes },
+}
+
+/// Why the hub told a connection to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kick {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+/// The connection's end of the hub: its queue, and the signal that it must close.
+pub struct Subscription {
+    pub id: ConnectionId,
+    pub user: UserId,
+    pub outbound: mpsc::Receiver<Outbound>,
+    pub kicked: watch::Receiver<Option<Kick>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectError {
+    /// The user already has the maximum number of open sockets.
+    TooManyConnections { limit: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscribeError {
+    TooManySubscriptions {
+        limit: usize,
+    },
+    /// The connection was closed or cut off meanwhile.
+    Gone,
+}
+
+struct Connection {
+    user: UserId,
+    queue: mpsc::Sender<Outbound>,
+    kick: watch::Sender<Option<Kick>>,
+    rooms: HashSet<RoomId>,
+}
+
+#[derive(Default)]
+struct State {
+    next_id: u64,
+    connections: HashMap<ConnectionId, Connection>,
+    rooms: HashMap<RoomId, HashSet<ConnectionId>>,
+    users: HashMap<UserId, HashSet<ConnectionId>>,
+}
+
+/// Socket and fan-out settings; part of the server's one configuration struct.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RealtimeConfig {
+    /// How often the server pings each socket, in milliseconds. A peer that misses two
+    /// pongs is dropped. Keep it well below the idle timeout of proxies (often 60 s).
+    #[arg(long, env = "SORI_HEARTBEAT_MS", default_value_t = 20_000)]
+    pub heartbeat_ms: u64,
+
+    /// Frames a socket may have waiting; a socket further behind is closed with 4001.
+    #[arg(long, env = "SORI_OUTBOUND_QUEUE", default_value_t = 512)]
+    pub outbound_queue: usize,
+
+    /// The largest frame accepted from a browser, in bytes; larger ones close with 1009.
+    #[arg(long, env = "SORI_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Open sockets per user; more are closed with 1008.
+    #[arg(long, env = "SORI_CONNECTIONS_PER_USER", default_value_t = 20)]
+    pub connections_per_user: usize,
+
+    /// Room subscriptions per socket; more close the socket with 1008.
+    #[arg(long, env = "SORI_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = 100)]
+    pub subscriptions_per_connection: usize,
+
+    /// Malformed frames tolerated per socket before it is closed with 1008.
+    #[arg(long, env = "SORI_MALFORMED_FRAME_LIMIT", default_value_t = 5)]
+    pub malformed_frame_limit: u32,
+
+    /// How long one write to a socket may take before the peer is given up on, in ms.
+    #[arg(long, env = "SORI_WRITE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub write_timeout_ms: u64,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_ms: 20_000,
+            outbound_queue: 512,
+            max_frame_bytes: 64 * 1024,
+            connections_per_user: 20,
+            subscriptions_per_connection: 100,
+            malformed_frame_limit: 5,
+            write_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Limits the hub enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct HubLimits {
+    pub queue_capacity: usize,
+    pub connections_per_user: usize,
+    pub subscriptions_per_connection: usize,
+}
+
+impl From<&RealtimeConfig> for HubLimits {
+    fn from(config: &RealtimeConfig) -> Self {
+        Self {
+            queue_capacity: config.outbound_queue,
+            connections_per_user: config.connections_per_user,
+            subscriptions_per_connection: config.subscriptions_per_connection,
+        }
+    }
+}
+
+pub struct Hub {
+    limits: HubLimits,
+    state: Mutex<State>,
+}
+
+impl Hub {
+    pub fn new(limits: HubLimits) -> Self {
+        Self {
+            limits,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock means a panic mid-update elsewhere; every update below leaves the
+        // maps consistent at each step, so carrying on is safe.
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Registers a new socket of `user`.
+    pub fn connect(&self, user: UserId) -> Result<Subscription, ConnectError> {
+        let mut state = self.state();
+        let open = state.users.get(&user).map_or(0, HashSet::len);
+        if open >= self.limits.connections_per_user {
+            return Err(ConnectError::TooManyConnections {
+                limit: self.limits.connections_per_user,
+            });
+        }
+        state.next_id += 1;
+        let id = ConnectionId(state.next_id);
+        let (queue, outbound) = mpsc::channel(self.limits.queue_capacity.max(1));
+        let (kick, kicked) = watch::channel(None);
+        state.connections.insert(
+            id,
+            Connection {
+                user,
+                queue,
+                kick,
+                rooms: HashSet::new(),
+            },
+        );
+        state.users.entry(user).or_default().insert(id);
+        Ok(Subscription {
+            id,
+            user,
+            outbound,
+            kicked,
+        })
+    }
+
+    /// Forgets a socket and all its subscriptions. Safe to call more than once.
+    pub fn disconnect(&self, id: ConnectionId) {
+        let mut state = self.state();
+        remove_connection(&mut state, id);
+    }
+
+    /// Starts delivering `room`'s events to the connection. Returns whether it is new.
+    pub fn subscribe(&self, id: ConnectionId, room: RoomId) -> Result<bool, SubscribeError> {
+        let mut state = self.state();
+        let limit = self.limits.subscriptions_per_connection;
+        let connection = state.connections.get_mut(&id).ok_or(SubscribeError::Gone)?;
+        if connection.rooms.contains(&room) {
+            return Ok(false);
+        }
+        if connection.rooms.len() >= limit {
+            return Err(SubscribeError::TooManySubscriptions { limit });
+        }
+        connection.rooms.insert(room);
+        state.rooms.entry(room).or_default().insert(id);
+        Ok(true)
+    }
+
+    pub fn unsubscribe(&self, id: ConnectionId, room: RoomId) {
+        let mut state = self.state();
+        if let Some(connection) = state.connections.get_mut(&id) {
+            connection.rooms.remove(&room);
+        }
+        remove_from_room(&mut state, room, id);
+    }
+
+    /// Delivers a room event to every subscriber. Encodes once; never waits.
+    pub fn publish(&self, room: RoomId, seq: u64, frame: &ServerFrame) {
+        let json = Utf8Bytes::from(frame.to_json());
+        let mut state = self.state();
+        let Some(subscribers) = state.rooms.get(&room) else {
+            return;
+        };
+        let mut slow = Vec::new();
+        for id in subscribers {
+            let Some(connection) = state.connections.get(id) else {
+                continue;
+            };
+            let event = Outbound::Event {
+                room,
+                seq,
+                json: json.clone(),
+            };
+            if connection.queue.try_send(event).is_err() {
+                slow.push(*id);
+            }
+        }
+        for id in slow {
+            kick(
+                &mut state,
+                id,
+                Kick {
+                    code: close::TOO_SLOW,
+                    reason: "too slow; resume",
+                },
+            );
+        }
+    }
+
+    /// Ends the subscriptions of `user` to `room` on every socket, telling each why.
+    pub fn revoke_room(&self, user: UserId, room: RoomId, frame: &ServerFrame) {
+        let json = Utf8Bytes::from(frame.to_json());
+        let mut state = self.state();
+        let ids: Vec<ConnectionId> = state
+            .users
+            .get(&user)
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default();
+        for id in ids {
+            let Some(connection) = state.connections.get_mut(&id) else {
+                continue;
+            };
+            if connection.rooms.remove(&room) {
+                // If the queue is full the client is cut off anyway and will be refused on
+                // resubscribing, so a dropped notice loses nothing.
+                let ended = Outbound::Ended {
+                    room,
+                    json: json.clone(),
+                };
+                let _ = connection.queue.try_send(ended);
+                remove_from_room(&mut state, room, id);
+            }
+        }
+    }
+
+    /// Ends every subscription to `room` (it was deleted), telling each socket why.
+    pub fn close_room(&self, room: RoomId, frame: &ServerFrame) {
+        let json = Utf8Bytes::from(frame.to_json());
+        let mut state = self.state();
+        let ids = state.rooms.remove(&room).unwrap_or_default();
+        for id in ids {
+            if let Some(connection) = state.connections.get_mut(&id) {
+                connection.rooms.remove(&room);
+                // A full queue means the socket is being cut off as too slow; it will be
+                // refused (the room is gone) when it resubscribes.
+                let _ = connection.queue.try_send(Outbound::Ended {
+                    room,
+                    json: json.clone(),
+                });
+            }
+        }
+    }
+
+    /// Closes every socket of `user` (signed out everywhere, or the account was deleted).
+    pub fn close_user(&self, user: UserId, kick_with: Kick) {
+        let mut state = self.state();
+        let ids: Vec<ConnectionId> = state
+            .users
+            .get(&user)
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default();
+        for id in ids {
+            kick(&mut state, id, kick_with);
+        }
+    }
+
+    /// How many sockets are open; for tests and metrics.
+    pub fn connection_count(&self) -> usize {
+        self.state().connections.len()
+    }
+}
+
+/// Tells a connection to close and forgets it, so nothing more is queued for it.
+fn kick(state: &mut State, id: ConnectionId, with: Kick) {
+    if let Some(connection) = state.connections.get(&id) {
+        connection.kick.send_replace(Some(with));
+    }
+    remove_connection(state, id);
+}
+
+fn remove_connection(state: &mut State, id: ConnectionId) {
+    let Some(connection) = state.connections.remove(&id) else {
+        return;
+    };
+    for room in connection.rooms {
+        remove_from_room(state, room, id);
+    }
+    if let Some(ids) = state.users.get_mut(&connection.user) {
+        ids.remove(&id);
+        if ids.is_empty() {
+            state.users.remove(&connection.user);
+        }
+    }
+}
+
+fn remove_from_room(state: &mut State, room: RoomId, id: ConnectionId) {
+    if let Some(ids) = state.rooms.get_mut(&room) {
+        ids.remove(&id);
+        if ids.is_empty() {
+            state.rooms.remove(&room);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::UnsubscribeReason;
+
+    const ROOM: RoomId = RoomId(1);
+
+    fn hub(queue_capacity: usize) -> Hub {
+        Hub::new(HubLimits {
+            queue_capacity,
+            connections_per_user: 3,
+            subscriptions_per_connection: 2,
+        })
+    }
+
+    fn frame(seq: u64) -> ServerFrame {
+        ServerFrame::Subscribed {
+            room: ROOM,
+            last_seq: seq,
+        }
+    }
+
+    fn received(subscription: &mut Subscription) -> Vec<u64> {
+        let mut seqs = Vec::new();
+        while let Ok(outbound) = subscription.outbound.try_recv() {
+            if let Outbound::Event { seq, .. } = outbound {
+                seqs.push(seq);
+            }
+        }
+        seqs
+    }
+
+    #[test]
+    fn a_published_event_reaches_every_subscriber_of_the_room_only() {
+        let hub = hub(8);
+        let mut a = hub.connect(UserId(1)).unwrap();
+        let mut b = hub.connect(UserId(2)).unwrap();
+        let mut other = hub.connect(UserId(3)).unwrap();
+        hub.subscribe(a.id, ROOM).unwrap();
+        hub.subscribe(b.id, ROOM).unwrap();
+        hub.subscribe(other.id, RoomId(2)).unwrap();
+        hub.publish(ROOM, 1, &frame(1));
+        hub.publish(ROOM, 2, &frame(2));
+        assert_eq!(received(&mut a), [1, 2]);
+        assert_eq!(received(&mut b), [1, 2]);
+        assert_eq!(received(&mut other), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn the_encoded_bytes_are_shared_not_copied_per_subscriber() {
+        let hub = hub(8);
+        let mut a = hub.connect(UserId(1)).unwrap();
+        let mut b = hub.connect(UserId(2)).unwrap();
+        hub.subscribe(a.id, ROOM).unwrap();
+        hub.subscribe(b.id, ROOM).unwrap();
+        hub.publish(ROOM, 1, &frame(1));
+        let (Ok(Outbound::Event { json: first, .. }), Ok(Outbound::Event { json: second, .. })) =
+            (a.outbound.try_recv(), b.outbound.try_recv())
+        else {
+            panic!("both receive the event");
+        };
+        // Utf8Bytes clones share one allocation.
+        assert_eq!(first.as_str().as_ptr(), second.as_str().as_ptr());
+    }
+
+    #[test]
+    fn a_slow_consumer_is_cut_off_with_4001_and_the_others_are_unaffected() {
+        let hub = hub(2);
+        let slow = hub.connect(UserId(1)).unwrap();
+        let mut fast = hub.connect(UserId(2)).unwrap();
+        hub.subscribe(slow.id, ROOM).unwrap();
+        hub.subscribe(fast.id, ROOM).unwrap();
+        for seq in 1..=3 {
+            hub.publish(ROOM, seq, &frame(seq));
+            // The fast one keeps up; the slow one never reads.
+            assert_eq!(received(&mut fast), [seq]);
+        }
+        let kick = *slow.kicked.borrow();
+        assert_eq!(kick.map(|kick| kick.code), Some(close::TOO_SLOW));
+        assert_eq!(hub.connection_count(), 1, "the slow one is forgotten");
+        hub.publish(ROOM, 4, &frame(4));
+        assert_eq!(received(&mut fast), [4]);
+    }
+
+    #[test]
+    fn connections_per_user_are_capped() {
+        let hub = hub(8);
+        let _open: Vec<_> = (0..3).map(|_| hub.connect(UserId(1)).unwrap()).collect();
+        let refused = hub.connect(UserId(1)).err();
+        assert_eq!(refused, Some(ConnectError::TooManyConnections { limit: 3 }));
+        assert!(
+            hub.connect(UserId(2)).is_ok(),
+            "other users are not affected"
+        );
+    }
+
+    #[test]
+    fn subscriptions_per_connection_are_capped_and_repeats_are_free() {
+        let hub = hub(8);
+        let a = hub.connect(UserId(1)).unwrap();
+        assert_eq!(hub.subscribe(a.id, RoomId(1)), Ok(true));
+        assert_eq!(hub.subscribe(a.id, RoomId(1)), Ok(false));
+        assert_eq!(hub.subscribe(a.id, RoomId(2)), Ok(true));
+        assert_eq!(
+            hub.subscribe(a.id, RoomId(3)),
+            Err(SubscribeError::TooManySubscriptions { limit: 2 })
+        );
+    }
+
+    #[test]
+    fn unsubscribing_and_disconnecting_stop_delivery() {
+        let hub = hub(8);
+        let mut a = hub.connect(UserId(1)).unwrap();
+        hub.subscribe(a.id, ROOM).unwrap();
+        hub.unsubscribe(a.id, ROOM);
+        hub.publish(ROOM, 1, &frame(1));
+        assert!(received(&mut a).is_empty());
+        hub.subscribe(a.id, ROOM).unwrap();
+        hub.disconnect(a.id);
+        hub.disconnect(a.id);
+        assert_eq!(hub.connection_count(), 0);
+    }
+
+    #[test]
+    fn revoking_a_room_for_a_user_ends_it_on_all_their_sockets_with_a_notice() {
+        let hub = hub(8);
+        let mut tab1 = hub.connect(UserId(1)).unwrap();
+        let mut tab2 = hub.connect(UserId(1)).unwrap();
+        let mut other = hub.connect(UserId(2)).unwrap();
+        for id in [tab1.id, tab2.id, other.id] {
+            hub.subscribe(id, ROOM).unwrap();
+        }
+        let notice = ServerFrame::Unsubscribed {
+            room: ROOM,
+            reason: UnsubscribeReason::AccessEnded,
+        };
+        hub.revoke_room(UserId(1), ROOM, &notice);
+        for tab in [&mut tab1, &mut tab2] {
+            assert!(matches!(
+                tab.outbound.try_recv(),
+                Ok(Outbound::Ended { room: ROOM, .. })
+            ));
+        }
+        hub.publish(ROOM, 1, &frame(1));
+        assert!(received(&mut tab1).is_empty());
+        assert!(received(&mut tab2).is_empty());
+        assert_eq!(received(&mut other), [1]);
+    }
+
+    #[test]
+    fn closing_a_user_kicks_every_socket_of_theirs() {
+        let hub = hub(8);
+        let tab1 = hub.connect(UserId(1)).unwrap();
+        let tab2 = hub.connect(UserId(1)).unwrap();
+        let other = hub.connect(UserId(2)).unwrap();
+        let ended = Kick {
+            code: close::SESSION_ENDED,
+            reason: "signed out",
+        };
+        hub.close_user(UserId(1), ended);
+        assert_eq!(*tab1.kicked.borrow(), Some(ended));
+        assert_eq!(*tab2.kicked.borrow(), Some(ended));
+        assert_eq!(*other.kicked.borrow(), None);
+        assert_eq!(hub.connection_count(), 1);
+    }
+}

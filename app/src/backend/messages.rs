@@ -1,0 +1,236 @@
+//! Posting and reading messages: the delivery contract.
+//!
+//! A post is validated (not blank, at most 4,000 characters, the author a member, within the
+//! rate limit), stored with the room's next `seq` in one transaction, and only then
+//! acknowledged and published to the hub. A resend with the same client id returns the
+//! original acknowledgement and publishes nothing, so retries never duplicate.
+//!
+//! Commit and publish happen under one lock, so the hub sees each room's events in `seq`
+//! order. SQLite has a single writer anyway, so the lock costs no throughput; a multi-instance
+//! store will order through its own notifications and rely on clients filling gaps.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+
+use super::auth::CurrentUser;
+use super::clock::Clock;
+use super::hub::Hub;
+use super::rate_limit::RateLimiter;
+use super::rooms::Rooms;
+use super::store::{NewMessage, Store, StoreError};
+use crate::api::{ApiError, Field, Problem};
+use crate::model::{MessageBody, RoomId};
+use crate::protocol::{Ack, ClientId, HistoryPage, MessageView, ServerFrame};
+
+/// Messaging settings; part of the server's one configuration struct.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MessagesConfig {
+    /// Messages one user may post per window (bursts up to this many; 0: no limit).
+    #[arg(long, env = "SORI_MESSAGES_PER_WINDOW", default_value_t = 10)]
+    pub messages_per_window: u32,
+
+    /// The rate-limit window for posting, in seconds.
+    #[arg(long, env = "SORI_MESSAGE_WINDOW_SECS", default_value_t = 10)]
+    pub message_window_secs: u64,
+
+    /// Messages per history page (the room page shows the newest page).
+    #[arg(long, env = "SORI_HISTORY_PAGE", default_value_t = 50)]
+    pub history_page: u32,
+
+    /// The largest gap replayed over the socket on resume; beyond it the client refetches.
+    #[arg(long, env = "SORI_REPLAY_LIMIT", default_value_t = 500)]
+    pub replay_limit: u64,
+}
+
+impl Default for MessagesConfig {
+    fn default() -> Self {
+        Self {
+            messages_per_window: 10,
+            message_window_secs: 10,
+            history_page: 50,
+            replay_limit: 500,
+        }
+    }
+}
+
+/// What a resuming subscriber gets.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Replay {
+    /// Every event after the client's `seq`, oldest first, and the room's newest `seq`.
+    Events {
+        events: Vec<MessageView>,
+        last_seq: u64,
+    },
+    /// The gap is larger than the replay limit: the client reloads history instead.
+    TooFar { last_seq: u64 },
+}
+
+pub struct Messages {
+    store: Arc<dyn Store>,
+    rooms: Arc<Rooms>,
+    hub: Arc<Hub>,
+    clock: Clock,
+    limiter: RateLimiter,
+    history_page: u32,
+    replay_limit: u64,
+    /// Held across commit and publish, so the hub gets each room's events in `seq` order.
+    ordered: Mutex<()>,
+}
+
+fn internal(action: &str, error: StoreError) -> ApiError {
+    tracing::error!(%error, action, "store operation failed");
+    ApiError::Internal
+}
+
+impl Messages {
+    pub fn new(
+        store: Arc<dyn Store>,
+        rooms: Arc<Rooms>,
+        hub: Arc<Hub>,
+        config: &MessagesConfig,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            limiter: RateLimiter::new(
+                config.messages_per_window,
+                Duration::from_secs(config.message_window_secs),
+                clock.clone(),
+            ),
+            store,
+            rooms,
+            hub,
+            clock,
+            history_page: config.history_page.max(1),
+            replay_limit: config.replay_limit,
+            ordered: Mutex::new(()),
+        }
+    }
+
+    /// Posts a message. The answer is the acknowledgement, sent only after commit.
+    pub async fn send(
+        &self,
+        user: &CurrentUser,
+        room: RoomId,
+        client_id: &str,
+        body: &str,
+    ) -> Result<Ack, ApiError> {
+        let client_id = ClientId::parse(client_id).ok_or_else(|| {
+            ApiError::invalid(
+                Field::ClientId,
+                Problem::Characters {
+                    allowed: "a UUID such as 0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e70".into(),
+                },
+            )
+        })?;
+        let body = MessageBody::parse(body)?;
+        let room = self.rooms.visible(user, room).await?;
+        if !room.viewer_is_member {
+            return Err(ApiError::NotMember);
+        }
+        let author = user.user.id;
+        // A resend of something already stored is answered before the rate limit: retrying
+        // after a lost acknowledgement must never be refused.
+        let existing = self
+            .store
+            .message_by_client_id(author, &client_id)
+            .await
+            .map_err(|error| internal("find message", error))?;
+        if let Some(message) = existing {
+            return Ok(ack(&message));
+        }
+        self.limiter
+            .check(&[&format!("user:{author}")])
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+
+        let _ordered = self.ordered.lock().await;
+        let posted = self
+            .store
+            .insert_message(NewMessage {
+                room: room.id,
+                author,
+                client_id: &client_id,
+                body: body.as_str(),
+                now_ms: self.clock.now_ms(),
+            })
+            .await
+            .map_err(|error| internal("insert message", error))?;
+        if posted.created {
+            let seq = posted.message.seq;
+            let frame = ServerFrame::Message {
+                message: posted.message.clone(),
+            };
+            self.hub.publish(room.id, seq, &frame);
+        }
+        Ok(ack(&posted.message))
+    }
+
+    /// A page of history, oldest first: the newest page, or the one before `before_seq`.
+    pub async fn history(
+        &self,
+        user: &CurrentUser,
+        room: RoomId,
+        before_seq: Option<u64>,
+    ) -> Result<HistoryPage, ApiError> {
+        self.rooms.visible(user, room).await?;
+        let (messages, last_seq) = tokio::try_join!(
+            self.store
+                .messages_before(room, before_seq, self.history_page + 1),
+            self.store.last_seq(room),
+        )
+        .map_err(|error| internal("load history", error))?;
+        let has_more = messages.len() > self.history_page as usize;
+        let skip = messages.len().saturating_sub(self.history_page as usize);
+        Ok(HistoryPage {
+            messages: messages.into_iter().skip(skip).collect(),
+            has_more,
+            last_seq,
+        })
+    }
+
+    /// What a subscriber resuming after `after_seq` should receive.
+    pub async fn replay(&self, room: RoomId, after_seq: u64) -> Result<Replay, StoreError> {
+        let last_seq = self.store.last_seq(room).await?;
+        if last_seq.saturating_sub(after_seq) > self.replay_limit {
+            return Ok(Replay::TooFar { last_seq });
+        }
+        let limit = u32::try_from(self.replay_limit).unwrap_or(u32::MAX);
+        let events = self
+            .store
+            .messages_after(room, after_seq, None, limit)
+            .await?;
+        Ok(Replay::Events { events, last_seq })
+    }
+
+    /// The events in `after_seq < seq < until_seq`, for a client filling a gap; `None` when
+    /// the range is larger than the replay limit.
+    pub async fn range(
+        &self,
+        room: RoomId,
+        after_seq: u64,
+        until_seq: u64,
+    ) -> Result<Option<Vec<MessageView>>, StoreError> {
+        if until_seq.saturating_sub(after_seq) > self.replay_limit + 1 {
+            return Ok(None);
+        }
+        let limit = u32::try_from(self.replay_limit).unwrap_or(u32::MAX);
+        let events = self
+            .store
+            .messages_after(room, after_seq, Some(until_seq), limit)
+            .await?;
+        Ok(Some(events))
+    }
+
+    pub fn replay_limit(&self) -> u64 {
+        self.replay_limit
+    }
+}
+
+fn ack(message: &MessageView) -> Ack {
+    Ack {
+        id: message.id,
+        seq: message.seq,
+        client_id: message.client_id.clone(),
+    }
+}

@@ -1,0 +1,405 @@
+//! The wire protocol of the `/ws` socket: JSON text frames, one closed enum per direction,
+//! parsed once at the edge. The browser, the server, the tests and the benchmark all use
+//! these types, and every variant has a golden JSON test below, so a change to the wire
+//! format is always a visible, deliberate change.
+//!
+//! Sending is not part of the socket: a message is posted with the `send_message` server
+//! function, whose response is the acknowledgement. The socket only delivers: live events,
+//! replays after a reconnect (`Subscribe { after_seq }`), and gap fills (`Fetch`).
+//!
+//! Every change in a room takes the next number of the room's gapless counter, `seq`. A
+//! client applies events in `seq` order, remembers the last one per room, and resumes from it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{RoomId, UserId};
+
+/// Sent in [`ServerFrame::Hello`]; a client that does not know it reloads the page.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// WebSocket close codes Sori uses, each with its meaning for the client.
+pub mod close {
+    /// The server is restarting: reconnect at once.
+    pub const SERVICE_RESTART: u16 = 1012;
+    /// A limit was exceeded (too many connections or subscriptions); the reason says which.
+    pub const POLICY: u16 = 1008;
+    /// A frame was larger than the limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The client fell behind the live stream: reconnect and resume from the last `seq`.
+    pub const TOO_SLOW: u16 = 4001;
+    /// The session ended (signed out, or the account is gone): do not reconnect.
+    pub const SESSION_ENDED: u16 = 4003;
+}
+
+/// A message's id, unique across rooms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(pub i64);
+
+/// The id the browser gives a message before sending it (a UUID). A resend with the same id
+/// returns the original message instead of creating a second one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(String);
+
+impl ClientId {
+    /// Accepts the canonical hyphenated UUID form, any version, in either case.
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        let hyphens = [8, 13, 18, 23];
+        let valid = bytes.len() == 36
+            && bytes.iter().enumerate().all(|(index, byte)| {
+                if hyphens.contains(&index) {
+                    *byte == b'-'
+                } else {
+                    byte.is_ascii_hexdigit()
+                }
+            });
+        valid.then(|| Self(text.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Who wrote a message; `None` in [`MessageView::author`] once the account is deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub id: UserId,
+    pub display_name: String,
+}
+
+/// A message as every client sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: MessageId,
+    pub room: RoomId,
+    pub seq: u64,
+    pub client_id: ClientId,
+    pub author: Option<Author>,
+    pub body: String,
+    pub created_ms: i64,
+}
+
+/// The acknowledgement of a post: sent only after the message is committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    pub id: MessageId,
+    pub seq: u64,
+    pub client_id: ClientId,
+}
+
+/// A page of a room's history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub messages: Vec<MessageView>,
+    /// Whether older messages exist before the first one here.
+    pub has_more: bool,
+    /// The room's newest `seq` when the page was read: subscribe after it.
+    pub last_seq: u64,
+}
+
+/// Frames the browser sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Start receiving a room's events. With `after_seq`, first replay everything after it.
+    Subscribe {
+        room: RoomId,
+        after_seq: Option<u64>,
+    },
+    Unsubscribe {
+        room: RoomId,
+    },
+    /// Fill a gap: the events with `after_seq < seq < until_seq`.
+    Fetch {
+        room: RoomId,
+        after_seq: u64,
+        until_seq: u64,
+    },
+}
+
+/// Frames the server sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The first frame on every socket.
+    Hello {
+        protocol: u32,
+        user: UserId,
+        /// How often the server pings; a client that hears nothing for two of these
+        /// reconnects.
+        heartbeat_ms: u64,
+    },
+    /// The subscription is live; `last_seq` is the room's newest change (any replay that
+    /// was asked for has already been sent).
+    Subscribed { room: RoomId, last_seq: u64 },
+    /// A new message, live or replayed.
+    Message { message: MessageView },
+    /// The gap since the client's `after_seq` is too large to replay over the socket: load
+    /// the latest history through the server function, then subscribe from there.
+    Refetch { room: RoomId, last_seq: u64 },
+    /// The subscription ended without the client asking.
+    Unsubscribed {
+        room: RoomId,
+        reason: UnsubscribeReason,
+    },
+    /// A frame from the client was refused; the socket stays open (unless repeated).
+    Error { error: ProtocolError },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsubscribeReason {
+    /// The user left the room or was removed from it.
+    AccessEnded,
+    /// The room was deleted.
+    RoomDeleted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ProtocolError {
+    /// Not a frame this protocol knows.
+    #[error("malformed frame: {detail}")]
+    Malformed { detail: String },
+    /// The room does not exist or the user may not read it (indistinguishable on purpose).
+    #[error("room {room} not found")]
+    NotFound { room: RoomId },
+    /// The connection already has the maximum number of subscriptions.
+    #[error("at most {limit} subscriptions per connection")]
+    TooManySubscriptions { limit: usize },
+    /// A `Fetch` for more events than one answer carries.
+    #[error("at most {limit} events per fetch")]
+    RangeTooLarge { limit: u64 },
+    /// The server could not read the room's history just now.
+    #[error("the server could not load the room's history")]
+    Unavailable,
+}
+
+impl ServerFrame {
+    /// The frame as the JSON text sent on the wire.
+    pub fn to_json(&self) -> String {
+        // Serialising these plain data types cannot fail: no maps with non-string keys, no
+        // custom serialisers that return errors.
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn client_id() -> ClientId {
+        ClientId::parse("0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e70").unwrap()
+    }
+
+    fn message() -> MessageView {
+        MessageView {
+            id: MessageId(42),
+            room: RoomId(7),
+            seq: 3,
+            client_id: client_id(),
+            author: Some(Author {
+                id: UserId(1),
+                display_name: "김민지".into(),
+            }),
+            body: "안녕하세요 <b>hi</b>".into(),
+            created_ms: 1_700_000_000_000,
+        }
+    }
+
+    /// Serialises `value`, compares it with the golden JSON, and parses the JSON back.
+    fn golden<T>(value: T, expected: Value)
+    where
+        T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug,
+    {
+        assert_eq!(serde_json::to_value(&value).unwrap(), expected);
+        assert_eq!(serde_json::from_value::<T>(expected).unwrap(), value);
+    }
+
+    #[test]
+    fn client_subscribe_frames() {
+        golden(
+            ClientFrame::Subscribe {
+                room: RoomId(7),
+                after_seq: Some(12),
+            },
+            json!({"type": "subscribe", "room": 7, "after_seq": 12}),
+        );
+        golden(
+            ClientFrame::Subscribe {
+                room: RoomId(7),
+                after_seq: None,
+            },
+            json!({"type": "subscribe", "room": 7, "after_seq": null}),
+        );
+    }
+
+    #[test]
+    fn client_unsubscribe_frame() {
+        golden(
+            ClientFrame::Unsubscribe { room: RoomId(7) },
+            json!({"type": "unsubscribe", "room": 7}),
+        );
+    }
+
+    #[test]
+    fn client_fetch_frame() {
+        golden(
+            ClientFrame::Fetch {
+                room: RoomId(7),
+                after_seq: 3,
+                until_seq: 9,
+            },
+            json!({"type": "fetch", "room": 7, "after_seq": 3, "until_seq": 9}),
+        );
+    }
+
+    #[test]
+    fn server_hello_frame() {
+        golden(
+            ServerFrame::Hello {
+                protocol: PROTOCOL_VERSION,
+                user: UserId(1),
+                heartbeat_ms: 20_000,
+            },
+            json!({"type": "hello", "protocol": 1, "user": 1, "heartbeat_ms": 20000}),
+        );
+    }
+
+    #[test]
+    fn server_subscribed_frame() {
+        golden(
+            ServerFrame::Subscribed {
+                room: RoomId(7),
+                last_seq: 3,
+            },
+            json!({"type": "subscribed", "room": 7, "last_seq": 3}),
+        );
+    }
+
+    #[test]
+    fn server_message_frame() {
+        golden(
+            ServerFrame::Message { message: message() },
+            json!({
+                "type": "message",
+                "message": {
+                    "id": 42,
+                    "room": 7,
+                    "seq": 3,
+                    "client_id": "0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e70",
+                    "author": {"id": 1, "display_name": "김민지"},
+                    "body": "안녕하세요 <b>hi</b>",
+                    "created_ms": 1_700_000_000_000i64
+                }
+            }),
+        );
+        let deleted_author = MessageView {
+            author: None,
+            ..message()
+        };
+        let value = serde_json::to_value(ServerFrame::Message {
+            message: deleted_author,
+        })
+        .unwrap();
+        assert_eq!(value["message"]["author"], Value::Null);
+    }
+
+    #[test]
+    fn server_refetch_frame() {
+        golden(
+            ServerFrame::Refetch {
+                room: RoomId(7),
+                last_seq: 900,
+            },
+            json!({"type": "refetch", "room": 7, "last_seq": 900}),
+        );
+    }
+
+    #[test]
+    fn server_unsubscribed_frames() {
+        golden(
+            ServerFrame::Unsubscribed {
+                room: RoomId(7),
+                reason: UnsubscribeReason::AccessEnded,
+            },
+            json!({"type": "unsubscribed", "room": 7, "reason": "access_ended"}),
+        );
+        golden(
+            ServerFrame::Unsubscribed {
+                room: RoomId(7),
+                reason: UnsubscribeReason::RoomDeleted,
+            },
+            json!({"type": "unsubscribed", "room": 7, "reason": "room_deleted"}),
+        );
+    }
+
+    #[test]
+    fn server_error_frames() {
+        let cases = [
+            (
+                ProtocolError::Malformed {
+                    detail: "expected value".into(),
+                },
+                json!({"code": "malformed", "detail": "expected value"}),
+            ),
+            (
+                ProtocolError::NotFound { room: RoomId(9) },
+                json!({"code": "not_found", "room": 9}),
+            ),
+            (
+                ProtocolError::TooManySubscriptions { limit: 50 },
+                json!({"code": "too_many_subscriptions", "limit": 50}),
+            ),
+            (
+                ProtocolError::RangeTooLarge { limit: 500 },
+                json!({"code": "range_too_large", "limit": 500}),
+            ),
+            (ProtocolError::Unavailable, json!({"code": "unavailable"})),
+        ];
+        for (error, expected) in cases {
+            golden(
+                ServerFrame::Error { error },
+                json!({"type": "error", "error": expected}),
+            );
+        }
+    }
+
+    #[test]
+    fn ack_carries_id_seq_and_client_id() {
+        golden(
+            Ack {
+                id: MessageId(42),
+                seq: 3,
+                client_id: client_id(),
+            },
+            json!({"id": 42, "seq": 3, "client_id": "0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e70"}),
+        );
+    }
+
+    #[test]
+    fn unknown_frames_are_refused() {
+        let unknown = serde_json::from_str::<ClientFrame>(r#"{"type":"shout","room":1}"#);
+        assert!(unknown.is_err());
+        let missing = serde_json::from_str::<ClientFrame>(r#"{"type":"subscribe"}"#);
+        assert!(missing.is_err());
+    }
+
+    #[test]
+    fn client_ids_are_canonical_uuids() {
+        let upper = ClientId::parse("0B8E6A3E-5F1C-4C35-9A2B-2F4B8C1D9E70").unwrap();
+        assert_eq!(upper, client_id(), "case-folded");
+        for bad in [
+            "",
+            "not-a-uuid",
+            "0b8e6a3e5f1c4c359a2b2f4b8c1d9e70",
+            "0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e7g",
+        ] {
+            assert!(ClientId::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! One socket's life: a reader task that parses frames, and a writer (this task) that owns
+//! everything sent, so replays, live events and gap fills reach the client in `seq` order.
+//!
+//! The writer keeps, per subscribed room, the last `seq` it sent. Subscribing registers with
+//! the hub first and reads the database second, so an event committed in between arrives
+//! twice and the second copy is dropped here: nothing is missed and nothing is doubled.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use app::backend::Backend;
+use app::backend::auth::CurrentUser;
+use app::backend::hub::{ConnectError, Kick, Outbound, SubscribeError, Subscription};
+use app::backend::messages::Replay;
+use app::model::RoomId;
+use app::protocol::{
+    ClientFrame, MessageView, PROTOCOL_VERSION, ProtocolError, ServerFrame, close,
+};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// Most frames written before one flush: batching writes saves a syscall per frame under
+/// load without delaying a lone frame.
+const WRITE_BATCH: usize = 64;
+
+/// What the reader tells the writer.
+enum Inbound {
+    Frame(ClientFrame),
+    Malformed(String),
+    /// Any sign of life (a pong, a ping, a frame).
+    Alive,
+    TooBig,
+}
+
+/// How the socket ends.
+struct Ending {
+    code: u16,
+    reason: &'static str,
+}
+
+pub async fn run(
+    socket: WebSocket,
+    backend: Backend,
+    user: CurrentUser,
+    shutdown: watch::Receiver<bool>,
+) {
+    let (mut sink, stream) = socket.split();
+    let subscription = match backend.hub().connect(user.user.id) {
+        Ok(subscription) => subscription,
+        Err(ConnectError::TooManyConnections { limit }) => {
+            tracing::info!(user = %user.user.id, limit, "refused a socket: too many connections");
+            let _ = sink
+                .send(close_message(close::POLICY, "too many connections"))
+                .await;
+            return;
+        }
+    };
+    let id = subscription.id;
+    let (inbound_tx, inbound_rx) = mpsc::channel(32);
+    let reader = tokio::spawn(read(stream, inbound_tx));
+    let mut writer = Writer {
+        sink,
+        backend: backend.clone(),
+        user,
+        sent: HashMap::new(),
+        malformed: 0,
+    };
+    let ending = writer.run(subscription, inbound_rx, shutdown).await;
+    backend.hub().disconnect(id);
+    reader.abort();
+    if let Some(ending) = ending {
+        writer.close(ending).await;
+    }
+}
+
+/// Parses what the browser sends and forwards it to the writer.
+async fn read(mut stream: SplitStream<WebSocket>, inbound: mpsc::Sender<Inbound>) {
+    while let Some(received) = stream.next().await {
+        let forward = match received {
+            Ok(Message::Text(text)) => match serde_json::from_str::<ClientFrame>(&text) {
+                Ok(frame) => Inbound::Frame(frame),
+                Err(error) => Inbound::Malformed(error.to_string()),
+            },
+            Ok(Message::Binary(_)) => Inbound::Malformed("binary frames are not supported".into()),
+            Ok(Message::Ping(_) | Message::Pong(_)) => Inbound::Alive,
+            Ok(Message::Close(_)) => break,
+            Err(error) => {
+                // tungstenite refuses oversized frames with a capacity error; anything else
+                // is a broken connection.
+                if is_capacity_error(&error) {
+                    let _ = inbound.send(Inbound::TooBig).await;
+                }
+                break;
+            }
+        };
+        if inbound.send(forward).await.is_err() {
+            break;
+        }
+    }
+}
+
+fn is_capacity_error(error: &axum::Error) -> bool {
+    let text = error.to_string();
+    text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Capacity")
+}
+
+struct Writer {
+    sink: SplitSink<WebSocket, Message>,
+    backend: Backend,
+    user: CurrentUser,
+    /// Subscribed rooms and the last `seq` sent for each.
+    sent: HashMap<RoomId, u64>,
+    malformed: u32,
+}
+
+impl Writer {
+    /// Runs until the socket should end; returns how to close it (None: already gone).
+    async fn run(
+        &mut self,
+        mut subscription: Subscription,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Option<Ending> {
+        let config = self.backend.realtime().clone();
+        let heartbeat = Duration::from_millis(config.heartbeat_ms.max(1));
+        let mut ticker = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut last_heard = Instant::now();
+
+        let hello = ServerFrame::Hello {
+            protocol: PROTOCOL_VERSION,
+            user: self.user.user.id,
+            heartbeat_ms: config.heartbeat_ms,
+        };
+        if !self.send(&hello).await {
+            return None;
+        }
+        if *shutdown.borrow() {
+            return Some(RESTART);
+        }
+        loop {
+            tokio::select! {
+                received = inbound.recv() => {
+                    last_heard = Instant::now();
+                    match received {
+                        None => return None,
+                        Some(Inbound::Alive) => {}
+                        Some(Inbound::TooBig) => return Some(Ending {
+                            code: close::TOO_BIG,
+                            reason: "frame too large",
+                        }),
+                        Some(Inbound::Malformed(detail)) => {
+                            self.malformed += 1;
+                            tracing::debug!(user = %self.user.user.id, %detail, "malformed frame");
+                            if self.malformed > config.malformed_frame_limit {
+                                return Some(Ending {
+                                    code: close::POLICY,
+                                    reason: "too many malformed frames",
+                                });
+                            }
+                            let error = ServerFrame::Error { error: ProtocolError::Malformed { detail } };
+                            if !self.send(&error).await {
+                                return None;
+                            }
+                        }
+                        Some(Inbound::Frame(frame)) => {
+                            match self.handle(&subscription, frame).await {
+                                Ok(true) => {}
+                                Ok(false) => return None,
+                                Err(ending) => return Some(ending),
+                            }
+                        }
+                    }
+                }
+                outbound = subscription.outbound.recv() => {
+                    let first = outbound?;
+                    if !self.deliver(first, &mut subscription).await {
+                        return None;
+                    }
+                }
+                changed = subscription.kicked.changed() => {
+                    let kick = *subscription.kicked.borrow();
+                    return match (changed, kick) {
+                        (Ok(()), Some(Kick { code, reason })) => Some(Ending { code, reason }),
+                        _ => Some(RESTART),
+                    };
+                }
+                _ = ticker.tick() => {
+                    // Two intervals without a pong (or anything else): the peer is gone, or
+                    // a proxy is swallowing frames.
+                    if last_heard.elapsed() > heartbeat * 2 {
+                        tracing::info!(user = %self.user.user.id, "socket missed two heartbeats");
+                        return Some(Ending { code: 1001, reason: "heartbeat timeout" });
+                    }
+                    if !self.write(Message::Ping(Default::default())).await {
+                        return None;
+                    }
+                }
+                _ = shutdown.changed() => return Some(RESTART),
+            }
+        }
+    }
+
+    /// Handles a client frame. `Ok(false)`: the socket broke; `Err`: close it.
+    async fn handle(
+        &mut self,
+        subscription: &Subscription,
+        frame: ClientFrame,
+    ) -> Result<bool, Ending> {
+        match frame {
+            ClientFrame::Subscribe { room, after_seq } => {
+                self.subscribe(subscription, room, after_seq).await
+            }
+            ClientFrame::Unsubscribe { room } => {
+                self.backend.hub().unsubscribe(subscription.id, room);
+                self.sent.remove(&room);
+                Ok(true)
+            }
+            ClientFrame::Fetch {
+                room,
+                after_seq,
+                until_seq,
+            } => {
+                if !self.sent.contains_key(&room) {
+                    return Ok(self.send(&not_found(room)).await);
+                }
+                let frame = match self
+                    .backend
+                    .messages()
+                    .range(room, after_seq, until_seq)
+                    .await
+                {
+                    Ok(Some(events)) => return Ok(self.send_events(events).await),
+                    Ok(None) => ServerFrame::Error {
+                        error: ProtocolError::RangeTooLarge {
+                            limit: self.backend.messages().replay_limit(),
+                        },
+                    },
+                    Err(error) => {
+                        tracing::error!(%error, "fetch: the store failed");
+                        ServerFrame::Error {
+                            error: ProtocolError::Unavailable,
+                        }
+                    }
+                };
+                Ok(self.send(&frame).await)
+            }
+        }
+    }
+
+    async fn subscribe(
+        &mut self,
+        subscription: &Subscription,
+        room: RoomId,
+        after_seq: Option<u64>,
+    ) -> Result<bool, Ending> {
+        if self
+            .backend
+            .rooms()
+            .visible(&self.user, room)
+            .await
+            .is_err()
+        {
+            return Ok(self.send(&not_found(room)).await);
+        }
+        match self.backend.hub().subscribe(subscription.id, room) {
+            Ok(_) => {}
+            Err(SubscribeError::TooManySubscriptions { .. }) => {
+                return Err(Ending {
+                    code: close::POLICY,
+                    reason: "too many subscriptions",
+                });
+            }
+            Err(SubscribeError::Gone) => return Ok(false),
+        }
+        // Registered with the hub before reading the store: see the module comment.
+        let after_seq = after_seq.unwrap_or(0);
+        let replay = self.backend.messages().replay(room, after_seq).await;
+        let (events, last_seq, too_far) = match replay {
+            Ok(Replay::Events { events, last_seq }) => (events, last_seq, false),
+            Ok(Replay::TooFar { last_seq }) => (Vec::new(), last_seq, true),
+            Err(error) => {
+                tracing::error!(%error, "subscribe: the store failed");
+                self.backend.hub().unsubscribe(subscription.id, room);
+                let frame = ServerFrame::Error {
+                    error: ProtocolError::Unavailable,
+                };
+                return Ok(self.send(&frame).await);
+            }
+        };
+        self.sent.insert(room, after_seq);
+        if too_far {
+            self.sent.insert(room, last_seq);
+            if !self.send(&ServerFrame::Refetch { room, last_seq }).await {
+                return Ok(false);
+            }
+        } else if !self.send_events(events).await {
+            return Ok(false);
+        }
+        let sent = self.sent.get(&room).copied().unwrap_or(last_seq);
+        let last_seq = last_seq.max(sent);
+        self.sent.insert(room, last_seq);
+        Ok(self.send(&ServerFrame::Subscribed { room, last_seq }).await)
+    }
+
+    /// Sends replayed or fetched events and records how far each room got.
+    async fn send_events(&mut self, events: Vec<MessageView>) -> bool {
+        for message in events {
+            let (room, seq) = (message.room, message.seq);
+            if !self
+                .feed(Utf8Bytes::from(ServerFrame::Message { message }.to_json()))
+                .await
+            {
+                return false;
+            }
+            if let Some(sent) = self.sent.get_mut(&room) {
+                *sent = (*sent).max(seq);
+            }
+        }
+        self.flush().await
+    }
+
+    /// Writes `first` and whatever else is already queued (up to a batch), then flushes once.
+    async fn deliver(&mut self, first: Outbound, subscription: &mut Subscription) -> bool {
+        let mut next = Some(first);
+        let mut written = 0;
+        while let Some(outbound) = next.take() {
+            match outbound {
+                Outbound::Event { room, seq, json } => match self.sent.get_mut(&room) {
+                    // Already sent by a replay, or not subscribed (any more): skip.
+                    Some(sent) if seq > *sent => {
+                        *sent = seq;
+                        if !self.feed(json).await {
+                            return false;
+                        }
+                        written += 1;
+                    }
+                    _ => {}
+                },
+                Outbound::Ended { room, json } => {
+                    self.sent.remove(&room);
+                    if !self.feed(json).await {
+                        return false;
+                    }
+                    written += 1;
+                }
+            }
+            if written < WRITE_BATCH {
+                next = subscription.outbound.try_recv().ok();
+            }
+        }
+        self.flush().await
+    }
+
+    async fn send(&mut self, frame: &ServerFrame) -> bool {
+        self.write(Message::Text(Utf8Bytes::from(frame.to_json())))
+            .await
+    }
+
+    async fn write(&mut self, message: Message) -> bool {
+        self.feed_message(message).await && self.flush().await
+    }
+
+    async fn feed(&mut self, json: Utf8Bytes) -> bool {
+        self.feed_message(Message::Text(json)).await
+    }
+
+    async fn feed_message(&mut self, message: Message) -> bool {
+        let timeout = Duration::from_millis(self.backend.realtime().write_timeout_ms);
+        matches!(
+            tokio::time::timeout(timeout, self.sink.feed(message)).await,
+            Ok(Ok(()))
+        )
+    }
+
+    async fn flush(&mut self) -> bool {
+        let timeout = Duration::from_millis(self.backend.realtime().write_timeout_ms);
+        matches!(
+            tokio::time::timeout(timeout, self.sink.flush()).await,
+            Ok(Ok(()))
+        )
+    }
+
+    async fn close(&mut self, ending: Ending) {
+        let timeout = Duration::from_millis(self.backend.realtime().write_timeout_ms);
+        let message = close_message(ending.code, ending.reason);
+        let _ = tokio::time::timeout(timeout, self.sink.send(message)).await;
+    }
+}
+
+const RESTART: Ending = Ending {
+    code: close::SERVICE_RESTART,
+    reason: "server restarting",
+};
+
+fn not_found(room: RoomId) -> ServerFrame {
+    ServerFrame::Error {
+        error: ProtocolError::NotFound { room },
+    }
+}
+
+fn close_message(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}

@@ -1,0 +1,66 @@
+//! The `/ws` endpoint: one socket per browser tab, multiplexing subscriptions to rooms.
+//!
+//! The upgrade needs a session (401 without one) and a browser `Origin` equal to the public
+//! origin (403 otherwise, with the reason logged): a page on another site must not be able to
+//! read a user's rooms through their cookie. After the upgrade, `connection` runs the socket.
+
+mod connection;
+
+use app::api::ApiError;
+use app::backend::auth::CurrentUser;
+use app::backend::cross_site;
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{HeaderMap, StatusCode};
+
+use crate::state::AppState;
+
+/// tungstenite reads into a 128 KiB buffer per socket by default; chat frames are small, and
+/// ten thousand idle sockets would hold over a gigabyte.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/ws", get(upgrade))
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    user: Result<CurrentUser, ApiError>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let user = match user {
+        Ok(user) => user,
+        Err(error) => return error.into_response(),
+    };
+    let origin_ok = headers.get(http::header::ORIGIN).is_some()
+        && cross_site::check(&headers, state.backend.public_origin()).is_ok();
+    if !origin_ok {
+        let found = headers
+            .get(http::header::ORIGIN)
+            .and_then(|origin| origin.to_str().ok())
+            .unwrap_or("(none)");
+        tracing::warn!(
+            origin = found,
+            expected = state.backend.public_origin(),
+            user = %user.user.id,
+            "refused a WebSocket upgrade from a foreign origin"
+        );
+        return (
+            StatusCode::FORBIDDEN,
+            "the Origin of this socket is not allowed",
+        )
+            .into_response();
+    }
+    let limit = state.backend.realtime().max_frame_bytes;
+    let backend = state.backend.clone();
+    let shutdown = state.shutdown.clone();
+    upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| connection::run(socket, backend, user, shutdown))
+}

@@ -1,0 +1,103 @@
+//! A WebSocket client for tests, speaking the protocol types of `app::protocol`.
+
+use std::time::Duration;
+
+use app::protocol::{ClientFrame, ServerFrame};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub struct Socket {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// How a socket ended, as the client saw it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Closed {
+    Code(u16, String),
+    WithoutFrame,
+}
+
+impl Socket {
+    /// Opens `/ws` with the given cookie and Origin (either may be absent). Returns the HTTP
+    /// status if the upgrade was refused.
+    pub async fn open(
+        addr: std::net::SocketAddr,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<Self, u16> {
+        let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+        if let Some(cookie) = cookie {
+            request
+                .headers_mut()
+                .insert("cookie", HeaderValue::from_str(cookie).unwrap());
+        }
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", HeaderValue::from_str(origin).unwrap());
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((stream, _)) => Ok(Self { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(error) => panic!("the socket did not open: {error}"),
+        }
+    }
+
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        let text = serde_json::to_string(frame).unwrap();
+        self.stream.send(Message::text(text)).await.unwrap();
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.stream.send(message).await.unwrap();
+    }
+
+    /// The next protocol frame (pings are answered by the client library and skipped).
+    pub async fn next(&mut self) -> ServerFrame {
+        match self.next_within(Duration::from_secs(5)).await {
+            Some(frame) => frame,
+            None => panic!("no frame arrived within 5 s"),
+        }
+    }
+
+    /// The next frame if one arrives within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
+            match message.expect("a readable frame") {
+                Message::Text(text) => {
+                    return Some(serde_json::from_str(&text).expect("a protocol frame"));
+                }
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// Reads until the server closes the socket, returning the close code.
+    pub async fn closed(&mut self) -> Closed {
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(5), self.stream.next())
+                .await
+                .expect("the server closes the socket within 5 s");
+            match next {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return Closed::Code(frame.code.into(), frame.reason.to_string());
+                }
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => {
+                    return Closed::WithoutFrame;
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+}
