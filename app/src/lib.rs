@@ -23,6 +23,7 @@ mod components;
 pub mod model;
 mod pages;
 pub mod protocol;
+pub mod realtime;
 mod response;
 
 use leptos::prelude::*;
@@ -121,7 +122,9 @@ pub fn App() -> impl IntoView {
 /// Provides the signed-in user to everything inside it (it must sit inside the router).
 #[component]
 fn Session(children: Children) -> impl IntoView {
-    provide_session();
+    let session = provide_session();
     provide_rooms_state();
+    let me = Signal::derive(move || session.user.get().and_then(Result::ok).flatten());
+    realtime::provide_realtime(me);
     children()
 }

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::connection_status::ConnectionStatusBadge;
 use super::session::{load_page, use_session};
 use crate::api::accounts::SignOut;
 
@@ -23,6 +24,7 @@ pub fn SiteHeader() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match session.user.await {
                             Ok(Some(user)) => view! {
+                                <ConnectionStatusBadge />
                                 <span class="signed-in-as">
                                     "Signed in as " <strong>{user.display_name}</strong>
                                 </span>

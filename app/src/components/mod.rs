@@ -1,5 +1,7 @@
 //! Reusable pieces of UI.
 
+pub mod chat;
+pub mod connection_status;
 pub mod form;
 pub mod header;
 pub mod hydration;

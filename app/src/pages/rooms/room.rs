@@ -2,7 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{Reload, RoomUnavailable, use_room};
+use crate::api::messages::message_history;
 use crate::api::rooms::{JoinRoom, LeaveRoom};
+use crate::components::chat::ChatView;
 use crate::components::form::{FormError, action_error};
 use crate::components::rooms_state::use_rooms_state;
 use crate::model::{RoomView, UserView};
@@ -43,6 +45,8 @@ fn RoomView(room: RoomView) -> impl IntoView {
             rooms.reload();
         }
     });
+    let room_id = room.id;
+    let history = Resource::new(move || room_id, |room| message_history(room, None));
     let id = room.id.to_string();
     let visibility = if room.is_direct {
         "Direct conversation"
@@ -88,6 +92,17 @@ fn RoomView(room: RoomView) -> impl IntoView {
             {(!room.is_member).then(|| view! {
                 <p class="hint">"You are reading this public room. Join it to take part."</p>
             })}
+            <Suspense fallback=|| view! { <p>"Loading messages…"</p> }>
+                {move || {
+                    let room = room.clone();
+                    Suspend::new(async move {
+                        match history.await {
+                            Ok(history) => view! { <ChatView room history /> }.into_any(),
+                            Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
         </article>
     }
 }
