@@ -37,6 +37,20 @@ impl Browser {
         self.send(request).await
     }
 
+    /// Like [`Browser::call`], but a server that is not answering is `None`, not a panic.
+    pub async fn try_call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> Option<Response> {
+        let url = format!("{}/api/{endpoint}", self.base);
+        let mut request = self
+            .client
+            .post(url)
+            .headers(self.headers.clone())
+            .form(form);
+        if let Some(cookie) = &self.cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send().await.ok()
+    }
+
     pub async fn get(&mut self, path: &str) -> Response {
         let request = self
             .client
