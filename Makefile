@@ -9,7 +9,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: run test setup setup-test build fmt lint unit e2e watch
+.PHONY: run test setup setup-test build fmt lint unit e2e watch fanout
 
 run: setup build
 	./target/release/sori
@@ -33,11 +33,11 @@ fmt:
 
 # Leptos forbids `ssr` and `hydrate` in one build, so each target is linted on its own.
 lint:
-	cargo clippy -p app -p server --features app/ssr --all-targets -- -D warnings
+	cargo clippy -p app -p server -p bench --features app/ssr --all-targets -- -D warnings
 	cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
 unit:
-	cargo test -p app -p server --features app/ssr
+	cargo test -p app -p server -p bench --features app/ssr
 
 e2e:
 	cd end2end && npx tsc -p .
@@ -45,3 +45,9 @@ e2e:
 
 watch: setup
 	cargo leptos watch
+
+# The fan-out scenario of the load generator against the release build: 100 subscribers in
+# one room, 50 posts/s for 10 s (override with FANOUT_ARGS).
+FANOUT_ARGS ?= --clients 100 --rate 50 --seconds 10
+fanout: setup build
+	cargo run --release -p bench --bin sori-bench -- fanout $(FANOUT_ARGS)

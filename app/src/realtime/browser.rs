@@ -12,6 +12,9 @@ pub struct Link {
     frames: Option<futures_channel::mpsc::UnboundedSender<ClientFrame>>,
     #[cfg(feature = "hydrate")]
     flushing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Whether the socket is open right now (going offline does not always close it).
+    #[cfg(feature = "hydrate")]
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[cfg(feature = "hydrate")]
@@ -108,9 +111,14 @@ mod live {
                 }
             });
         });
+        let open = realtime.link.with_value(|link| link.open.clone());
         let _online = window_event_listener(leptos::ev::online, move |_| {
             if realtime.status.get_untracked() == ConnectionStatus::Offline {
-                realtime.status.set(ConnectionStatus::Reconnecting);
+                realtime.status.set(if open.load(Ordering::SeqCst) {
+                    ConnectionStatus::Connected
+                } else {
+                    ConnectionStatus::Reconnecting
+                });
             }
             realtime.flush();
         });
@@ -139,6 +147,7 @@ mod live {
     }
 
     async fn run(realtime: Realtime, mut commands: UnboundedReceiver<ClientFrame>) {
+        let open = realtime.link.with_value(|link| link.open.clone());
         let mut attempt: u32 = 0;
         loop {
             let status = match (online(), attempt) {
@@ -147,7 +156,9 @@ mod live {
                 (true, _) => ConnectionStatus::Reconnecting,
             };
             realtime.status.set(status);
-            match serve(realtime, &mut commands).await {
+            let outcome = serve(realtime, &mut commands).await;
+            open.store(false, Ordering::SeqCst);
+            match outcome {
                 Outcome::SessionEnded => {
                     realtime.status.set(ConnectionStatus::SignedOut);
                     return;
@@ -199,7 +210,12 @@ mod live {
                     };
                     if let ServerFrame::Hello { .. } = frame {
                         connected = true;
-                        realtime.status.set(ConnectionStatus::Connected);
+                        realtime
+                            .link
+                            .with_value(|link| link.open.store(true, Ordering::SeqCst));
+                        if online() {
+                            realtime.status.set(ConnectionStatus::Connected);
+                        }
                         for (room, feed) in realtime.feeds() {
                             let after_seq = Some(feed.contiguous_seq());
                             let subscribe = ClientFrame::Subscribe { room, after_seq };
