@@ -10,6 +10,9 @@
 //! deliveries per second, send-to-receipt latency percentiles over all receivers, and
 //! delivered against expected.
 
+// The report on stdout is what this program is for.
+#![allow(clippy::print_stdout)]
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
