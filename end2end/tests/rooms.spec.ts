@@ -168,3 +168,22 @@ test("a direct conversation opens from a member's name", async ({ browser }) => 
   await alice.context.close();
   await bob.context.close();
 });
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("creating a room works as a plain form", async ({ page }) => {
+    await page.goto(sori.url("/register"));
+    await page.getByLabel("Username", { exact: true }).fill("plainform");
+    await page.getByLabel("Display name", { exact: true }).fill("Plain Form");
+    await page.getByLabel("Password", { exact: true }).fill("correct horse battery");
+    await page.getByRole("button", { name: "Create account", exact: true }).click();
+    await roomsNav(page).getByRole("button", { name: "New room", exact: true }).click();
+    await page.getByLabel("Room name", { exact: true }).fill("No script needed");
+    await page.getByLabel("Topic", { exact: true }).fill("Server-rendered all the way");
+    await page.getByRole("button", { name: "Create room", exact: true }).click();
+    await expect(page.getByRole("heading", { name: "No script needed", level: 1 })).toBeVisible();
+    await expect(page.getByText("Server-rendered all the way")).toBeVisible();
+    await expect(roomsNav(page).getByRole("link", { name: "No script needed", exact: true })).toBeVisible();
+  });
+});

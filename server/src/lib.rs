@@ -130,6 +130,11 @@ impl Application {
         self.local_addr
     }
 
+    /// The services, for tests that look inside (the hub's connection count, say).
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
     /// The origin browsers are expected to use.
     pub fn public_origin(&self) -> &str {
         &self.public_origin

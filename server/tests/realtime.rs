@@ -581,3 +581,61 @@ async fn leaving_a_private_room_ends_its_live_subscription_at_once() {
     assert_eq!(socket.next_within(Duration::from_millis(300)).await, None);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_slow_consumer_is_cut_off_with_4001_while_the_others_get_everything() {
+    let app = TestApp::spawn_with(|config| {
+        config.messages.messages_per_window = 0;
+        // Room for the fast reader to lag a little under a busy machine; the slow one's
+        // socket buffers fill after a few hundred kilobytes, then these 16 frames.
+        config.realtime.outbound_queue = 16;
+        config.realtime.write_timeout_ms = 30_000;
+    })
+    .await;
+    let mut minji = person(&app, "minji").await;
+    let mut fast = person(&app, "fast").await;
+    let slow = person(&app, "slow").await;
+    let room = room_with(&mut minji, &mut [&mut fast]).await;
+    let (mut fast_socket, _) = subscribed(&app, &fast, room, Some(0)).await;
+    let mut slow_socket =
+        Socket::open_tiny(app.addr, slow.cookie.as_deref().unwrap(), &app.origin()).await;
+    slow_socket
+        .send(&ClientFrame::Subscribe {
+            room,
+            after_seq: Some(0),
+        })
+        .await;
+    // The slow one now stops reading. The fast one reads as messages arrive.
+    let reader = tokio::spawn(async move {
+        let mut seqs = Vec::new();
+        while seqs.len() < 300 {
+            seqs.push(next_message(&mut fast_socket).await.seq);
+        }
+        seqs
+    });
+    let body = "느린 소비자 ".repeat(500);
+    for n in 1..=300 {
+        assert_eq!(post(&mut minji, room, &uuid(n), &body).await.0, 200);
+    }
+    let seqs = reader.await.unwrap();
+    assert_eq!(
+        seqs,
+        (1..=300).collect::<Vec<u64>>(),
+        "the fast one got everything, in order"
+    );
+    // The hub let go of the slow one (the fast one and nothing else remains)...
+    let cut_off = async {
+        while app.backend.hub().connection_count() > 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), cut_off)
+        .await
+        .expect("the slow one is cut off");
+    // ...and once it reads again, the backlog ends with 4001: resume from the last seq.
+    assert_eq!(
+        slow_socket.closed().await,
+        Closed::Code(close::TOO_SLOW, "too slow; resume".into())
+    );
+    app.shutdown().await;
+}

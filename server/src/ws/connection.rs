@@ -143,6 +143,17 @@ impl Writer {
         }
         loop {
             tokio::select! {
+                // A kick wins over everything else queued: a connection cut off as too slow
+                // must get its 4001 (and resume), not more of the backlog.
+                biased;
+                changed = subscription.kicked.changed() => {
+                    let kick = *subscription.kicked.borrow();
+                    return match (changed, kick) {
+                        (Ok(()), Some(Kick { code, reason })) => Some(Ending { code, reason }),
+                        _ => Some(RESTART),
+                    };
+                }
+                _ = shutdown.changed() => return Some(RESTART),
                 received = inbound.recv() => {
                     last_heard = Instant::now();
                     match received {
@@ -181,13 +192,6 @@ impl Writer {
                         return None;
                     }
                 }
-                changed = subscription.kicked.changed() => {
-                    let kick = *subscription.kicked.borrow();
-                    return match (changed, kick) {
-                        (Ok(()), Some(Kick { code, reason })) => Some(Ending { code, reason }),
-                        _ => Some(RESTART),
-                    };
-                }
                 _ = ticker.tick() => {
                     // Two intervals without a pong (or anything else): the peer is gone, or
                     // a proxy is swallowing frames.
@@ -199,7 +203,6 @@ impl Writer {
                         return None;
                     }
                 }
-                _ = shutdown.changed() => return Some(RESTART),
             }
         }
     }

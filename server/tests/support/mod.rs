@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub backend: app::backend::Backend,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     running: Option<tokio::task::JoinHandle<()>>,
@@ -39,6 +40,7 @@ impl TestApp {
             .await
             .expect("the app boots");
         let addr = application.local_addr();
+        let backend = application.backend().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let running = tokio::spawn(application.run_until(async {
             let _ = stopped.await;
@@ -50,6 +52,7 @@ impl TestApp {
             .expect("a client");
         Self {
             addr,
+            backend,
             client,
             stop: Some(stop),
             running: Some(running),

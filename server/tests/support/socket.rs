@@ -49,6 +49,25 @@ impl Socket {
         }
     }
 
+    /// Like [`Socket::open`], but with a tiny TCP receive buffer: a client that stops reading
+    /// pushes back on the server after a few kilobytes instead of megabytes.
+    pub async fn open_tiny(addr: std::net::SocketAddr, cookie: &str, origin: &str) -> Self {
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.set_recv_buffer_size(2048).unwrap();
+        let stream = tcp.connect(addr).await.unwrap();
+        let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", HeaderValue::from_str(cookie).unwrap());
+        request
+            .headers_mut()
+            .insert("origin", HeaderValue::from_str(origin).unwrap());
+        let (stream, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("the socket opens");
+        Self { stream }
+    }
+
     pub async fn send(&mut self, frame: &ClientFrame) {
         let text = serde_json::to_string(frame).unwrap();
         self.stream.send(Message::text(text)).await.unwrap();
