@@ -18,9 +18,9 @@ pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
     feed.merge(history.messages);
     let has_more = RwSignal::new(history.has_more);
 
-    // Follow the room live while the page shows it (effects run in the browser only).
+    // Follow the room live (effects run in the browser only). The tab keeps following it
+    // after the page changes, so coming back is instant and nothing is missed meanwhile.
     Effect::new(move |_| realtime.follow(id));
-    on_cleanup(move || realtime.unfollow(id));
 
     // The gap was too large to replay: load the newest page again and go on from there.
     let reloaded = Resource::new(

@@ -126,6 +126,9 @@ pub struct Realtime {
     me: RwSignal<Option<UserView>>,
     feeds: StoredValue<HashMap<RoomId, RoomFeed>>,
     link: StoredValue<browser::Link>,
+    /// The owner feeds are created under: the tab's, not the page's that first asked, so a
+    /// feed outlives the page (and is there to resume from when the room is opened again).
+    owner: StoredValue<Owner>,
 }
 
 impl Realtime {
@@ -134,7 +137,7 @@ impl Realtime {
         if let Some(feed) = self.feeds.with_value(|feeds| feeds.get(&room).copied()) {
             return feed;
         }
-        let feed = RoomFeed::new();
+        let feed = self.owner.with_value(|owner| owner.with(RoomFeed::new));
         self.feeds.update_value(|feeds| {
             feeds.insert(room, feed);
         });
@@ -152,10 +155,6 @@ impl Realtime {
     pub fn follow(&self, room: RoomId) {
         let after_seq = Some(self.feed(room).contiguous_seq());
         self.send_frame(ClientFrame::Subscribe { room, after_seq });
-    }
-
-    pub fn unfollow(&self, room: RoomId) {
-        self.send_frame(ClientFrame::Unsubscribe { room });
     }
 
     fn send_frame(&self, frame: ClientFrame) {
@@ -267,6 +266,7 @@ pub fn provide_realtime(me: Signal<Option<UserView>>) -> Realtime {
         me: RwSignal::new(None),
         feeds: StoredValue::new(HashMap::new()),
         link: StoredValue::new(browser::Link::default()),
+        owner: StoredValue::new(Owner::current().unwrap_or_default()),
     };
     provide_context(realtime);
     // Effects run only in the browser, after hydration.

@@ -2,13 +2,17 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{Reload, RoomUnavailable, use_room};
+use leptos_router::hooks::use_params_map;
+
+use crate::api::ApiError;
 use crate::api::messages::message_history;
 use crate::api::rooms::{JoinRoom, LeaveRoom};
 use crate::components::chat::ChatView;
 use crate::components::form::{FormError, action_error};
 use crate::components::rooms_state::use_rooms_state;
-use crate::model::{RoomView, UserView};
+use crate::model::{RoomId, RoomView, UserView};
 use crate::pages::require_user::RequireUser;
+use crate::protocol::HistoryPage;
 
 /// `/rooms/{id}`: a room's heading and topic, membership and links to its members and
 /// settings. A missing or hidden room is a 404.
@@ -20,12 +24,29 @@ pub fn RoomPage() -> impl IntoView {
 #[component]
 fn RoomLoader() -> impl IntoView {
     let room = use_room(Reload::OnRoomsChange);
+    // Loaded beside the room (not in a Suspense of its own under it), so the page waits for
+    // both at once.
+    let params = use_params_map();
+    let history = Resource::new(
+        move || {
+            params
+                .read()
+                .get("id")
+                .and_then(|id| id.parse::<RoomId>().ok())
+        },
+        |id| async move {
+            match id {
+                Some(id) => message_history(id, None).await,
+                None => Err(ApiError::NotFound),
+            }
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <p>"Loading room…"</p> }>
             {move || Suspend::new(async move {
-                match room.await {
-                    Ok(room) => view! { <RoomView room /> }.into_any(),
-                    Err(error) => view! { <RoomUnavailable error /> }.into_any(),
+                match (room.await, history.await) {
+                    (Ok(room), Ok(history)) => view! { <RoomView room history /> }.into_any(),
+                    (Err(error), _) | (_, Err(error)) => view! { <RoomUnavailable error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -33,7 +54,7 @@ fn RoomLoader() -> impl IntoView {
 }
 
 #[component]
-fn RoomView(room: RoomView) -> impl IntoView {
+fn RoomView(room: RoomView, history: HistoryPage) -> impl IntoView {
     let rooms = use_rooms_state();
     let join = ServerAction::<JoinRoom>::new();
     let leave = ServerAction::<LeaveRoom>::new();
@@ -45,8 +66,6 @@ fn RoomView(room: RoomView) -> impl IntoView {
             rooms.reload();
         }
     });
-    let room_id = room.id;
-    let history = Resource::new(move || room_id, |room| message_history(room, None));
     let id = room.id.to_string();
     let visibility = if room.is_direct {
         "Direct conversation"
@@ -92,17 +111,7 @@ fn RoomView(room: RoomView) -> impl IntoView {
             {(!room.is_member).then(|| view! {
                 <p class="hint">"You are reading this public room. Join it to take part."</p>
             })}
-            <Suspense fallback=|| view! { <p>"Loading messages…"</p> }>
-                {move || {
-                    let room = room.clone();
-                    Suspend::new(async move {
-                        match history.await {
-                            Ok(history) => view! { <ChatView room history /> }.into_any(),
-                            Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
-                        }
-                    })
-                }}
-            </Suspense>
+            <ChatView room=room.clone() history />
         </article>
     }
 }
