@@ -265,11 +265,7 @@ impl Hub {
     pub fn revoke_room(&self, user: UserId, room: RoomId, frame: &ServerFrame) {
         let json = Utf8Bytes::from(frame.to_json());
         let mut state = self.state();
-        let ids: Vec<ConnectionId> = state
-            .users
-            .get(&user)
-            .map(|ids| ids.iter().copied().collect())
-            .unwrap_or_default();
+        let ids = connections_of(&state, user);
         for id in ids {
             let Some(connection) = state.connections.get_mut(&id) else {
                 continue;
@@ -308,11 +304,7 @@ impl Hub {
     /// Closes every socket of `user` (signed out everywhere, or the account was deleted).
     pub fn close_user(&self, user: UserId, kick_with: Kick) {
         let mut state = self.state();
-        let ids: Vec<ConnectionId> = state
-            .users
-            .get(&user)
-            .map(|ids| ids.iter().copied().collect())
-            .unwrap_or_default();
+        let ids = connections_of(&state, user);
         for id in ids {
             kick(&mut state, id, kick_with);
         }
@@ -322,6 +314,16 @@ impl Hub {
     pub fn connection_count(&self) -> usize {
         self.state().connections.len()
     }
+}
+
+/// The sockets `user` has open, copied out so the caller may change the state while walking
+/// them.
+fn connections_of(state: &State, user: UserId) -> Vec<ConnectionId> {
+    state
+        .users
+        .get(&user)
+        .map(|ids| ids.iter().copied().collect())
+        .unwrap_or_default()
 }
 
 /// Tells a connection to close and forgets it, so nothing more is queued for it.
