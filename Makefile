@@ -3,18 +3,19 @@
 #
 #   make run    build in release mode and serve at http://127.0.0.1:3000 (data in ./data/)
 #   make test   format, lints (ssr and hydrate), unit and integration tests, the release
-#               build, and the Playwright end-to-end suite against the built binary
+#               build, a fan-out smoke run of the load generator, and the Playwright
+#               end-to-end suite against the built binary
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: run test setup setup-test build fmt lint unit e2e watch fanout
+.PHONY: run test setup setup-test build fmt lint unit smoke e2e watch fanout
 
 run: setup build
 	./target/release/sori
 
-test: setup-test fmt lint unit build e2e
+test: setup-test fmt lint unit build smoke e2e
 	@echo "make test: every check passed"
 
 setup:
@@ -38,6 +39,11 @@ lint:
 
 unit:
 	cargo test -p app -p server -p bench --features app/ssr
+
+# A small fan-out run so the load generator never rots: it asserts only that every message
+# reached every subscriber exactly once (timings are for `make fanout` and `make bench`).
+smoke:
+	cargo run -p bench --bin sori-bench -- fanout --clients 50 --rate 20 --seconds 3 --require-all
 
 e2e:
 	cd end2end && npx tsc -p .

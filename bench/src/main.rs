@@ -99,7 +99,7 @@ fn start_server(binary: &PathBuf, clients: u32) -> anyhow::Result<Server> {
             "DATABASE_URL",
             format!("sqlite://{}/sori.db", data.0.display()),
         )
-        .env("RUST_LOG", "warn,server=info")
+        .env("RUST_LOG", "warn,sori=info")
         .env("NO_COLOR", "1")
         // The benchmark profile: limits a load generator trips over by design.
         .env("SORI_SIGN_UP_PER_HOUR", "0")
@@ -210,6 +210,8 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
     let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<u64>>> = Arc::default();
     let delivered = Arc::new(AtomicU64::new(0));
+    let duplicates = Arc::new(AtomicU64::new(0));
+    let failed_posts = Arc::new(AtomicU64::new(0));
     let total = u64::from(args.rate) * args.seconds;
 
     let mut receivers = Vec::new();
@@ -247,10 +249,15 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
             .await?;
         let (subscribed_tx, subscribed_rx) = tokio::sync::oneshot::channel::<()>();
         ready.push(subscribed_rx);
-        let (sent_at, latencies, delivered) =
-            (sent_at.clone(), latencies.clone(), delivered.clone());
+        let (sent_at, latencies, delivered, duplicates) = (
+            sent_at.clone(),
+            latencies.clone(),
+            delivered.clone(),
+            duplicates.clone(),
+        );
         receivers.push(tokio::spawn(async move {
             let mut subscribed = Some(subscribed_tx);
+            let mut seen = std::collections::HashSet::new();
             let mut got = 0u64;
             let deadline = tokio::time::Instant::now() + Duration::from_secs(args.seconds + 15);
             while got < total {
@@ -269,6 +276,10 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
                     }
                     Ok(ServerFrame::Message { message }) => {
                         let now = Instant::now();
+                        if !seen.insert(message.id) {
+                            duplicates.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
                         let started = sent_at
                             .lock()
                             .await
@@ -303,6 +314,7 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
             .await
             .insert(client_id.clone(), Instant::now());
         let (http, base, owner) = (http.clone(), base.clone(), owner.clone());
+        let failed_posts = failed_posts.clone();
         let room = room_id.to_string();
         tokio::spawn(async move {
             let form = [
@@ -312,6 +324,7 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
             ];
             if let Err(error) = call(&http, &base, &owner, "messages/send", &form).await {
                 eprintln!("post failed: {error}");
+                failed_posts.fetch_add(1, Ordering::Relaxed);
             }
         });
     }
@@ -343,8 +356,14 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
         ms(percentile(&latencies, 0.99)),
         ms(latencies.last().copied().unwrap_or(0)),
     );
-    if args.require_all && delivered != expected {
-        bail!("{} deliveries missing", expected - delivered);
+    let duplicates = duplicates.load(Ordering::Relaxed);
+    let failed_posts = failed_posts.load(Ordering::Relaxed);
+    println!("duplicates {duplicates}, failed posts {failed_posts}");
+    if args.require_all && (delivered != expected || duplicates > 0 || failed_posts > 0) {
+        bail!(
+            "{} deliveries missing, {duplicates} duplicated, {failed_posts} posts failed",
+            expected - delivered
+        );
     }
     Ok(())
 }
