@@ -1,6 +1,6 @@
 // People using Sori in a test: each signs up in their own browser context.
 
-import { expect, type Browser, type Page } from "@playwright/test";
+import { expect, type Browser, type BrowserContextOptions, type Page } from "@playwright/test";
 import { type Sori, waitForHydration } from "./sori";
 
 export const password = "correct horse battery";
@@ -16,8 +16,14 @@ export async function signUp(sori: Sori, page: Page, username: string, displayNa
 }
 
 /** A new person in a fresh browser context, signed up and on the home page. */
-export async function newPerson(sori: Sori, browser: Browser, username: string, displayName: string) {
-  const context = await browser.newContext();
+export async function newPerson(
+  sori: Sori,
+  browser: Browser,
+  username: string,
+  displayName: string,
+  options: BrowserContextOptions = {},
+) {
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   await signUp(sori, page, username, displayName);
   await expect(signedInAs(page, displayName)).toBeVisible();

@@ -20,6 +20,9 @@ export class Sori {
   private addr = "127.0.0.1:0";
   private logs: string[] = [];
 
+  /** `env` adds settings for this server (a spec that needs a limit raised says so). */
+  constructor(private readonly env: Record<string, string> = {}) {}
+
   /** The base URL, e.g. http://127.0.0.1:41234 */
   get origin(): string {
     return `http://${this.addr}`;
@@ -75,6 +78,7 @@ export class Sori {
         DATABASE_URL: `sqlite://${path.join(this.dataDir, "sori.db")}`,
         RUST_LOG: process.env.SORI_E2E_LOG ?? "info,sqlx=warn",
         NO_COLOR: "1",
+        ...this.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -114,8 +118,8 @@ export class Sori {
 }
 
 /** Registers a Sori server for the calling spec file. */
-export function useSori(): Sori {
-  const sori = new Sori();
+export function useSori(env: Record<string, string> = {}): Sori {
+  const sori = new Sori(env);
   test.beforeAll(async () => {
     await sori.start();
   });
