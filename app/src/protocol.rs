@@ -63,23 +63,39 @@ impl ClientId {
     }
 }
 
-/// Who wrote a message; `None` in [`MessageView::author`] once the account is deleted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Author {
+/// Someone in a room: a message's author (`None` in [`MessageView::author`] once the
+/// account is deleted), a name in the "Online" list, someone typing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Person {
     pub id: UserId,
     pub display_name: String,
 }
 
-/// A message as every client sees it.
+/// A message as every client sees it, in its current state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageView {
     pub id: MessageId,
     pub room: RoomId,
+    /// The number its posting took: its place in the room's order.
     pub seq: u64,
     pub client_id: ClientId,
-    pub author: Option<Author>,
+    pub author: Option<Person>,
+    /// Empty once deleted: the text is gone from the database too.
     pub body: String,
     pub created_ms: i64,
+    /// When it was last edited, if ever.
+    pub edited_ms: Option<i64>,
+    pub deleted: bool,
+    /// The number of its latest change (its `seq` until edited or deleted). Of two copies
+    /// of one message, the one with the higher `changed_seq` is the newer.
+    pub changed_seq: u64,
+}
+
+impl MessageView {
+    /// Whether `self` is at least as new as `other` (a copy of the same message).
+    pub fn supersedes(&self, other: &MessageView) -> bool {
+        self.changed_seq >= other.changed_seq
+    }
 }
 
 /// The acknowledgement of a post: sent only after the message is committed.
@@ -118,6 +134,10 @@ pub enum ClientFrame {
         after_seq: u64,
         until_seq: u64,
     },
+    /// The user is typing in `room` (the browser sends at most one every few seconds).
+    Typing {
+        room: RoomId,
+    },
 }
 
 /// Frames the server sends.
@@ -135,8 +155,26 @@ pub enum ServerFrame {
     /// The subscription is live; `last_seq` is the room's newest change (any replay that
     /// was asked for has already been sent).
     Subscribed { room: RoomId, last_seq: u64 },
-    /// A new message, live or replayed.
+    /// A new message, live or replayed (its `seq` is the event's number).
     Message { message: MessageView },
+    /// An earlier message was edited or deleted; `seq` is the number this change took, and
+    /// `message` the message's state after it.
+    Changed { seq: u64, message: MessageView },
+    /// Who is online in the room: sent once after `Subscribed`, then kept up to date by
+    /// `Joined` and `Left`. Presence is ephemeral: it takes no `seq`.
+    Presence { room: RoomId, online: Vec<Person> },
+    /// Someone's first socket subscribed to the room.
+    Joined { room: RoomId, person: Person },
+    /// Someone's last subscription to the room ended (after a grace period, so a reload
+    /// does not flap).
+    Left { room: RoomId, person: Person },
+    /// Someone started (`typing: true`) or stopped typing: they posted, or their signals
+    /// stopped and it expired.
+    Typing {
+        room: RoomId,
+        person: Person,
+        typing: bool,
+    },
     /// The gap since the client's `after_seq` is too large to replay over the socket: load
     /// the latest history through the server function, then subscribe from there.
     Refetch { room: RoomId, last_seq: u64 },
@@ -152,8 +190,10 @@ pub enum ServerFrame {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnsubscribeReason {
-    /// The user left the room or was removed from it.
+    /// The user was removed from the room (or lost access to it otherwise).
     AccessEnded,
+    /// The user left the room (in this tab or another).
+    Left,
     /// The room was deleted.
     RoomDeleted,
 }
@@ -179,6 +219,15 @@ pub enum ProtocolError {
 }
 
 impl ServerFrame {
+    /// The room event's number, for frames that carry one.
+    pub fn event_seq(&self) -> Option<u64> {
+        match self {
+            ServerFrame::Message { message } => Some(message.seq),
+            ServerFrame::Changed { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
+
     /// The frame as the JSON text sent on the wire.
     pub fn to_json(&self) -> String {
         // Serialising these plain data types cannot fail: no maps with non-string keys, no
@@ -202,12 +251,15 @@ mod tests {
             room: RoomId(7),
             seq: 3,
             client_id: client_id(),
-            author: Some(Author {
+            author: Some(Person {
                 id: UserId(1),
                 display_name: "김민지".into(),
             }),
             body: "안녕하세요 <b>hi</b>".into(),
             created_ms: 1_700_000_000_000,
+            edited_ms: None,
+            deleted: false,
+            changed_seq: 3,
         }
     }
 
@@ -294,7 +346,10 @@ mod tests {
                     "client_id": "0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e70",
                     "author": {"id": 1, "display_name": "김민지"},
                     "body": "안녕하세요 <b>hi</b>",
-                    "created_ms": 1_700_000_000_000i64
+                    "created_ms": 1_700_000_000_000i64,
+                    "edited_ms": null,
+                    "deleted": false,
+                    "changed_seq": 3
                 }
             }),
         );
@@ -307,6 +362,96 @@ mod tests {
         })
         .unwrap();
         assert_eq!(value["message"]["author"], Value::Null);
+    }
+
+    #[test]
+    fn server_changed_frames() {
+        let edited = MessageView {
+            body: "고쳤어요".into(),
+            edited_ms: Some(1_700_000_060_000),
+            changed_seq: 5,
+            ..message()
+        };
+        golden(
+            ServerFrame::Changed {
+                seq: 5,
+                message: edited,
+            },
+            json!({
+                "type": "changed",
+                "seq": 5,
+                "message": {
+                    "id": 42, "room": 7, "seq": 3,
+                    "client_id": "0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e70",
+                    "author": {"id": 1, "display_name": "김민지"},
+                    "body": "고쳤어요",
+                    "created_ms": 1_700_000_000_000i64,
+                    "edited_ms": 1_700_000_060_000i64,
+                    "deleted": false,
+                    "changed_seq": 5
+                }
+            }),
+        );
+        let deleted = MessageView {
+            body: String::new(),
+            deleted: true,
+            changed_seq: 6,
+            ..message()
+        };
+        let frame = ServerFrame::Changed {
+            seq: 6,
+            message: deleted,
+        };
+        assert_eq!(frame.event_seq(), Some(6));
+        let value = serde_json::to_value(&frame).unwrap();
+        assert_eq!(value["message"]["deleted"], true);
+        assert_eq!(value["message"]["body"], "");
+    }
+
+    #[test]
+    fn server_presence_frames() {
+        let minji = Person {
+            id: UserId(1),
+            display_name: "김민지".into(),
+        };
+        let person = json!({"id": 1, "display_name": "김민지"});
+        golden(
+            ServerFrame::Presence {
+                room: RoomId(7),
+                online: vec![minji.clone()],
+            },
+            json!({"type": "presence", "room": 7, "online": [person]}),
+        );
+        golden(
+            ServerFrame::Joined {
+                room: RoomId(7),
+                person: minji.clone(),
+            },
+            json!({"type": "joined", "room": 7, "person": person}),
+        );
+        golden(
+            ServerFrame::Left {
+                room: RoomId(7),
+                person: minji.clone(),
+            },
+            json!({"type": "left", "room": 7, "person": person}),
+        );
+        golden(
+            ServerFrame::Typing {
+                room: RoomId(7),
+                person: minji,
+                typing: true,
+            },
+            json!({"type": "typing", "room": 7, "person": person, "typing": true}),
+        );
+    }
+
+    #[test]
+    fn client_typing_frame() {
+        golden(
+            ClientFrame::Typing { room: RoomId(7) },
+            json!({"type": "typing", "room": 7}),
+        );
     }
 
     #[test]
@@ -335,6 +480,13 @@ mod tests {
                 reason: UnsubscribeReason::RoomDeleted,
             },
             json!({"type": "unsubscribed", "room": 7, "reason": "room_deleted"}),
+        );
+        golden(
+            ServerFrame::Unsubscribed {
+                room: RoomId(7),
+                reason: UnsubscribeReason::Left,
+            },
+            json!({"type": "unsubscribed", "room": 7, "reason": "left"}),
         );
     }
 

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::ApiError;
 use crate::model::RoomId;
-use crate::protocol::{Ack, HistoryPage};
+use crate::protocol::{Ack, HistoryPage, MessageId, MessageView};
 
 /// Posts a message. `client_id` is a UUID the browser chose; sending the same one again
 /// returns the original acknowledgement instead of a second message. The answer comes only
@@ -29,4 +29,28 @@ pub async fn message_history(
     let backend = crate::backend::Backend::from_context()?;
     let user = backend.require_user().await?;
     backend.messages().history(&user, room, before_seq).await
+}
+
+/// Replaces the text of one's own message; the change is broadcast to the room.
+#[server(endpoint = "messages/edit")]
+pub async fn edit_message(id: MessageId, body: String) -> Result<MessageView, ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend.messages().edit(&user, id, &body).await
+}
+
+/// Deletes a message (one's own, or any in a room one manages); its text is erased.
+#[server(endpoint = "messages/delete")]
+pub async fn delete_message(id: MessageId) -> Result<MessageView, ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend.messages().delete(&user, id).await
+}
+
+/// Moves my read marker in `room` up to `seq`: what the unread counts start from.
+#[server(endpoint = "messages/read")]
+pub async fn mark_read(room: RoomId, seq: u64) -> Result<(), ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let user = backend.require_user().await?;
+    backend.messages().mark_read(&user, room, seq).await
 }

@@ -84,6 +84,14 @@ pub async fn leave_room(id: RoomId) -> Result<(), ApiError> {
     backend.rooms().leave(&user, id).await
 }
 
+/// Removes someone from a room (owner or admin); their live subscriptions end at once.
+#[server(endpoint = "rooms/remove_member")]
+pub async fn remove_member(id: RoomId, user: UserId) -> Result<(), ApiError> {
+    let backend = crate::backend::Backend::from_context()?;
+    let me = backend.require_user().await?;
+    backend.rooms().remove_member(&me, id, user).await
+}
+
 #[server(endpoint = "rooms/members")]
 pub async fn room_members(id: RoomId) -> Result<Vec<MemberView>, ApiError> {
     let backend = crate::backend::Backend::from_context()?;

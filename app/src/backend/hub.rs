@@ -6,17 +6,23 @@
 //! full has fallen behind, so it is cut off (close code 4001, "too slow; resume") instead of
 //! slowing everyone else or growing memory without bound. It resumes from its last `seq`.
 //!
+//! The hub also knows who is subscribed where, so it drives presence (who is online, who is
+//! typing; see [`super::presence`]) and delivers those ephemeral frames the same way.
+//!
 //! The state is behind a `std::sync::Mutex`: every operation is a few map updates and
 //! `try_send`s with no `.await`, so an async mutex would only add cost.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
+use super::presence::{LocalPresence, PresenceEvent, PresenceTimings, PresenceTracker};
 use crate::model::{RoomId, UserId};
-use crate::protocol::{ServerFrame, close};
+use crate::protocol::{Person, ServerFrame, close};
 
 /// Identifies one socket for the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,6 +40,8 @@ pub enum Outbound {
     },
     /// The subscription to `room` ended (access revoked, room deleted); `json` says why.
     Ended { room: RoomId, json: Utf8Bytes },
+    /// Presence or typing in `room`: no `seq`, delivered only while subscribed.
+    Ephemeral { room: RoomId, json: Utf8Bytes },
 }
 
 /// Why the hub told a connection to close.
@@ -67,18 +75,18 @@ pub enum SubscribeError {
 }
 
 struct Connection {
-    user: UserId,
+    person: Person,
     queue: mpsc::Sender<Outbound>,
     kick: watch::Sender<Option<Kick>>,
     rooms: HashSet<RoomId>,
 }
 
-#[derive(Default)]
 struct State {
     next_id: u64,
     connections: HashMap<ConnectionId, Connection>,
     rooms: HashMap<RoomId, HashSet<ConnectionId>>,
     users: HashMap<UserId, HashSet<ConnectionId>>,
+    presence: Box<dyn PresenceTracker>,
 }
 
 /// Socket and fan-out settings; part of the server's one configuration struct.
@@ -112,6 +120,15 @@ pub struct RealtimeConfig {
     /// How long one write to a socket may take before the peer is given up on, in ms.
     #[arg(long, env = "SORI_WRITE_TIMEOUT_MS", default_value_t = 10_000)]
     pub write_timeout_ms: u64,
+
+    /// How long after someone's last socket leaves a room they are announced as left, in
+    /// ms; a reload or a brief network drop within it does not flap.
+    #[arg(long, env = "SORI_PRESENCE_GRACE_MS", default_value_t = 5_000)]
+    pub presence_grace_ms: u64,
+
+    /// How long "is typing…" lasts after the last typing signal, in ms.
+    #[arg(long, env = "SORI_TYPING_TTL_MS", default_value_t = 5_000)]
+    pub typing_ttl_ms: u64,
 }
 
 impl Default for RealtimeConfig {
@@ -124,16 +141,19 @@ impl Default for RealtimeConfig {
             subscriptions_per_connection: 100,
             malformed_frame_limit: 5,
             write_timeout_ms: 10_000,
+            presence_grace_ms: 5_000,
+            typing_ttl_ms: 5_000,
         }
     }
 }
 
-/// Limits the hub enforces.
+/// Limits the hub enforces, and its presence timings.
 #[derive(Debug, Clone, Copy)]
 pub struct HubLimits {
     pub queue_capacity: usize,
     pub connections_per_user: usize,
     pub subscriptions_per_connection: usize,
+    pub presence: PresenceTimings,
 }
 
 impl From<&RealtimeConfig> for HubLimits {
@@ -142,9 +162,16 @@ impl From<&RealtimeConfig> for HubLimits {
             queue_capacity: config.outbound_queue,
             connections_per_user: config.connections_per_user,
             subscriptions_per_connection: config.subscriptions_per_connection,
+            presence: PresenceTimings {
+                leave_grace: Duration::from_millis(config.presence_grace_ms),
+                typing_ttl: Duration::from_millis(config.typing_ttl_ms),
+            },
         }
     }
 }
+
+/// How often expired presence (departures past their grace, stale typing) is announced.
+const PRESENCE_TICK: Duration = Duration::from_millis(250);
 
 pub struct Hub {
     limits: HubLimits,
@@ -153,10 +180,31 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(limits: HubLimits) -> Self {
+        let presence = Box::new(LocalPresence::new(limits.presence));
         Self {
             limits,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                next_id: 0,
+                connections: HashMap::new(),
+                rooms: HashMap::new(),
+                users: HashMap::new(),
+                presence,
+            }),
         }
+    }
+
+    /// Starts the task that announces expired presence; it ends with the hub.
+    pub fn start_presence_timer(hub: &Arc<Hub>) -> tokio::task::JoinHandle<()> {
+        let hub: Weak<Hub> = Arc::downgrade(hub);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(PRESENCE_TICK);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let Some(hub) = hub.upgrade() else { return };
+                hub.expire_presence(Instant::now());
+            }
+        })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -167,8 +215,9 @@ impl Hub {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Registers a new socket of `user`.
-    pub fn connect(&self, user: UserId) -> Result<Subscription, ConnectError> {
+    /// Registers a new socket of `person`.
+    pub fn connect(&self, person: Person) -> Result<Subscription, ConnectError> {
+        let user = person.id;
         let mut state = self.state();
         let open = state.users.get(&user).map_or(0, HashSet::len);
         if open >= self.limits.connections_per_user {
@@ -183,7 +232,7 @@ impl Hub {
         state.connections.insert(
             id,
             Connection {
-                user,
+                person,
                 queue,
                 kick,
                 rooms: HashSet::new(),
@@ -216,47 +265,98 @@ impl Hub {
             return Err(SubscribeError::TooManySubscriptions { limit });
         }
         connection.rooms.insert(room);
+        let person = connection.person.clone();
+        // Announced to the others before this socket is added: it gets the whole list.
+        if let Some(joined) = state.presence.arrive(room, &person, Instant::now()) {
+            let frame = joined.into_frame(room);
+            offer(
+                &mut state,
+                room,
+                |json| Outbound::Ephemeral { room, json },
+                &frame,
+            );
+        }
         state.rooms.entry(room).or_default().insert(id);
         Ok(true)
     }
 
     pub fn unsubscribe(&self, id: ConnectionId, room: RoomId) {
         let mut state = self.state();
-        if let Some(connection) = state.connections.get_mut(&id) {
-            connection.rooms.remove(&room);
-        }
+        let user = state.connections.get_mut(&id).and_then(|connection| {
+            connection
+                .rooms
+                .remove(&room)
+                .then_some(connection.person.id)
+        });
         remove_from_room(&mut state, room, id);
+        if let Some(user) = user {
+            state.presence.depart(room, user, Instant::now());
+        }
     }
 
     /// Delivers a room event to every subscriber. Encodes once; never waits.
     pub fn publish(&self, room: RoomId, seq: u64, frame: &ServerFrame) {
-        let json = Utf8Bytes::from(frame.to_json());
         let mut state = self.state();
-        let Some(subscribers) = state.rooms.get(&room) else {
+        offer(
+            &mut state,
+            room,
+            |json| Outbound::Event { room, seq, json },
+            frame,
+        );
+    }
+
+    /// Who is online in `room`, for a new subscriber.
+    pub fn online(&self, room: RoomId) -> Vec<Person> {
+        self.state().presence.online(room)
+    }
+
+    /// A typing signal from a socket subscribed to `room`.
+    pub fn typing(&self, id: ConnectionId, room: RoomId) {
+        let mut state = self.state();
+        let Some(person) = state
+            .connections
+            .get(&id)
+            .filter(|connection| connection.rooms.contains(&room))
+            .map(|connection| connection.person.clone())
+        else {
             return;
         };
-        let mut slow = Vec::new();
-        for id in subscribers {
-            let Some(connection) = state.connections.get(id) else {
-                continue;
-            };
-            let event = Outbound::Event {
-                room,
-                seq,
-                json: json.clone(),
-            };
-            if connection.queue.try_send(event).is_err() {
-                slow.push(*id);
-            }
-        }
-        for id in slow {
-            kick(
+        if let Some(started) = state.presence.typing(room, &person, Instant::now()) {
+            let frame = started.into_frame(room);
+            offer(
                 &mut state,
-                id,
-                Kick {
-                    code: close::TOO_SLOW,
-                    reason: "too slow; resume",
-                },
+                room,
+                |json| Outbound::Ephemeral { room, json },
+                &frame,
+            );
+        }
+    }
+
+    /// `user` posted in `room`: their typing indicator ends at once.
+    pub fn stop_typing(&self, room: RoomId, user: UserId) {
+        let mut state = self.state();
+        if let Some(stopped) = state.presence.stop_typing(room, user) {
+            let frame = stopped.into_frame(room);
+            offer(
+                &mut state,
+                room,
+                |json| Outbound::Ephemeral { room, json },
+                &frame,
+            );
+        }
+    }
+
+    /// Announces the departures whose grace period is over and the typing that went stale.
+    pub fn expire_presence(&self, now: Instant) {
+        let mut state = self.state();
+        let expired: Vec<(RoomId, PresenceEvent)> = state.presence.expire(now);
+        for (room, event) in expired {
+            let frame = event.into_frame(room);
+            offer(
+                &mut state,
+                room,
+                |json| Outbound::Ephemeral { room, json },
+                &frame,
             );
         }
     }
@@ -279,6 +379,7 @@ impl Hub {
                 };
                 let _ = connection.queue.try_send(ended);
                 remove_from_room(&mut state, room, id);
+                state.presence.depart(room, user, Instant::now());
             }
         }
     }
@@ -288,6 +389,7 @@ impl Hub {
         let json = Utf8Bytes::from(frame.to_json());
         let mut state = self.state();
         let ids = state.rooms.remove(&room).unwrap_or_default();
+        state.presence.forget_room(room);
         for id in ids {
             if let Some(connection) = state.connections.get_mut(&id) {
                 connection.rooms.remove(&room);
@@ -334,17 +436,53 @@ fn kick(state: &mut State, id: ConnectionId, with: Kick) {
     remove_connection(state, id);
 }
 
+/// Offers a frame to every subscriber of `room` without waiting; a subscriber whose queue
+/// is full has fallen behind and is cut off.
+fn offer(
+    state: &mut State,
+    room: RoomId,
+    outbound: impl Fn(Utf8Bytes) -> Outbound,
+    frame: &ServerFrame,
+) {
+    let Some(subscribers) = state.rooms.get(&room) else {
+        return;
+    };
+    let json = Utf8Bytes::from(frame.to_json());
+    let mut slow = Vec::new();
+    for id in subscribers {
+        let Some(connection) = state.connections.get(id) else {
+            continue;
+        };
+        if connection.queue.try_send(outbound(json.clone())).is_err() {
+            slow.push(*id);
+        }
+    }
+    for id in slow {
+        kick(
+            state,
+            id,
+            Kick {
+                code: close::TOO_SLOW,
+                reason: "too slow; resume",
+            },
+        );
+    }
+}
+
 fn remove_connection(state: &mut State, id: ConnectionId) {
     let Some(connection) = state.connections.remove(&id) else {
         return;
     };
+    let user = connection.person.id;
+    let now = Instant::now();
     for room in connection.rooms {
         remove_from_room(state, room, id);
+        state.presence.depart(room, user, now);
     }
-    if let Some(ids) = state.users.get_mut(&connection.user) {
+    if let Some(ids) = state.users.get_mut(&user) {
         ids.remove(&id);
         if ids.is_empty() {
-            state.users.remove(&connection.user);
+            state.users.remove(&user);
         }
     }
 }
@@ -365,12 +503,46 @@ mod tests {
 
     const ROOM: RoomId = RoomId(1);
 
+    const GRACE: Duration = Duration::from_secs(5);
+
     fn hub(queue_capacity: usize) -> Hub {
         Hub::new(HubLimits {
             queue_capacity,
             connections_per_user: 3,
             subscriptions_per_connection: 2,
+            presence: PresenceTimings {
+                leave_grace: GRACE,
+                typing_ttl: Duration::from_secs(5),
+            },
         })
+    }
+
+    fn person(id: i64) -> Person {
+        Person {
+            id: UserId(id),
+            display_name: format!("Person {id}"),
+        }
+    }
+
+    /// The next queued item that is not presence.
+    fn next_not_presence(subscription: &mut Subscription) -> Option<Outbound> {
+        loop {
+            match subscription.outbound.try_recv().ok()? {
+                Outbound::Ephemeral { .. } => continue,
+                other => return Some(other),
+            }
+        }
+    }
+
+    /// The ephemeral frames queued for a connection, as JSON values.
+    fn ephemeral(subscription: &mut Subscription) -> Vec<serde_json::Value> {
+        let mut frames = Vec::new();
+        while let Ok(outbound) = subscription.outbound.try_recv() {
+            if let Outbound::Ephemeral { json, .. } = outbound {
+                frames.push(serde_json::from_str(json.as_str()).unwrap());
+            }
+        }
+        frames
     }
 
     fn frame(seq: u64) -> ServerFrame {
@@ -393,9 +565,9 @@ mod tests {
     #[test]
     fn a_published_event_reaches_every_subscriber_of_the_room_only() {
         let hub = hub(8);
-        let mut a = hub.connect(UserId(1)).unwrap();
-        let mut b = hub.connect(UserId(2)).unwrap();
-        let mut other = hub.connect(UserId(3)).unwrap();
+        let mut a = hub.connect(person(1)).unwrap();
+        let mut b = hub.connect(person(2)).unwrap();
+        let mut other = hub.connect(person(3)).unwrap();
         hub.subscribe(a.id, ROOM).unwrap();
         hub.subscribe(b.id, ROOM).unwrap();
         hub.subscribe(other.id, RoomId(2)).unwrap();
@@ -409,13 +581,13 @@ mod tests {
     #[test]
     fn the_encoded_bytes_are_shared_not_copied_per_subscriber() {
         let hub = hub(8);
-        let mut a = hub.connect(UserId(1)).unwrap();
-        let mut b = hub.connect(UserId(2)).unwrap();
+        let mut a = hub.connect(person(1)).unwrap();
+        let mut b = hub.connect(person(2)).unwrap();
         hub.subscribe(a.id, ROOM).unwrap();
         hub.subscribe(b.id, ROOM).unwrap();
         hub.publish(ROOM, 1, &frame(1));
-        let (Ok(Outbound::Event { json: first, .. }), Ok(Outbound::Event { json: second, .. })) =
-            (a.outbound.try_recv(), b.outbound.try_recv())
+        let (Some(Outbound::Event { json: first, .. }), Some(Outbound::Event { json: second, .. })) =
+            (next_not_presence(&mut a), next_not_presence(&mut b))
         else {
             panic!("both receive the event");
         };
@@ -426,8 +598,8 @@ mod tests {
     #[test]
     fn a_slow_consumer_is_cut_off_with_4001_and_the_others_are_unaffected() {
         let hub = hub(2);
-        let slow = hub.connect(UserId(1)).unwrap();
-        let mut fast = hub.connect(UserId(2)).unwrap();
+        let slow = hub.connect(person(1)).unwrap();
+        let mut fast = hub.connect(person(2)).unwrap();
         hub.subscribe(slow.id, ROOM).unwrap();
         hub.subscribe(fast.id, ROOM).unwrap();
         for seq in 1..=3 {
@@ -445,11 +617,11 @@ mod tests {
     #[test]
     fn connections_per_user_are_capped() {
         let hub = hub(8);
-        let _open: Vec<_> = (0..3).map(|_| hub.connect(UserId(1)).unwrap()).collect();
-        let refused = hub.connect(UserId(1)).err();
+        let _open: Vec<_> = (0..3).map(|_| hub.connect(person(1)).unwrap()).collect();
+        let refused = hub.connect(person(1)).err();
         assert_eq!(refused, Some(ConnectError::TooManyConnections { limit: 3 }));
         assert!(
-            hub.connect(UserId(2)).is_ok(),
+            hub.connect(person(2)).is_ok(),
             "other users are not affected"
         );
     }
@@ -457,7 +629,7 @@ mod tests {
     #[test]
     fn subscriptions_per_connection_are_capped_and_repeats_are_free() {
         let hub = hub(8);
-        let a = hub.connect(UserId(1)).unwrap();
+        let a = hub.connect(person(1)).unwrap();
         assert_eq!(hub.subscribe(a.id, RoomId(1)), Ok(true));
         assert_eq!(hub.subscribe(a.id, RoomId(1)), Ok(false));
         assert_eq!(hub.subscribe(a.id, RoomId(2)), Ok(true));
@@ -470,7 +642,7 @@ mod tests {
     #[test]
     fn unsubscribing_and_disconnecting_stop_delivery() {
         let hub = hub(8);
-        let mut a = hub.connect(UserId(1)).unwrap();
+        let mut a = hub.connect(person(1)).unwrap();
         hub.subscribe(a.id, ROOM).unwrap();
         hub.unsubscribe(a.id, ROOM);
         hub.publish(ROOM, 1, &frame(1));
@@ -484,9 +656,9 @@ mod tests {
     #[test]
     fn revoking_a_room_for_a_user_ends_it_on_all_their_sockets_with_a_notice() {
         let hub = hub(8);
-        let mut tab1 = hub.connect(UserId(1)).unwrap();
-        let mut tab2 = hub.connect(UserId(1)).unwrap();
-        let mut other = hub.connect(UserId(2)).unwrap();
+        let mut tab1 = hub.connect(person(1)).unwrap();
+        let mut tab2 = hub.connect(person(1)).unwrap();
+        let mut other = hub.connect(person(2)).unwrap();
         for id in [tab1.id, tab2.id, other.id] {
             hub.subscribe(id, ROOM).unwrap();
         }
@@ -497,8 +669,8 @@ mod tests {
         hub.revoke_room(UserId(1), ROOM, &notice);
         for tab in [&mut tab1, &mut tab2] {
             assert!(matches!(
-                tab.outbound.try_recv(),
-                Ok(Outbound::Ended { room: ROOM, .. })
+                next_not_presence(tab),
+                Some(Outbound::Ended { room: ROOM, .. })
             ));
         }
         hub.publish(ROOM, 1, &frame(1));
@@ -510,9 +682,9 @@ mod tests {
     #[test]
     fn closing_a_user_kicks_every_socket_of_theirs() {
         let hub = hub(8);
-        let tab1 = hub.connect(UserId(1)).unwrap();
-        let tab2 = hub.connect(UserId(1)).unwrap();
-        let other = hub.connect(UserId(2)).unwrap();
+        let tab1 = hub.connect(person(1)).unwrap();
+        let tab2 = hub.connect(person(1)).unwrap();
+        let other = hub.connect(person(2)).unwrap();
         let ended = Kick {
             code: close::SESSION_ENDED,
             reason: "signed out",
@@ -522,5 +694,78 @@ mod tests {
         assert_eq!(*tab2.kicked.borrow(), Some(ended));
         assert_eq!(*other.kicked.borrow(), None);
         assert_eq!(hub.connection_count(), 1);
+    }
+
+    #[test]
+    fn a_persons_first_subscription_announces_them_once() {
+        let hub = hub(8);
+        let mut watcher = hub.connect(person(2)).unwrap();
+        hub.subscribe(watcher.id, ROOM).unwrap();
+        ephemeral(&mut watcher);
+        let tab1 = hub.connect(person(1)).unwrap();
+        let tab2 = hub.connect(person(1)).unwrap();
+        hub.subscribe(tab1.id, ROOM).unwrap();
+        hub.subscribe(tab2.id, ROOM).unwrap();
+        let frames = ephemeral(&mut watcher);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0]["type"], "joined");
+        assert_eq!(frames[0]["person"]["display_name"], "Person 1");
+        let online: Vec<_> = hub.online(ROOM).into_iter().map(|p| p.id).collect();
+        assert_eq!(online, [UserId(1), UserId(2)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_timer_announces_a_leave_after_the_grace_period_of_the_last_tab() {
+        let hub = Arc::new(hub(8));
+        let _timer = Hub::start_presence_timer(&hub);
+        let mut watcher = hub.connect(person(2)).unwrap();
+        hub.subscribe(watcher.id, ROOM).unwrap();
+        let tab1 = hub.connect(person(1)).unwrap();
+        let tab2 = hub.connect(person(1)).unwrap();
+        hub.subscribe(tab1.id, ROOM).unwrap();
+        hub.subscribe(tab2.id, ROOM).unwrap();
+        ephemeral(&mut watcher);
+
+        hub.disconnect(tab1.id);
+        tokio::time::sleep(GRACE * 2).await;
+        assert!(ephemeral(&mut watcher).is_empty(), "one tab is still open");
+
+        hub.disconnect(tab2.id);
+        tokio::time::sleep(GRACE - Duration::from_secs(1)).await;
+        assert!(
+            ephemeral(&mut watcher).is_empty(),
+            "within the grace period"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let frames = ephemeral(&mut watcher);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0]["type"], "left");
+        assert_eq!(frames[0]["person"]["id"], 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn typing_is_announced_to_the_room_and_expires() {
+        let hub = Arc::new(hub(8));
+        let _timer = Hub::start_presence_timer(&hub);
+        let mut watcher = hub.connect(person(2)).unwrap();
+        let typist = hub.connect(person(1)).unwrap();
+        hub.subscribe(watcher.id, ROOM).unwrap();
+        hub.subscribe(typist.id, ROOM).unwrap();
+        ephemeral(&mut watcher);
+        hub.typing(typist.id, ROOM);
+        hub.typing(typist.id, ROOM);
+        let frames = ephemeral(&mut watcher);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(
+            (&frames[0]["type"], &frames[0]["typing"]),
+            (&"typing".into(), &true.into())
+        );
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let frames = ephemeral(&mut watcher);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0]["typing"], false);
+        // A socket not subscribed to the room cannot signal typing in it.
+        hub.typing(typist.id, RoomId(2));
+        assert!(ephemeral(&mut watcher).is_empty());
     }
 }

@@ -18,11 +18,11 @@ use super::auth::CurrentUser;
 use super::clock::Clock;
 use super::hub::Hub;
 use super::rate_limit::RateLimiter;
-use super::rooms::Rooms;
-use super::store::{NewMessage, Store, StoreError};
+use super::rooms::{Rooms, can_manage};
+use super::store::{Change, NewMessage, RoomEvent, Store, StoreError};
 use crate::api::{ApiError, Field, Problem};
 use crate::model::{MessageBody, RoomId};
-use crate::protocol::{Ack, ClientId, HistoryPage, MessageView, ServerFrame};
+use crate::protocol::{Ack, ClientId, HistoryPage, MessageId, MessageView, ServerFrame};
 
 /// Messaging settings; part of the server's one configuration struct.
 #[derive(Debug, Clone, clap::Args)]
@@ -60,7 +60,7 @@ impl Default for MessagesConfig {
 pub enum Replay {
     /// Every event after the client's `seq`, oldest first, and the room's newest `seq`.
     Events {
-        events: Vec<MessageView>,
+        events: Vec<RoomEvent>,
         last_seq: u64,
     },
     /// The gap is larger than the replay limit: the client reloads history instead.
@@ -162,8 +162,94 @@ impl Messages {
                 message: posted.message.clone(),
             };
             self.hub.publish(room.id, seq, &frame);
+            self.hub.stop_typing(room.id, author);
         }
         Ok(ack(&posted.message))
+    }
+
+    /// Replaces the text of one's own message. The edit takes the room's next `seq` and is
+    /// broadcast (and replayed) like a post.
+    pub async fn edit(
+        &self,
+        user: &CurrentUser,
+        id: MessageId,
+        body: &str,
+    ) -> Result<MessageView, ApiError> {
+        let message = self.changeable(user, id).await?;
+        let room = self.rooms.visible(user, message.room).await?;
+        if !room.viewer_is_member {
+            return Err(ApiError::NotMember);
+        }
+        if message.author.as_ref().map(|author| author.id) != Some(user.user.id) {
+            return Err(ApiError::Forbidden);
+        }
+        let body = MessageBody::parse(body)?;
+        self.limiter
+            .check(&[&format!("user:{}", user.user.id)])
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+        self.change(
+            id,
+            Change::Edit {
+                body: body.as_str(),
+            },
+        )
+        .await
+    }
+
+    /// Deletes a message: its author may, and so may the room's owner or an admin. The text
+    /// is removed from the database; the message keeps its place as "message deleted".
+    pub async fn delete(&self, user: &CurrentUser, id: MessageId) -> Result<MessageView, ApiError> {
+        let message = self.changeable(user, id).await?;
+        let room = self.rooms.visible(user, message.room).await?;
+        let own = message.author.as_ref().map(|author| author.id) == Some(user.user.id);
+        if !own && !can_manage(user, &room) {
+            return Err(ApiError::Forbidden);
+        }
+        let deleted = self.change(id, Change::Delete).await?;
+        tracing::info!(message = id.0, room = %room.id, user = %user.user.id, own, "message deleted");
+        Ok(deleted)
+    }
+
+    /// The message if it exists, is not deleted, and `user` can see its room.
+    async fn changeable(&self, user: &CurrentUser, id: MessageId) -> Result<MessageView, ApiError> {
+        let message = self
+            .store
+            .message(id)
+            .await
+            .map_err(|error| internal("load message", error))?
+            .filter(|message| !message.deleted)
+            .ok_or(ApiError::NotFound)?;
+        // Hidden rooms answer NotFound, like a missing message.
+        self.rooms.visible(user, message.room).await?;
+        Ok(message)
+    }
+
+    async fn change(&self, id: MessageId, change: Change<'_>) -> Result<MessageView, ApiError> {
+        let _ordered = self.ordered.lock().await;
+        let event = self
+            .store
+            .change_message(id, change, self.clock.now_ms())
+            .await
+            .map_err(|error| internal("change message", error))?
+            // Deleted meanwhile.
+            .ok_or(ApiError::NotFound)?;
+        let (room, seq, message) = (event.message.room, event.seq, event.message.clone());
+        self.hub.publish(room, seq, &event.into_frame());
+        Ok(message)
+    }
+
+    /// Records that `user` has read `room` up to `seq` (for unread counts).
+    pub async fn mark_read(
+        &self,
+        user: &CurrentUser,
+        room: RoomId,
+        seq: u64,
+    ) -> Result<(), ApiError> {
+        self.rooms.visible(user, room).await?;
+        self.store
+            .mark_read(room, user.user.id, seq)
+            .await
+            .map_err(|error| internal("mark read", error))
     }
 
     /// A page of history, oldest first: the newest page, or the one before `before_seq`.
@@ -198,7 +284,7 @@ impl Messages {
         let limit = u32::try_from(self.replay_limit).unwrap_or(u32::MAX);
         let events = self
             .store
-            .messages_after(room, after_seq, None, limit)
+            .events_after(room, after_seq, None, limit)
             .await?;
         Ok(Replay::Events { events, last_seq })
     }
@@ -210,16 +296,21 @@ impl Messages {
         room: RoomId,
         after_seq: u64,
         until_seq: u64,
-    ) -> Result<Option<Vec<MessageView>>, StoreError> {
+    ) -> Result<Option<Vec<RoomEvent>>, StoreError> {
         if until_seq.saturating_sub(after_seq) > self.replay_limit + 1 {
             return Ok(None);
         }
         let limit = u32::try_from(self.replay_limit).unwrap_or(u32::MAX);
         let events = self
             .store
-            .messages_after(room, after_seq, Some(until_seq), limit)
+            .events_after(room, after_seq, Some(until_seq), limit)
             .await?;
         Ok(Some(events))
+    }
+
+    /// The room's newest `seq`.
+    pub async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError> {
+        self.store.last_seq(room).await
     }
 
     pub fn replay_limit(&self) -> u64 {

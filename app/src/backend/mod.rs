@@ -13,6 +13,7 @@ pub mod clock;
 pub mod cross_site;
 pub mod hub;
 pub mod messages;
+pub mod presence;
 pub mod rate_limit;
 pub mod request;
 pub mod rooms;
@@ -55,6 +56,7 @@ pub struct BackendConfig {
 }
 
 impl Backend {
+    /// Builds the services; call it inside the Tokio runtime (it starts the presence timer).
     pub fn new(
         store: Arc<dyn Store>,
         config: &BackendConfig,
@@ -62,6 +64,8 @@ impl Backend {
         clock: Clock,
     ) -> Self {
         let hub = Arc::new(Hub::new(HubLimits::from(&config.realtime)));
+        // Runs for as long as the hub exists (the server's lifetime).
+        Hub::start_presence_timer(&hub);
         let rooms = Arc::new(Rooms::new(
             store.clone(),
             hub.clone(),

@@ -72,6 +72,7 @@ fn view(user: &CurrentUser, room: RoomRecord) -> RoomView {
         created_ms: room.created_ms,
         is_member: room.viewer_is_member,
         can_manage,
+        unread: room.unread,
     }
 }
 
@@ -220,15 +221,41 @@ impl Rooms {
             .remove_member(id, user.user.id)
             .await
             .map_err(|error| internal("leave room", error))?;
-        // A public room stays readable after leaving; a private one does not, so its live
-        // subscriptions end at once.
-        if room.visibility == Visibility::Private {
-            let notice = ServerFrame::Unsubscribed {
-                room: id,
-                reason: UnsubscribeReason::AccessEnded,
-            };
-            self.hub.revoke_room(user.user.id, id, &notice);
+        // Its live subscriptions end at once, in every tab (a public room can be opened
+        // again to read it).
+        let notice = ServerFrame::Unsubscribed {
+            room: id,
+            reason: UnsubscribeReason::Left,
+        };
+        self.hub.revoke_room(user.user.id, id, &notice);
+        Ok(())
+    }
+
+    /// Removes `member` from a room `user` manages. The owner cannot be removed.
+    pub async fn remove_member(
+        &self,
+        user: &CurrentUser,
+        id: RoomId,
+        member: UserId,
+    ) -> Result<(), ApiError> {
+        let room = self.managed(user, id).await?;
+        if room.is_direct {
+            return Err(ApiError::DirectConversation);
         }
+        // The owner is the one who manages it; removing them would leave it unmanaged.
+        if room.owner == Some(member) {
+            return Err(ApiError::Forbidden);
+        }
+        self.store
+            .remove_member(id, member)
+            .await
+            .map_err(|error| internal("remove member", error))?;
+        let notice = ServerFrame::Unsubscribed {
+            room: id,
+            reason: UnsubscribeReason::AccessEnded,
+        };
+        self.hub.revoke_room(member, id, &notice);
+        tracing::info!(room = %id, user = %user.user.id, %member, "member removed");
         Ok(())
     }
 

@@ -1,26 +1,43 @@
-//! The conversation of a room: its history and live messages (a polite live region), the
-//! posts still in the outbox, and the composer.
+//! The conversation of a room: its history and live messages (a polite live region) with
+//! "joined" and "left" notices, the posts still in the outbox, who is typing, the composer,
+//! and who is online.
 
 use leptos::prelude::*;
 
-use crate::api::messages::message_history;
+use crate::api::Field;
+use crate::api::messages::{delete_message, edit_message, mark_read, message_history};
+use crate::components::form::{FormError, action_error};
 use crate::components::hydration::use_hydrated;
 use crate::model::{RoomId, RoomView};
-use crate::protocol::{HistoryPage, MessageView, UnsubscribeReason};
-use crate::realtime::{OutboxEntry, OutboxState, use_realtime};
+use crate::protocol::{HistoryPage, MessageId, MessageView, UnsubscribeReason};
+use crate::realtime::{Notice, NoticeKind, OutboxEntry, OutboxState, RoomFeed, use_realtime};
 
 /// `history` is the newest page, rendered on the server; the socket continues from it.
 #[component]
 pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
     let realtime = use_realtime();
     let id = room.id;
+    let can_manage = room.can_manage;
     let feed = realtime.feed(id);
-    feed.merge(history.messages);
+    feed.merge_latest(history.messages, history.last_seq);
     let has_more = RwSignal::new(history.has_more);
 
     // Follow the room live (effects run in the browser only). The tab keeps following it
     // after the page changes, so coming back is instant and nothing is missed meanwhile.
     Effect::new(move |_| realtime.follow(id));
+
+    // While the room is on screen its messages are read: the marker follows them.
+    Effect::new(move |_| realtime.set_open_room(Some(id)));
+    on_cleanup(move || realtime.set_open_room(None));
+    let read = Action::new(move |seq: &u64| mark_read(id, *seq));
+    let marked = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let newest = feed.progress.with(|progress| progress.through);
+        if !read.pending().get() && newest > marked.get_value() && room.is_member {
+            marked.set_value(newest);
+            read.dispatch(newest);
+        }
+    });
 
     // The gap was too large to replay: load the newest page again and go on from there.
     let reloaded = Resource::new(
@@ -35,7 +52,7 @@ pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Some(page)) = reloaded.get() {
             feed.messages.update(|known| known.clear());
-            feed.merge(page.messages);
+            feed.merge_latest(page.messages, page.last_seq);
             has_more.set(page.has_more);
             realtime.follow(id);
         }
@@ -50,71 +67,253 @@ pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
     });
     let earliest = move || feed.messages.with(|known| known.keys().next().copied());
 
+    // Messages and presence notices, in order.
+    let timeline = Memo::new(move |_| {
+        let mut entries: Vec<Entry> = feed
+            .messages
+            .with(|known| known.values().cloned().map(Entry::Message).collect());
+        feed.notices.with(|notices| {
+            entries.extend(notices.iter().cloned().map(Entry::Notice));
+        });
+        entries.sort_by_key(Entry::position);
+        entries
+    });
+
     view! {
-        <section class="chat" aria-label="Conversation">
-            {move || {
-                has_more.get().then(|| view! {
-                    <button
-                        type="button"
-                        class="secondary load-earlier"
-                        disabled=move || load_earlier.pending().get()
-                        on:click=move |_| {
-                            if let Some(first) = earliest() {
-                                load_earlier.dispatch(first);
+        <div class="chat-layout">
+            <section class="chat" aria-label="Conversation">
+                {move || {
+                    has_more.get().then(|| view! {
+                        <button
+                            type="button"
+                            class="secondary load-earlier"
+                            disabled=move || load_earlier.pending().get()
+                            on:click=move |_| {
+                                if let Some(first) = earliest() {
+                                    load_earlier.dispatch(first);
+                                }
                             }
-                        }
+                        >
+                            "Load earlier"
+                        </button>
+                    })
+                }}
+                <ol class="messages" role="log" aria-label="Messages" aria-live="polite">
+                    <For each=move || timeline.get() key=Entry::key let:entry>
+                        {match entry {
+                            Entry::Message(message) => view! { <MessageItem message can_manage /> }.into_any(),
+                            Entry::Notice(notice) => view! { <NoticeItem notice /> }.into_any(),
+                        }}
+                    </For>
+                    <For
+                        each=move || realtime.pending(id)
+                        key=|entry| (entry.client_id.clone(), entry.state.clone())
+                        let:entry
                     >
-                        "Load earlier"
-                    </button>
-                })
-            }}
-            <ol class="messages" role="log" aria-label="Messages" aria-live="polite">
-                <For
-                    each=move || feed.messages.get().into_values()
-                    key=|message| (message.id, message.seq)
-                    let:message
-                >
-                    <MessageItem message />
-                </For>
-                <For
-                    each=move || realtime.pending(id)
-                    key=|entry| (entry.client_id.clone(), entry.state.clone())
-                    let:entry
-                >
-                    <PendingItem entry />
-                </For>
-            </ol>
-            {move || feed.ended.get().map(|reason| view! {
-                <p class="form-error" role="alert">{match reason {
-                    UnsubscribeReason::AccessEnded => "You no longer have access to this room.",
-                    UnsubscribeReason::RoomDeleted => "This room was deleted.",
-                }}</p>
-            })}
-            {room.is_member.then(|| view! { <Composer room=id /> })}
-        </section>
+                        <PendingItem entry />
+                    </For>
+                </ol>
+                <TypingIndicator feed />
+                {move || feed.ended.get().map(|reason| view! {
+                    <p class="form-error" role="alert">{match reason {
+                        UnsubscribeReason::AccessEnded => "You no longer have access to this room.",
+                        UnsubscribeReason::Left => "You left this room.",
+                        UnsubscribeReason::RoomDeleted => "This room was deleted.",
+                    }}</p>
+                })}
+                {room.is_member.then(|| view! { <Composer room=id /> })}
+            </section>
+            <OnlineList feed />
+        </div>
+    }
+}
+
+/// A line of the timeline.
+#[derive(Clone, PartialEq)]
+enum Entry {
+    Message(MessageView),
+    Notice(Notice),
+}
+
+impl Entry {
+    /// Where it goes: a notice after the message it followed.
+    fn position(&self) -> (u64, u32) {
+        match self {
+            Entry::Message(message) => (message.seq, 0),
+            Entry::Notice(notice) => (notice.after_seq, notice.order + 1),
+        }
+    }
+
+    /// Identity for rendering: a changed message renders again.
+    fn key(&self) -> (u64, u32, u64) {
+        match self {
+            Entry::Message(message) => (message.seq, 0, message.changed_seq),
+            Entry::Notice(notice) => (notice.after_seq, notice.order + 1, 0),
+        }
     }
 }
 
 #[component]
-fn MessageItem(message: MessageView) -> impl IntoView {
+fn NoticeItem(notice: Notice) -> impl IntoView {
+    let text = match notice.kind {
+        NoticeKind::Joined(person) => format!("{} joined", person.display_name),
+        NoticeKind::Left(person) => format!("{} left", person.display_name),
+    };
+    view! { <li class="notice">{text}</li> }
+}
+
+/// "Online": who has the room open (several tabs count once).
+#[component]
+fn OnlineList(feed: RoomFeed) -> impl IntoView {
+    view! {
+        <aside class="online" aria-labelledby="online-heading">
+            <h2 id="online-heading">"Online"</h2>
+            <ul aria-labelledby="online-heading">
+                <For
+                    each=move || feed.online.get()
+                    key=|person| person.id
+                    let:person
+                >
+                    <li>{person.display_name}</li>
+                </For>
+            </ul>
+        </aside>
+    }
+}
+
+/// "Minji is typing…", announced politely.
+#[component]
+fn TypingIndicator(feed: RoomFeed) -> impl IntoView {
+    let text = move || {
+        feed.typing.with(|typing| match typing.as_slice() {
+            [] => String::new(),
+            [one] => format!("{} is typing…", one.display_name),
+            [one, two] => format!("{} and {} are typing…", one.display_name, two.display_name),
+            _ => "Several people are typing…".to_owned(),
+        })
+    };
+    view! { <p class="typing" aria-live="polite">{text}</p> }
+}
+
+#[component]
+fn MessageItem(message: MessageView, can_manage: bool) -> impl IntoView {
+    let realtime = use_realtime();
     let hydrated = use_hydrated();
     let author = message.author.as_ref().map_or_else(
         || "deleted user".to_owned(),
         |author| author.display_name.clone(),
     );
     let created = message.created_ms;
+    let id = message.id;
+    let author_id = message.author.as_ref().map(|author| author.id);
+    let own = move || author_id.is_some() && author_id == realtime.me();
+    let deleted = message.deleted;
+    let editing = RwSignal::new(false);
+    let delete = Action::new(move |id: &MessageId| delete_message(*id));
+    let delete_error = action_error(delete);
+    let body = message.body.clone();
     view! {
-        <li class="message">
+        <li class="message" class:deleted=deleted>
             <div class="message-meta">
                 <span class="author">{author}</span>
                 " "
                 <time datetime=created.to_string()>
                     {move || hydrated.get().then(|| crate::realtime::local_time(created))}
                 </time>
+                {(!deleted).then(|| view! {
+                    <span class="message-actions">
+                        {move || (own() && !editing.get()).then(|| view! {
+                            <button type="button" class="link" on:click=move |_| editing.set(true)>
+                                "Edit message"
+                            </button>
+                        })}
+                        {move || (own() || can_manage).then(|| view! {
+                            <button
+                                type="button"
+                                class="link"
+                                disabled=move || delete.pending().get()
+                                on:click=move |_| {
+                                    delete.dispatch(id);
+                                }
+                            >
+                                "Delete message"
+                            </button>
+                        })}
+                    </span>
+                })}
             </div>
-            // Text, never HTML: Leptos escapes it.
-            <p class="body">{message.body}</p>
+            {if deleted {
+                view! { <p class="body deleted">"message deleted"</p> }.into_any()
+            } else {
+                let text = body.clone();
+                view! {
+                    <Show
+                        when=move || editing.get()
+                        fallback=move || view! {
+                            // Text, never HTML: Leptos escapes it.
+                            <p class="body">
+                                {text.clone()}
+                                {message.edited_ms.is_some().then(|| view! { " " <span class="edited">"(edited)"</span> })}
+                            </p>
+                        }
+                    >
+                        <EditForm id body=body.clone() editing />
+                    </Show>
+                }.into_any()
+            }}
+            <FormError error=delete_error />
         </li>
+    }
+}
+
+/// Editing a message in place: "Save" replaces its text, "Cancel" (or Escape) leaves it.
+#[component]
+fn EditForm(id: MessageId, body: String, editing: RwSignal<bool>) -> impl IntoView {
+    let draft = RwSignal::new(body);
+    let save = Action::new(move |body: &String| edit_message(id, body.clone()));
+    let error = action_error(save);
+    Effect::new(move |_| {
+        if matches!(save.value().get(), Some(Ok(_))) {
+            editing.set(false);
+        }
+    });
+    let field_id = format!("edit-{}", id.0);
+    let error_id = format!("{field_id}-error");
+    let message = move || {
+        error.get().map(|error| {
+            error
+                .for_field(Field::Message)
+                .map_or_else(|| error.to_string(), ToString::to_string)
+        })
+    };
+    view! {
+        <form
+            class="edit-message"
+            on:submit=move |event| {
+                event.prevent_default();
+                save.dispatch(draft.get_untracked());
+            }
+        >
+            <label for=field_id.clone() class="visually-hidden">"Edit message text"</label>
+            <textarea
+                id=field_id
+                rows="2"
+                prop:value=move || draft.get()
+                on:input=move |event| draft.set(event_target_value(&event))
+                on:keydown=move |event| {
+                    if event.key() == "Escape" {
+                        editing.set(false);
+                    }
+                }
+                aria-invalid=move || message().is_some().then_some("true")
+                aria-describedby=error_id.clone()
+            ></textarea>
+            <p id=error_id class="field-error">{message}</p>
+            <div class="edit-actions">
+                <button type="submit" disabled=move || save.pending().get()>"Save"</button>
+                <button type="button" class="secondary" on:click=move |_| editing.set(false)>"Cancel"</button>
+            </div>
+        </form>
     }
 }
 
@@ -173,7 +372,10 @@ fn Composer(room: RoomId) -> impl IntoView {
                 rows="2"
                 placeholder="Write a message"
                 prop:value=move || draft.get()
-                on:input=move |event| draft.set(event_target_value(&event))
+                on:input=move |event| {
+                    draft.set(event_target_value(&event));
+                    realtime.typing(room);
+                }
                 on:keydown=move |event| {
                     if event.key() == "Enter" && !event.shift_key() && !event.is_composing() {
                         event.prevent_default();

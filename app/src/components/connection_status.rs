@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::realtime::use_realtime;
+use crate::realtime::{ConnectionStatus, use_realtime};
 
 #[component]
 pub fn ConnectionStatusBadge() -> impl IntoView {
@@ -17,5 +17,13 @@ pub fn ConnectionStatusBadge() -> impl IntoView {
         >
             {move || status().label()}
         </p>
+        // The server ended the session (signed out everywhere, or the account deleted): say
+        // so, instead of a socket that silently stops.
+        {move || (status() == ConnectionStatus::SignedOut).then(|| view! {
+            <p class="session-ended" role="alert">
+                "Your session ended, so live updates stopped. "
+                <a href="/login">"Sign in again"</a>
+            </p>
+        })}
     }
 }

@@ -1,16 +1,40 @@
-//! The "Rooms" navigation: the rooms I am a member of, then my direct conversations.
+//! The "Rooms" navigation: the rooms I am a member of, then my direct conversations, each
+//! with how many messages arrived since I last had it open.
+//!
+//! The tab follows every room listed here (up to a limit) so that the counts move live, the
+//! way a team chat's sidebar does.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use super::hydration::use_hydrated;
 use super::rooms_state::use_rooms_state;
 use super::session::use_session;
 use crate::model::RoomView;
+use crate::realtime::use_realtime;
+
+/// Rooms followed from the navigation; the server allows 100 subscriptions per socket, and
+/// the rooms a person opens need room too.
+const FOLLOWED_FROM_NAV: usize = 50;
 
 #[component]
 pub fn RoomsNav() -> impl IntoView {
     let session = use_session();
     let state = use_rooms_state();
+    let realtime = use_realtime();
+    // Effects run in the browser only: take the server's counts, and follow the rooms.
+    Effect::new(move |_| {
+        if let Some(Ok(rooms)) = state.rooms.get() {
+            realtime.set_unread(rooms.iter().map(|room| (room.id, room.unread)));
+            for room in rooms
+                .iter()
+                .filter(|room| room.is_member)
+                .take(FOLLOWED_FROM_NAV)
+            {
+                realtime.follow(room.id);
+            }
+        }
+    });
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -51,10 +75,31 @@ fn RoomLinks(rooms: Vec<RoomView>, empty: &'static str) -> impl IntoView {
             {rooms
                 .into_iter()
                 .map(|room| {
+                    let realtime = use_realtime();
+                    let hydrated = use_hydrated();
+                    let id = room.id;
+                    // The server's count in the served page; the tab's live count after.
+                    let initial = room.unread;
+                    let unread = move || {
+                        if hydrated.get() {
+                            realtime.unread(id)
+                        } else {
+                            initial
+                        }
+                    };
                     // `A` marks the link of the current page with aria-current="page".
                     view! {
                         <li>
-                            <A href=format!("/rooms/{}", room.id)>{room.name}</A>
+                            <A href=format!("/rooms/{}", room.id)>
+                                {room.name}
+                                {move || {
+                                    let count = unread();
+                                    (count > 0).then(|| view! {
+                                        " "
+                                        <span class="unread">{format!("{count} unread")}</span>
+                                    })
+                                }}
+                            </A>
                         </li>
                     }
                 })

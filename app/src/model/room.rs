@@ -117,6 +117,8 @@ pub struct RoomView {
     pub is_member: bool,
     /// Whether the viewer may rename, invite to and delete it (owner or admin).
     pub can_manage: bool,
+    /// Messages from others since the viewer last had the room open (members only).
+    pub unread: u64,
 }
 
 /// A member as listed in a room.

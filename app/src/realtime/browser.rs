@@ -18,7 +18,7 @@ pub struct Link {
 }
 
 #[cfg(feature = "hydrate")]
-pub use live::{flush, local_time, new_client_id, start};
+pub use live::{flush, local_time, new_client_id, now_ms, start};
 
 #[cfg(not(feature = "hydrate"))]
 impl Link {
@@ -35,6 +35,12 @@ pub fn flush(_realtime: super::Realtime) {}
 #[cfg(not(feature = "hydrate"))]
 pub fn new_client_id() -> String {
     String::new()
+}
+
+/// The wall clock, for throttling what the browser sends; the server never throttles.
+#[cfg(not(feature = "hydrate"))]
+pub fn now_ms() -> f64 {
+    0.0
 }
 
 /// Times are shown in the viewer's zone, which only the browser knows: the server renders
@@ -62,7 +68,7 @@ mod live {
     use crate::api::ApiError;
     use crate::api::messages::send_message;
     use crate::model::UserId;
-    use crate::protocol::{Author, ClientFrame, ClientId, MessageView, ServerFrame, close};
+    use crate::protocol::{ClientFrame, ClientId, MessageView, Person, ServerFrame, close};
     use crate::realtime::{ConnectionStatus, OutboxEntry, OutboxState, Realtime};
 
     impl Link {
@@ -217,7 +223,7 @@ mod live {
                             realtime.status.set(ConnectionStatus::Connected);
                         }
                         for (room, feed) in realtime.feeds() {
-                            let after_seq = Some(feed.contiguous_seq());
+                            let after_seq = crate::realtime::resume_point(feed.contiguous_seq());
                             let subscribe = ClientFrame::Subscribe { room, after_seq };
                             if send(&mut write, &subscribe).await.is_err() {
                                 return Outcome::Dropped(true);
@@ -271,7 +277,7 @@ mod live {
                 match sent {
                     Ok(ack) => {
                         // Show it at its place at once; the broadcast replaces it by `seq`.
-                        let author = realtime.me.get_untracked().map(|me| Author {
+                        let author = realtime.me.get_untracked().map(|me| Person {
                             id: me.id,
                             display_name: me.display_name,
                         });
@@ -285,6 +291,9 @@ mod live {
                                 author,
                                 body: entry.body.clone(),
                                 created_ms: js_sys::Date::now() as i64,
+                                edited_ms: None,
+                                deleted: false,
+                                changed_seq: ack.seq,
                             }]);
                         }
                         realtime.outbox.update(|outbox| {
@@ -353,6 +362,10 @@ mod live {
             &hex[17..20],
             &hex[20..32]
         )
+    }
+
+    pub fn now_ms() -> f64 {
+        js_sys::Date::now()
     }
 
     /// A time of day in the viewer's locale and time zone.

@@ -12,10 +12,9 @@ use app::backend::Backend;
 use app::backend::auth::CurrentUser;
 use app::backend::hub::{ConnectError, Kick, Outbound, SubscribeError, Subscription};
 use app::backend::messages::Replay;
+use app::backend::store::RoomEvent;
 use app::model::RoomId;
-use app::protocol::{
-    ClientFrame, MessageView, PROTOCOL_VERSION, ProtocolError, ServerFrame, close,
-};
+use app::protocol::{ClientFrame, PROTOCOL_VERSION, Person, ProtocolError, ServerFrame, close};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -48,7 +47,11 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
 ) {
     let (mut sink, stream) = socket.split();
-    let subscription = match backend.hub().connect(user.user.id) {
+    let person = Person {
+        id: user.user.id,
+        display_name: user.user.display_name.clone(),
+    };
+    let subscription = match backend.hub().connect(person) {
         Ok(subscription) => subscription,
         Err(ConnectError::TooManyConnections { limit }) => {
             tracing::info!(user = %user.user.id, limit, "refused a socket: too many connections");
@@ -222,6 +225,12 @@ impl Writer {
                 self.sent.remove(&room);
                 Ok(true)
             }
+            ClientFrame::Typing { room } => {
+                if self.sent.contains_key(&room) {
+                    self.backend.hub().typing(subscription.id, room);
+                }
+                Ok(true)
+            }
             ClientFrame::Fetch {
                 room,
                 after_seq,
@@ -280,8 +289,24 @@ impl Writer {
             Err(SubscribeError::Gone) => return Ok(false),
         }
         // Registered with the hub before reading the store: see the module comment.
-        let after_seq = after_seq.unwrap_or(0);
-        let replay = self.backend.messages().replay(room, after_seq).await;
+        let replay = match after_seq {
+            Some(after_seq) => self.backend.messages().replay(room, after_seq).await,
+            // Live only: nothing to replay, and everything up to now counts as sent.
+            None => self
+                .backend
+                .messages()
+                .last_seq(room)
+                .await
+                .map(|last_seq| Replay::Events {
+                    events: Vec::new(),
+                    last_seq,
+                }),
+        };
+        let now_seq = match &replay {
+            Ok(Replay::Events { last_seq, .. } | Replay::TooFar { last_seq }) => *last_seq,
+            Err(_) => 0,
+        };
+        let after_seq = after_seq.unwrap_or(now_seq);
         let (events, last_seq, too_far) = match replay {
             Ok(Replay::Events { events, last_seq }) => (events, last_seq, false),
             Ok(Replay::TooFar { last_seq }) => (Vec::new(), last_seq, true),
@@ -306,15 +331,20 @@ impl Writer {
         let sent = self.sent.get(&room).copied().unwrap_or(last_seq);
         let last_seq = last_seq.max(sent);
         self.sent.insert(room, last_seq);
-        Ok(self.send(&ServerFrame::Subscribed { room, last_seq }).await)
+        if !self.send(&ServerFrame::Subscribed { room, last_seq }).await {
+            return Ok(false);
+        }
+        // Who is online now; `Joined` and `Left` keep the list current from here.
+        let online = self.backend.hub().online(room);
+        Ok(self.send(&ServerFrame::Presence { room, online }).await)
     }
 
     /// Sends replayed or fetched events and records how far each room got.
-    async fn send_events(&mut self, events: Vec<MessageView>) -> bool {
-        for message in events {
-            let (room, seq) = (message.room, message.seq);
+    async fn send_events(&mut self, events: Vec<RoomEvent>) -> bool {
+        for event in events {
+            let (room, seq) = (event.message.room, event.seq);
             if !self
-                .feed(Utf8Bytes::from(ServerFrame::Message { message }.to_json()))
+                .feed(Utf8Bytes::from(event.into_frame().to_json()))
                 .await
             {
                 return false;
@@ -349,6 +379,15 @@ impl Writer {
                         return false;
                     }
                     written += 1;
+                }
+                Outbound::Ephemeral { room, json } => {
+                    // Presence of a room this socket has (still) subscribed to only.
+                    if self.sent.contains_key(&room) {
+                        if !self.feed(json).await {
+                            return false;
+                        }
+                        written += 1;
+                    }
                 }
             }
             if written < WRITE_BATCH {

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the support code.
 
 pub mod browser;
+pub mod chat;
 pub mod socket;
 
 use std::net::SocketAddr;

@@ -77,7 +77,8 @@ impl Socket {
         self.stream.send(message).await.unwrap();
     }
 
-    /// The next protocol frame (pings are answered by the client library and skipped).
+    /// The next protocol frame other than presence (pings are answered by the client
+    /// library and skipped; `next_any` sees presence too).
     pub async fn next(&mut self) -> ServerFrame {
         match self.next_within(Duration::from_secs(5)).await {
             Some(frame) => frame,
@@ -85,8 +86,30 @@ impl Socket {
         }
     }
 
-    /// The next frame if one arrives within `wait`.
+    /// The next frame other than presence, if one arrives within `wait`.
     pub async fn next_within(&mut self, wait: Duration) -> Option<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let now = tokio::time::Instant::now();
+            let frame = self
+                .next_any_within(deadline.saturating_duration_since(now))
+                .await?;
+            if !is_presence(&frame) {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// The next frame of any kind, presence included.
+    pub async fn next_any(&mut self) -> ServerFrame {
+        match self.next_any_within(Duration::from_secs(5)).await {
+            Some(frame) => frame,
+            None => panic!("no frame arrived within 5 s"),
+        }
+    }
+
+    /// The next frame of any kind if one arrives within `wait`.
+    pub async fn next_any_within(&mut self, wait: Duration) -> Option<ServerFrame> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let message = tokio::time::timeout_at(deadline, self.stream.next())
@@ -119,4 +142,15 @@ impl Socket {
             }
         }
     }
+}
+
+/// Presence and typing: ephemeral frames most tests look past.
+pub fn is_presence(frame: &ServerFrame) -> bool {
+    matches!(
+        frame,
+        ServerFrame::Presence { .. }
+            | ServerFrame::Joined { .. }
+            | ServerFrame::Left { .. }
+            | ServerFrame::Typing { .. }
+    )
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 pub use sqlite::SqliteStore;
 
 use crate::model::{RoomId, UserId, UserView, Visibility};
-use crate::protocol::{ClientId, MessageView};
+use crate::protocol::{ClientId, MessageId, MessageView, ServerFrame};
 
 /// How hard a commit tries to reach the disk before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -164,6 +164,9 @@ pub struct RoomRecord {
     /// For a direct conversation: the other member's display name (None once they deleted
     /// their account).
     pub direct_peer: Option<String>,
+    /// Messages from others, not deleted, after the viewer's read marker (0 for
+    /// non-members).
+    pub unread: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -208,6 +211,40 @@ pub struct NewMessage<'a> {
 pub struct Posted {
     pub message: MessageView,
     pub created: bool,
+}
+
+/// One change in a room: the number it took, and the changed message as it is now. A
+/// replay sends every change after the client's number, so edits and deletes resume too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomEvent {
+    pub seq: u64,
+    pub message: MessageView,
+}
+
+impl RoomEvent {
+    /// A post is sent as `Message`, a later change of it as `Changed`.
+    pub fn into_frame(self) -> ServerFrame {
+        if self.seq == self.message.seq {
+            ServerFrame::Message {
+                message: self.message,
+            }
+        } else {
+            ServerFrame::Changed {
+                seq: self.seq,
+                message: self.message,
+            }
+        }
+    }
+}
+
+/// An edit or a delete of a stored message.
+#[derive(Debug, Clone)]
+pub enum Change<'a> {
+    Edit {
+        body: &'a str,
+    },
+    /// Empties the body: a deleted message's text is gone from the database.
+    Delete,
 }
 
 /// The row that describes this instance.
@@ -343,15 +380,30 @@ pub trait Store: Send + Sync + 'static {
         client_id: &ClientId,
     ) -> Result<Option<MessageView>, StoreError>;
 
-    /// Messages with `after_seq < seq < until_seq` (no upper bound when `None`), oldest
-    /// first, at most `limit`.
-    async fn messages_after(
+    /// The room's changes with `after_seq < seq < until_seq` (no upper bound when `None`),
+    /// oldest first, at most `limit`.
+    async fn events_after(
         &self,
         room: RoomId,
         after_seq: u64,
         until_seq: Option<u64>,
         limit: u32,
-    ) -> Result<Vec<MessageView>, StoreError>;
+    ) -> Result<Vec<RoomEvent>, StoreError>;
+
+    async fn message(&self, id: MessageId) -> Result<Option<MessageView>, StoreError>;
+
+    /// Edits or deletes a message, taking its room's next `seq` in the same transaction.
+    /// `None` when the message does not exist or is already deleted.
+    async fn change_message(
+        &self,
+        id: MessageId,
+        change: Change<'_>,
+        now_ms: i64,
+    ) -> Result<Option<RoomEvent>, StoreError>;
+
+    /// Moves a member's read marker forward to `seq` (never back, never past the room's
+    /// newest change). Does nothing for non-members.
+    async fn mark_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<(), StoreError>;
 
     /// The newest `limit` messages with `seq < before_seq` (all when `None`), oldest first.
     async fn messages_before(

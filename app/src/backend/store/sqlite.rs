@@ -14,15 +14,41 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::{
-    Durability, Instance, InvitationRecord, MemberRecord, NewMessage, NewRoom, NewUser, OpenError,
-    Posted, RoomRecord, SessionRecord, Store, StoreConfig, StoreError, TokenHash, UserRecord,
+    Change, Durability, Instance, InvitationRecord, MemberRecord, NewMessage, NewRoom, NewUser,
+    OpenError, Posted, RoomEvent, RoomRecord, SessionRecord, Store, StoreConfig, StoreError,
+    TokenHash, UserRecord,
 };
 use crate::model::{RoomId, UserId, Visibility};
-use crate::protocol::{Author, ClientId, MessageId, MessageView};
+use crate::protocol::{ClientId, MessageId, MessageView, Person};
 
-const MESSAGE_SELECT: &str = "SELECT m.id, m.room_id, m.seq, m.client_id, m.author_id, \
-        u.display_name AS author_name, m.body, m.created_at \
-    FROM messages m LEFT JOIN users u ON u.id = m.author_id";
+/// What `message_from_row` reads, from `messages m` joined with its author `u`.
+macro_rules! message_columns {
+    () => {
+        "m.id, m.room_id, m.seq, m.client_id, m.author_id, u.display_name AS author_name, \
+         m.body, m.created_at, m.edited_at, m.deleted_at, m.changed_seq"
+    };
+}
+
+const MESSAGE_SELECT: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages m LEFT JOIN users u ON u.id = m.author_id"
+);
+
+/// A room's changes, each with its message's current state.
+const EVENT_SELECT: &str = concat!(
+    "SELECT e.seq AS event_seq, ",
+    message_columns!(),
+    " FROM room_events e JOIN messages m ON m.id = e.message_id \
+      LEFT JOIN users u ON u.id = m.author_id"
+);
+
+fn event_from_row(row: &SqliteRow) -> Result<RoomEvent, sqlx::Error> {
+    Ok(RoomEvent {
+        seq: u64::try_from(row.try_get::<i64, _>("event_seq")?).unwrap_or(0),
+        message: message_from_row(row)?,
+    })
+}
 
 fn message_from_row(row: &SqliteRow) -> Result<MessageView, sqlx::Error> {
     let author_id: Option<i64> = row.try_get("author_id")?;
@@ -36,12 +62,15 @@ fn message_from_row(row: &SqliteRow) -> Result<MessageView, sqlx::Error> {
         client_id: ClientId::parse(&client_id).ok_or_else(|| {
             sqlx::Error::Decode(format!("stored client id {client_id:?} is not a UUID").into())
         })?,
-        author: author_id.zip(author_name).map(|(id, display_name)| Author {
+        author: author_id.zip(author_name).map(|(id, display_name)| Person {
             id: UserId(id),
             display_name,
         }),
         body: row.try_get("body")?,
         created_ms: row.try_get("created_at")?,
+        edited_ms: row.try_get("edited_at")?,
+        deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+        changed_seq: u64::try_from(row.try_get::<i64, _>("changed_seq")?).unwrap_or(0),
     })
 }
 
@@ -69,7 +98,11 @@ const ROOM_SELECT: &str = "SELECT r.id, r.name, r.topic, r.visibility, r.owner_i
         EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?1) \
             AS viewer_is_member, \
         (SELECT u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
-            WHERE m.room_id = r.id AND m.user_id != ?1 LIMIT 1) AS direct_peer \
+            WHERE m.room_id = r.id AND m.user_id != ?1 LIMIT 1) AS direct_peer, \
+        COALESCE((SELECT COUNT(*) FROM memberships me JOIN messages msg \
+            ON msg.room_id = me.room_id AND msg.seq > me.read_seq \
+            WHERE me.room_id = r.id AND me.user_id = ?1 AND msg.deleted_at IS NULL \
+            AND (msg.author_id IS NULL OR msg.author_id != ?1)), 0) AS unread \
     FROM rooms r";
 
 fn room_from_row(row: &SqliteRow) -> Result<RoomRecord, sqlx::Error> {
@@ -88,6 +121,7 @@ fn room_from_row(row: &SqliteRow) -> Result<RoomRecord, sqlx::Error> {
         is_direct: row.try_get("is_direct")?,
         viewer_is_member: row.try_get("viewer_is_member")?,
         direct_peer: row.try_get("direct_peer")?,
+        unread: u64::try_from(row.try_get::<i64, _>("unread")?).unwrap_or(0),
     })
 }
 
@@ -390,7 +424,9 @@ impl Store for SqliteStore {
 
     async fn add_member(&self, room: RoomId, user: UserId, now_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO memberships (room_id, user_id, joined_at) VALUES (?1, ?2, ?3) \
+            // A new member starts with the history read: unread counts what came after.
+            "INSERT INTO memberships (room_id, user_id, joined_at, read_seq) \
+             VALUES (?1, ?2, ?3, (SELECT last_seq FROM rooms WHERE id = ?1)) \
              ON CONFLICT DO NOTHING",
         )
         .bind(room.0)
@@ -542,8 +578,9 @@ impl Store for SqliteStore {
         .fetch_one(&mut *tx)
         .await?;
         let inserted = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO messages (room_id, seq, author_id, client_id, body, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+            "INSERT INTO messages \
+                 (room_id, seq, changed_seq, author_id, client_id, body, created_at) \
+             VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6) \
              ON CONFLICT (author_id, client_id) DO NOTHING RETURNING id",
         )
         .bind(message.room.0)
@@ -567,6 +604,12 @@ impl Store for SqliteStore {
                 created: false,
             });
         };
+        sqlx::query("INSERT INTO room_events (room_id, seq, message_id) VALUES (?1, ?2, ?3)")
+            .bind(message.room.0)
+            .bind(seq)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         let sql = format!("{MESSAGE_SELECT} WHERE m.id = ?1");
         let row = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?;
         let stored = message_from_row(&row)?;
@@ -591,16 +634,16 @@ impl Store for SqliteStore {
         Ok(row.as_ref().map(message_from_row).transpose()?)
     }
 
-    async fn messages_after(
+    async fn events_after(
         &self,
         room: RoomId,
         after_seq: u64,
         until_seq: Option<u64>,
         limit: u32,
-    ) -> Result<Vec<MessageView>, StoreError> {
+    ) -> Result<Vec<RoomEvent>, StoreError> {
         let sql = format!(
-            "{MESSAGE_SELECT} WHERE m.room_id = ?1 AND m.seq > ?2 AND m.seq < ?3 \
-             ORDER BY m.seq LIMIT ?4"
+            "{EVENT_SELECT} WHERE e.room_id = ?1 AND e.seq > ?2 AND e.seq < ?3 \
+             ORDER BY e.seq LIMIT ?4"
         );
         let rows = sqlx::query(&sql)
             .bind(room.0)
@@ -609,10 +652,90 @@ impl Store for SqliteStore {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn message(&self, id: MessageId) -> Result<Option<MessageView>, StoreError> {
+        let sql = format!("{MESSAGE_SELECT} WHERE m.id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(message_from_row).transpose()?)
+    }
+
+    async fn change_message(
+        &self,
+        id: MessageId,
+        change: Change<'_>,
+        now_ms: i64,
+    ) -> Result<Option<RoomEvent>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The counter first, as for a post: it takes the write lock for the transaction.
+        let seq: Option<i64> = sqlx::query_scalar(
+            "UPDATE rooms SET last_seq = last_seq + 1 \
+             WHERE id = (SELECT room_id FROM messages WHERE id = ?1 AND deleted_at IS NULL) \
+             RETURNING last_seq",
+        )
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(seq) = seq else {
+            return Ok(None);
+        };
+        match change {
+            Change::Edit { body } => {
+                sqlx::query(
+                    "UPDATE messages SET body = ?2, edited_at = ?3, changed_seq = ?4 WHERE id = ?1",
+                )
+                .bind(id.0)
+                .bind(body)
+                .bind(now_ms)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Change::Delete => {
+                sqlx::query(
+                    "UPDATE messages SET body = '', deleted_at = ?2, changed_seq = ?3 WHERE id = ?1",
+                )
+                .bind(id.0)
+                .bind(now_ms)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO room_events (room_id, seq, message_id) \
+             SELECT room_id, ?2, id FROM messages WHERE id = ?1",
+        )
+        .bind(id.0)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+        let sql = format!("{MESSAGE_SELECT} WHERE m.id = ?1");
+        let row = sqlx::query(&sql).bind(id.0).fetch_one(&mut *tx).await?;
+        let message = message_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(RoomEvent {
+            seq: u64::try_from(seq).unwrap_or(0),
+            message,
+        }))
+    }
+
+    async fn mark_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE memberships SET read_seq = \
+                 MAX(read_seq, MIN(?3, (SELECT last_seq FROM rooms WHERE id = ?1))) \
+             WHERE room_id = ?1 AND user_id = ?2",
+        )
+        .bind(room.0)
+        .bind(user.0)
+        .bind(seq_param(seq))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn messages_before(
@@ -653,6 +776,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::ServerFrame;
 
     async fn open_in(dir: &tempfile::TempDir) -> SqliteStore {
         let config = StoreConfig::sqlite_file(&dir.path().join("nested/data/sori.db"));
@@ -953,17 +1077,142 @@ mod tests {
             seqs(store.messages_before(room, Some(8), 3).await.unwrap()),
             [5, 6, 7]
         );
+        let events =
+            |events: Vec<RoomEvent>| -> Vec<u64> { events.iter().map(|e| e.seq).collect() };
         assert_eq!(
-            seqs(store.messages_after(room, 7, None, 100).await.unwrap()),
+            events(store.events_after(room, 7, None, 100).await.unwrap()),
             [8, 9, 10]
         );
         assert_eq!(
-            seqs(store.messages_after(room, 2, Some(5), 100).await.unwrap()),
+            events(store.events_after(room, 2, Some(5), 100).await.unwrap()),
             [3, 4]
         );
         assert_eq!(
-            seqs(store.messages_after(room, 0, None, 2).await.unwrap()),
+            events(store.events_after(room, 0, None, 2).await.unwrap()),
             [1, 2]
+        );
+    }
+
+    #[tokio::test]
+    async fn edits_and_deletes_take_the_next_number_and_replay_with_the_current_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let (room, author) = room_with_author(&store).await;
+        let (one, two) = (client_id(1), client_id(2));
+        let first = store
+            .insert_message(hello(room, author, &one))
+            .await
+            .unwrap();
+        store
+            .insert_message(hello(room, author, &two))
+            .await
+            .unwrap();
+        let id = first.message.id;
+
+        let edit = store
+            .change_message(
+                id,
+                Change::Edit {
+                    body: "hello, edited",
+                },
+                7,
+            )
+            .await
+            .unwrap()
+            .expect("the message exists");
+        assert_eq!((edit.seq, edit.message.seq), (3, 1));
+        assert_eq!(edit.message.edited_ms, Some(7));
+        assert_eq!(edit.message.changed_seq, 3);
+
+        let delete = store
+            .change_message(id, Change::Delete, 8)
+            .await
+            .unwrap()
+            .expect("the message exists");
+        assert_eq!(delete.seq, 4);
+        assert!(delete.message.deleted);
+        assert_eq!(delete.message.body, "", "the text is gone");
+        assert_eq!(
+            store.change_message(id, Change::Delete, 9).await.unwrap(),
+            None,
+            "a deleted message cannot change again"
+        );
+        assert_eq!(
+            store.last_seq(room).await.unwrap(),
+            4,
+            "no number was used up"
+        );
+
+        // Every number replays, each with the message as it is now.
+        let replay = store.events_after(room, 0, None, 100).await.unwrap();
+        let seqs: Vec<u64> = replay.iter().map(|event| event.seq).collect();
+        assert_eq!(seqs, [1, 2, 3, 4]);
+        assert!(matches!(
+            replay[0].clone().into_frame(),
+            ServerFrame::Message { message } if message.deleted
+        ));
+        assert!(matches!(
+            replay[3].clone().into_frame(),
+            ServerFrame::Changed { seq: 4, .. }
+        ));
+        let raw: String = sqlx::query_scalar("SELECT body FROM messages WHERE id = ?1")
+            .bind(id.0)
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(raw, "");
+    }
+
+    async fn unread_of(store: &SqliteStore, room: RoomId, user: UserId) -> u64 {
+        store.room(room, user).await.unwrap().unwrap().unread
+    }
+
+    #[tokio::test]
+    async fn unread_counts_others_messages_after_the_read_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let (room, author) = room_with_author(&store).await;
+        store
+            .insert_message(hello(room, author, &client_id(1)))
+            .await
+            .unwrap();
+        let reader = store
+            .create_user(NewUser {
+                username: "reader",
+                display_name: "Reader",
+                password_hash: "x",
+                now_ms: 1,
+            })
+            .await
+            .unwrap()
+            .id;
+        store.add_member(room, reader, 2).await.unwrap();
+        assert_eq!(
+            unread_of(&store, room, reader).await,
+            0,
+            "history before joining is read"
+        );
+        for n in 2..=4 {
+            store
+                .insert_message(hello(room, author, &client_id(n)))
+                .await
+                .unwrap();
+        }
+        assert_eq!(unread_of(&store, room, reader).await, 3);
+        store.mark_read(room, reader, 2).await.unwrap();
+        assert_eq!(unread_of(&store, room, reader).await, 2);
+        store.mark_read(room, reader, 1).await.unwrap();
+        assert_eq!(
+            unread_of(&store, room, reader).await,
+            2,
+            "the marker never moves back"
+        );
+        store.mark_read(room, reader, 99).await.unwrap();
+        assert_eq!(unread_of(&store, room, reader).await, 0);
+        assert_eq!(
+            unread_of(&store, room, author).await,
+            0,
+            "one's own messages are never unread"
         );
     }
 

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use super::{Reload, RoomUnavailable, use_room};
-use crate::api::rooms::{OpenDirect, room_members};
+use crate::api::rooms::{OpenDirect, RemoveMember, room_members};
 use crate::components::form::{FormError, action_error};
 use crate::components::rooms_state::use_rooms_state;
 use crate::model::{RoomView, UserView};
@@ -35,7 +35,13 @@ pub fn RoomMembersPage() -> impl IntoView {
 #[component]
 fn MemberList(room: RoomView, me: UserView) -> impl IntoView {
     let id = room.id;
-    let members = Resource::new(move || id, room_members);
+    let can_manage = room.can_manage && !room.is_direct;
+    let remove = ServerAction::<RemoveMember>::new();
+    let removed = action_error(remove.into());
+    let members = Resource::new(
+        move || (id, remove.version().get()),
+        |(id, _)| room_members(id),
+    );
     let open = ServerAction::<OpenDirect>::new();
     let error = action_error(open.into());
     let rooms = use_rooms_state();
@@ -51,6 +57,7 @@ fn MemberList(room: RoomView, me: UserView) -> impl IntoView {
         <h1>"Members of " {room.name.clone()}</h1>
         <p><a href=format!("/rooms/{}", room.id)>"Back to the room"</a></p>
         <FormError error />
+        <FormError error=removed />
         <Suspense fallback=|| view! { <p>"Loading members…"</p> }>
             {move || {
                 let me = me.clone();
@@ -63,6 +70,7 @@ fn MemberList(room: RoomView, me: UserView) -> impl IntoView {
                                     .into_iter()
                                     .map(|member| {
                                         let is_me = member.id == me.id;
+                                        let remove_label = format!("Remove {}", member.display_name);
                                         view! {
                                             <li>
                                                 <span class="member-name">{member.display_name.clone()}</span>
@@ -79,6 +87,15 @@ fn MemberList(room: RoomView, me: UserView) -> impl IntoView {
                                                             title=format!("Message {}", member.display_name)
                                                         >
                                                             "Message"
+                                                        </button>
+                                                    </ActionForm>
+                                                })}
+                                                {(can_manage && !is_me && !member.is_owner).then(|| view! {
+                                                    <ActionForm action=remove>
+                                                        <input type="hidden" name="id" value=id.to_string() />
+                                                        <input type="hidden" name="user" value=member.id.to_string() />
+                                                        <button type="submit" class="secondary">
+                                                            {remove_label}
                                                         </button>
                                                     </ActionForm>
                                                 })}

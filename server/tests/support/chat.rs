@@ -1,0 +1,93 @@
+//! Chat helpers shared by the real-time tests: people, rooms, posts and subscriptions.
+
+use app::model::RoomId;
+use app::protocol::{ClientFrame, MessageView, PROTOCOL_VERSION, ServerFrame};
+use serde_json::Value;
+
+use super::TestApp;
+use super::browser::Browser;
+use super::socket::Socket;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn uuid(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012x}")
+}
+
+pub async fn person(app: &TestApp, name: &str) -> Browser {
+    let mut browser = app.browser();
+    assert_eq!(browser.register(name, PASSWORD).await.status(), 200);
+    browser
+}
+
+/// A public room created by `owner` and joined by each of `others`.
+pub async fn room_with(owner: &mut Browser, others: &mut [&mut Browser]) -> RoomId {
+    let response = owner
+        .call("rooms/create", &[("name", "Chat"), ("topic", "")])
+        .await;
+    let room: Value = response.json().await.unwrap();
+    let id = room["id"].as_i64().unwrap();
+    for other in others.iter_mut() {
+        other.call("rooms/join", &[("id", &id.to_string())]).await;
+    }
+    RoomId(id)
+}
+
+pub async fn post(
+    browser: &mut Browser,
+    room: RoomId,
+    client_id: &str,
+    body: &str,
+) -> (u16, Value) {
+    let form = [
+        ("room", room.to_string()),
+        ("client_id", client_id.to_owned()),
+        ("body", body.to_owned()),
+    ];
+    let form: Vec<(&str, &str)> = form
+        .iter()
+        .map(|(key, value)| (*key, value.as_str()))
+        .collect();
+    let response = browser.call("messages/send", &form).await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Opens a socket, checks the hello, and subscribes to `room` after `after_seq`.
+pub async fn subscribed(
+    app: &TestApp,
+    browser: &Browser,
+    room: RoomId,
+    after_seq: Option<u64>,
+) -> (Socket, u64) {
+    let mut socket = app.socket(browser).await;
+    assert!(matches!(
+        socket.next().await,
+        ServerFrame::Hello {
+            protocol: PROTOCOL_VERSION,
+            ..
+        }
+    ));
+    socket
+        .send(&ClientFrame::Subscribe { room, after_seq })
+        .await;
+    loop {
+        match socket.next().await {
+            ServerFrame::Subscribed {
+                room: subscribed,
+                last_seq,
+            } if subscribed == room => {
+                return (socket, last_seq);
+            }
+            ServerFrame::Message { .. } => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+pub async fn next_message(socket: &mut Socket) -> MessageView {
+    match socket.next().await {
+        ServerFrame::Message { message } => message,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
