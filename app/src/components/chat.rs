@@ -27,8 +27,8 @@ pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
     Effect::new(move |_| realtime.follow(id));
 
     // While the room is on screen its messages are read: the marker follows them.
-    Effect::new(move |_| realtime.set_open_room(Some(id)));
-    on_cleanup(move || realtime.set_open_room(None));
+    Effect::new(move |_| realtime.open(id));
+    on_cleanup(move || realtime.close(id));
     let read = Action::new(move |seq: &u64| mark_read(id, *seq));
     let marked = StoredValue::new(0u64);
     Effect::new(move |_| {

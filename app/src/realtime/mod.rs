@@ -264,13 +264,19 @@ impl Realtime {
         self.me.with(|me| me.as_ref().map(|me| me.id))
     }
 
-    /// Marks `room` as the one on screen (or none): its messages stop counting as unread.
-    pub fn set_open_room(&self, room: Option<RoomId>) {
-        self.open_room.set(room);
-        if let Some(room) = room {
-            self.unread.update(|unread| {
-                unread.remove(&room);
-            });
+    /// Marks `room` as the one on screen: its messages stop counting as unread.
+    pub fn open(&self, room: RoomId) {
+        self.open_room.set(Some(room));
+        self.unread.update(|unread| {
+            unread.remove(&room);
+        });
+    }
+
+    /// `room` left the screen. The next room's page may have opened already (the old page
+    /// is cleaned up after the new one starts), so only its own mark is cleared.
+    pub fn close(&self, room: RoomId) {
+        if self.open_room.get_untracked() == Some(room) {
+            self.open_room.set(None);
         }
     }
 
