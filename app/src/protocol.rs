@@ -121,9 +121,14 @@ pub struct HistoryPage {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// Start receiving a room's events. With `after_seq`, first replay everything after it.
+    /// A `quiet` subscription follows the room for its unread count only: it does not make
+    /// the user present (online) in the room and gets no presence frames. Subscribing again
+    /// to the same room changes the mode.
     Subscribe {
         room: RoomId,
         after_seq: Option<u64>,
+        #[serde(default)]
+        quiet: bool,
     },
     Unsubscribe {
         room: RoomId,
@@ -278,16 +283,26 @@ mod tests {
             ClientFrame::Subscribe {
                 room: RoomId(7),
                 after_seq: Some(12),
+                quiet: false,
             },
-            json!({"type": "subscribe", "room": 7, "after_seq": 12}),
+            json!({"type": "subscribe", "room": 7, "after_seq": 12, "quiet": false}),
         );
         golden(
             ClientFrame::Subscribe {
                 room: RoomId(7),
                 after_seq: None,
+                quiet: true,
             },
-            json!({"type": "subscribe", "room": 7, "after_seq": null}),
+            json!({"type": "subscribe", "room": 7, "after_seq": null, "quiet": true}),
         );
+        // Older clients leave it out: a full subscription.
+        let without: ClientFrame =
+            serde_json::from_value(json!({"type": "subscribe", "room": 7, "after_seq": 1}))
+                .unwrap();
+        assert!(matches!(
+            without,
+            ClientFrame::Subscribe { quiet: false, .. }
+        ));
     }
 
     #[test]

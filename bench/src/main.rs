@@ -243,6 +243,7 @@ async fn fanout(args: FanoutArgs) -> anyhow::Result<()> {
         let subscribe = ClientFrame::Subscribe {
             room: room_id,
             after_seq: Some(0),
+            quiet: false,
         };
         socket
             .send(Message::text(serde_json::to_string(&subscribe)?))

@@ -152,10 +152,15 @@ test("an unread count appears for a room that is not open and clears on opening 
   await waitForHydration(second.page);
   await expect(newsLink).toHaveText("News 2 unread");
 
+  // Opening the room moves the read marker on the server.
+  const markedRead = second.page.waitForResponse(
+    (response) => response.url().endsWith("/api/messages/read") && response.ok(),
+  );
   await newsLink.click();
   await expect(second.page).toHaveURL(roomUrl);
   await expect(messages(second.page).getByText("second story")).toBeVisible();
   await expect(newsLink).toHaveText("News");
+  await markedRead;
   // Reading is remembered: back elsewhere and reloaded, the count stays cleared.
   await second.page.goBack();
   await second.page.reload();

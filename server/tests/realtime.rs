@@ -78,6 +78,7 @@ async fn a_client_resumes_after_a_disconnect_from_its_last_seq() {
         .send(&ClientFrame::Subscribe {
             room,
             after_seq: Some(1),
+            quiet: false,
         })
         .await;
     let replayed: Vec<u64> = [
@@ -112,6 +113,7 @@ async fn a_gap_larger_than_the_replay_limit_gets_a_refetch_answer() {
         .send(&ClientFrame::Subscribe {
             room,
             after_seq: Some(1),
+            quiet: false,
         })
         .await;
     assert_eq!(
@@ -194,6 +196,7 @@ async fn subscribing_to_a_hidden_or_missing_room_is_refused_as_not_found() {
             .send(&ClientFrame::Subscribe {
                 room,
                 after_seq: None,
+                quiet: false,
             })
             .await;
         let refused = ServerFrame::Error {
@@ -414,6 +417,7 @@ async fn connections_per_user_and_subscriptions_per_connection_are_capped_with_1
         .send(&ClientFrame::Subscribe {
             room: second,
             after_seq: None,
+            quiet: false,
         })
         .await;
     assert_eq!(
@@ -525,6 +529,7 @@ async fn a_slow_consumer_is_cut_off_with_4001_while_the_others_get_everything() 
         .send(&ClientFrame::Subscribe {
             room,
             after_seq: Some(0),
+            quiet: false,
         })
         .await;
     // The slow one now stops reading; the fast one reads everything as it arrives.

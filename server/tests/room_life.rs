@@ -11,13 +11,13 @@ use app::protocol::{ClientFrame, Person, ServerFrame, UnsubscribeReason, close};
 use serde_json::Value;
 use support::TestApp;
 use support::browser::Browser;
-use support::chat::{PASSWORD, next_message, person, post, room_with, subscribed, uuid};
+use support::chat::{PASSWORD, person, post, room_with, subscribed, uuid};
 use support::socket::{Closed, Socket};
 
 /// Short presence timings, so tests wait for fractions of a second.
 async fn quick_app() -> TestApp {
     TestApp::spawn_with(|config| {
-        config.realtime.presence_grace_ms = 300;
+        config.realtime.presence_grace_ms = 1_000;
         config.realtime.typing_ttl_ms = 300;
     })
     .await
@@ -81,11 +81,16 @@ async fn a_person_joins_once_however_many_tabs_and_leaves_after_the_grace_period
 
     drop(tab2);
     assert_eq!(
-        next_presence(&mut watcher, Duration::from_millis(800)).await,
+        next_presence(&mut watcher, Duration::from_millis(1_500)).await,
         None,
         "one tab is still open"
     );
     drop(tab1);
+    assert_eq!(
+        next_presence(&mut watcher, Duration::from_millis(300)).await,
+        None,
+        "not before the grace period"
+    );
     match next_presence(&mut watcher, Duration::from_secs(3)).await {
         Some(ServerFrame::Left { person, .. }) => assert_eq!(person.display_name, "jisoo"),
         other => panic!("expected a leave, got {other:?}"),
@@ -180,6 +185,7 @@ async fn edits_and_deletes_are_numbered_broadcast_and_replayed_after_a_disconnec
     back.send(&ClientFrame::Subscribe {
         room,
         after_seq: Some(1),
+        quiet: false,
     })
     .await;
     let seqs: Vec<u64> = vec![back.next().await, back.next().await]
@@ -270,6 +276,14 @@ async fn leaving_or_being_removed_ends_the_rooms_events_at_once() {
     let (mut leaving, _) = subscribed(&app, &leaver, room, None).await;
     let (mut removing, _) = subscribed(&app, &removed, room, None).await;
     let id = room.to_string();
+    let removed_id = user_id(&mut removed).await;
+    let (status, _) = call_json(
+        &mut leaver,
+        "rooms/remove_member",
+        &[("id", &id), ("user", &removed_id)],
+    )
+    .await;
+    assert_eq!(status, 403, "a member cannot remove another");
 
     leaver.call("rooms/leave", &[("id", &id)]).await;
     assert_eq!(
@@ -279,14 +293,6 @@ async fn leaving_or_being_removed_ends_the_rooms_events_at_once() {
             reason: UnsubscribeReason::Left
         }
     );
-    let removed_id = removed_user_id(&mut removed).await;
-    let (status, _) = call_json(
-        &mut leaver,
-        "rooms/remove_member",
-        &[("id", &id), ("user", &removed_id)],
-    )
-    .await;
-    assert_eq!(status, 403, "only the owner or an admin removes people");
     let (status, body) = call_json(
         &mut owner,
         "rooms/remove_member",
@@ -309,7 +315,7 @@ async fn leaving_or_being_removed_ends_the_rooms_events_at_once() {
     app.shutdown().await;
 }
 
-async fn removed_user_id(browser: &mut Browser) -> String {
+async fn user_id(browser: &mut Browser) -> String {
     let (_, me) = call_json(browser, "me", &[]).await;
     me["id"].as_i64().expect("signed in").to_string()
 }
@@ -365,7 +371,89 @@ async fn unread_counts_what_others_posted_since_the_read_marker() {
     elsewhere.sign_in("jisoo", PASSWORD).await;
     let (_, rooms) = call_json(&mut elsewhere, "rooms/list", &[]).await;
     assert_eq!(unread(rooms), 1);
-    let _ = next_message;
-    let _: RoomId = room;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn someone_removed_from_a_private_room_cannot_subscribe_again() {
+    let app = TestApp::spawn().await;
+    let mut owner = person(&app, "owner").await;
+    let mut member = person(&app, "member").await;
+    let form = [("name", "Secret"), ("topic", ""), ("private", "on")];
+    let (_, created) = call_json(&mut owner, "rooms/create", &form).await;
+    let id = created["id"].as_i64().unwrap().to_string();
+    let (_, invitation) = call_json(&mut owner, "invitations/create", &[("id", &id)]).await;
+    let token = invitation["path"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/invite/")
+        .to_owned();
+    member
+        .call("invitations/accept", &[("token", &token)])
+        .await;
+    let room = RoomId(created["id"].as_i64().unwrap());
+    let (mut socket, _) = subscribed(&app, &member, room, None).await;
+
+    let member_id = user_id(&mut member).await;
+    let (status, _) = call_json(
+        &mut owner,
+        "rooms/remove_member",
+        &[("id", &id), ("user", &member_id)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        socket.next().await,
+        ServerFrame::Unsubscribed {
+            room,
+            reason: UnsubscribeReason::AccessEnded
+        }
+    );
+    socket
+        .send(&ClientFrame::Subscribe {
+            room,
+            after_seq: None,
+            quiet: false,
+        })
+        .await;
+    assert!(matches!(
+        socket.next().await,
+        ServerFrame::Error {
+            error: app::protocol::ProtocolError::NotFound { .. }
+        }
+    ));
+    post(&mut owner, room, &uuid(1), "after the removal").await;
+    assert_eq!(socket.next_within(Duration::from_millis(300)).await, None);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_quiet_subscriber_gets_messages_but_is_not_online() {
+    let app = quick_app().await;
+    let mut minji = person(&app, "minji").await;
+    let mut jisoo = person(&app, "jisoo").await;
+    let room = room_with(&mut minji, &mut [&mut jisoo]).await;
+    let (mut watcher, _) = subscribed(&app, &minji, room, None).await;
+    next_presence(&mut watcher, Duration::from_secs(1)).await;
+    let mut quiet = app.socket(&jisoo).await;
+    quiet.next().await;
+    quiet
+        .send(&ClientFrame::Subscribe {
+            room,
+            after_seq: None,
+            quiet: true,
+        })
+        .await;
+    assert!(matches!(quiet.next().await, ServerFrame::Subscribed { .. }));
+    post(&mut minji, room, &uuid(1), "for the unread count").await;
+    assert!(matches!(
+        quiet.next_any().await,
+        ServerFrame::Message { .. }
+    ));
+    assert_eq!(
+        next_presence(&mut watcher, Duration::from_millis(500)).await,
+        None,
+        "following quietly is not joining"
+    );
     app.shutdown().await;
 }

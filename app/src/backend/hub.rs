@@ -78,7 +78,9 @@ struct Connection {
     person: Person,
     queue: mpsc::Sender<Outbound>,
     kick: watch::Sender<Option<Kick>>,
-    rooms: HashSet<RoomId>,
+    /// Subscribed rooms, each `true` if the subscription makes the person present there
+    /// (a quiet one only follows the room's events, for its unread count).
+    rooms: HashMap<RoomId, bool>,
 }
 
 struct State {
@@ -235,7 +237,7 @@ impl Hub {
                 person,
                 queue,
                 kick,
-                rooms: HashSet::new(),
+                rooms: HashMap::new(),
             },
         );
         state.users.entry(user).or_default().insert(id);
@@ -253,56 +255,60 @@ impl Hub {
         remove_connection(&mut state, id);
     }
 
-    /// Starts delivering `room`'s events to the connection. Returns whether it is new.
-    pub fn subscribe(&self, id: ConnectionId, room: RoomId) -> Result<bool, SubscribeError> {
+    /// Starts delivering `room`'s events to the connection; `quiet` ones do not make the
+    /// person present. Subscribing again changes the mode. Returns whether it is new.
+    pub fn subscribe(
+        &self,
+        id: ConnectionId,
+        room: RoomId,
+        quiet: bool,
+    ) -> Result<bool, SubscribeError> {
         let mut state = self.state();
         let limit = self.limits.subscriptions_per_connection;
         let connection = state.connections.get_mut(&id).ok_or(SubscribeError::Gone)?;
-        if connection.rooms.contains(&room) {
-            return Ok(false);
-        }
-        if connection.rooms.len() >= limit {
+        let person = connection.person.clone();
+        let present = !quiet;
+        let was = connection.rooms.get(&room).copied();
+        if was.is_none() && connection.rooms.len() >= limit {
             return Err(SubscribeError::TooManySubscriptions { limit });
         }
-        connection.rooms.insert(room);
-        let person = connection.person.clone();
-        // Announced to the others before this socket is added: it gets the whole list.
-        if let Some(joined) = state.presence.arrive(room, &person, Instant::now()) {
-            let frame = joined.into_frame(room);
-            offer(
-                &mut state,
-                room,
-                |json| Outbound::Ephemeral { room, json },
-                &frame,
-            );
+        connection.rooms.insert(room, present);
+        let now = Instant::now();
+        match (was, present) {
+            (Some(before), after) if before == after => {}
+            // Now present (new, or a quiet one opened): announced to the others before this
+            // socket counts, so it gets the whole list instead.
+            (_, true) => {
+                if let Some(joined) = state.presence.arrive(room, &person, now) {
+                    let frame = joined.into_frame(room);
+                    offer(&mut state, room, Delivery::Presence, &frame);
+                }
+            }
+            (Some(true), false) => {
+                let _ = state.presence.depart(room, person.id, now, false);
+            }
+            (_, false) => {}
         }
         state.rooms.entry(room).or_default().insert(id);
-        Ok(true)
+        Ok(was.is_none())
     }
 
     pub fn unsubscribe(&self, id: ConnectionId, room: RoomId) {
         let mut state = self.state();
-        let user = state.connections.get_mut(&id).and_then(|connection| {
-            connection
-                .rooms
-                .remove(&room)
-                .then_some(connection.person.id)
+        let ended = state.connections.get_mut(&id).and_then(|connection| {
+            let present = connection.rooms.remove(&room)?;
+            Some((connection.person.id, present))
         });
         remove_from_room(&mut state, room, id);
-        if let Some(user) = user {
-            state.presence.depart(room, user, Instant::now());
+        if let Some((user, true)) = ended {
+            let _ = state.presence.depart(room, user, Instant::now(), false);
         }
     }
 
     /// Delivers a room event to every subscriber. Encodes once; never waits.
     pub fn publish(&self, room: RoomId, seq: u64, frame: &ServerFrame) {
         let mut state = self.state();
-        offer(
-            &mut state,
-            room,
-            |json| Outbound::Event { room, seq, json },
-            frame,
-        );
+        offer(&mut state, room, Delivery::Event(seq), frame);
     }
 
     /// Who is online in `room`, for a new subscriber.
@@ -316,19 +322,15 @@ impl Hub {
         let Some(person) = state
             .connections
             .get(&id)
-            .filter(|connection| connection.rooms.contains(&room))
+            // Only a socket present in the room (not a quiet follower) types in it.
+            .filter(|connection| connection.rooms.get(&room) == Some(&true))
             .map(|connection| connection.person.clone())
         else {
             return;
         };
         if let Some(started) = state.presence.typing(room, &person, Instant::now()) {
             let frame = started.into_frame(room);
-            offer(
-                &mut state,
-                room,
-                |json| Outbound::Ephemeral { room, json },
-                &frame,
-            );
+            offer(&mut state, room, Delivery::Presence, &frame);
         }
     }
 
@@ -337,12 +339,7 @@ impl Hub {
         let mut state = self.state();
         if let Some(stopped) = state.presence.stop_typing(room, user) {
             let frame = stopped.into_frame(room);
-            offer(
-                &mut state,
-                room,
-                |json| Outbound::Ephemeral { room, json },
-                &frame,
-            );
+            offer(&mut state, room, Delivery::Presence, &frame);
         }
     }
 
@@ -352,12 +349,7 @@ impl Hub {
         let expired: Vec<(RoomId, PresenceEvent)> = state.presence.expire(now);
         for (room, event) in expired {
             let frame = event.into_frame(room);
-            offer(
-                &mut state,
-                room,
-                |json| Outbound::Ephemeral { room, json },
-                &frame,
-            );
+            offer(&mut state, room, Delivery::Presence, &frame);
         }
     }
 
@@ -370,7 +362,7 @@ impl Hub {
             let Some(connection) = state.connections.get_mut(&id) else {
                 continue;
             };
-            if connection.rooms.remove(&room) {
+            if let Some(present) = connection.rooms.remove(&room) {
                 // If the queue is full the client is cut off anyway and will be refused on
                 // resubscribing, so a dropped notice loses nothing.
                 let ended = Outbound::Ended {
@@ -379,7 +371,13 @@ impl Hub {
                 };
                 let _ = connection.queue.try_send(ended);
                 remove_from_room(&mut state, room, id);
-                state.presence.depart(room, user, Instant::now());
+                // Access is gone: no grace period, the others see them leave now.
+                let left = present
+                    .then(|| state.presence.depart(room, user, Instant::now(), true))
+                    .flatten();
+                if let Some(left) = left {
+                    offer(&mut state, room, Delivery::Presence, &left.into_frame(room));
+                }
             }
         }
     }
@@ -436,14 +434,18 @@ fn kick(state: &mut State, id: ConnectionId, with: Kick) {
     remove_connection(state, id);
 }
 
-/// Offers a frame to every subscriber of `room` without waiting; a subscriber whose queue
-/// is full has fallen behind and is cut off.
-fn offer(
-    state: &mut State,
-    room: RoomId,
-    outbound: impl Fn(Utf8Bytes) -> Outbound,
-    frame: &ServerFrame,
-) {
+/// What a frame offered to a room's subscribers is.
+#[derive(Clone, Copy)]
+enum Delivery {
+    /// A numbered room event, for every subscriber.
+    Event(u64),
+    /// Presence or typing, for the subscribers present in the room only.
+    Presence,
+}
+
+/// Offers a frame to the subscribers of `room` without waiting; a subscriber whose queue is
+/// full has fallen behind and is cut off.
+fn offer(state: &mut State, room: RoomId, delivery: Delivery, frame: &ServerFrame) {
     let Some(subscribers) = state.rooms.get(&room) else {
         return;
     };
@@ -453,7 +455,21 @@ fn offer(
         let Some(connection) = state.connections.get(id) else {
             continue;
         };
-        if connection.queue.try_send(outbound(json.clone())).is_err() {
+        let outbound = match delivery {
+            Delivery::Event(seq) => Outbound::Event {
+                room,
+                seq,
+                json: json.clone(),
+            },
+            Delivery::Presence if connection.rooms.get(&room) == Some(&true) => {
+                Outbound::Ephemeral {
+                    room,
+                    json: json.clone(),
+                }
+            }
+            Delivery::Presence => continue,
+        };
+        if connection.queue.try_send(outbound).is_err() {
             slow.push(*id);
         }
     }
@@ -475,9 +491,11 @@ fn remove_connection(state: &mut State, id: ConnectionId) {
     };
     let user = connection.person.id;
     let now = Instant::now();
-    for room in connection.rooms {
+    for (room, present) in connection.rooms {
         remove_from_room(state, room, id);
-        state.presence.depart(room, user, now);
+        if present {
+            let _ = state.presence.depart(room, user, now, false);
+        }
     }
     if let Some(ids) = state.users.get_mut(&user) {
         ids.remove(&id);
@@ -568,9 +586,9 @@ mod tests {
         let mut a = hub.connect(person(1)).unwrap();
         let mut b = hub.connect(person(2)).unwrap();
         let mut other = hub.connect(person(3)).unwrap();
-        hub.subscribe(a.id, ROOM).unwrap();
-        hub.subscribe(b.id, ROOM).unwrap();
-        hub.subscribe(other.id, RoomId(2)).unwrap();
+        hub.subscribe(a.id, ROOM, false).unwrap();
+        hub.subscribe(b.id, ROOM, false).unwrap();
+        hub.subscribe(other.id, RoomId(2), false).unwrap();
         hub.publish(ROOM, 1, &frame(1));
         hub.publish(ROOM, 2, &frame(2));
         assert_eq!(received(&mut a), [1, 2]);
@@ -583,8 +601,8 @@ mod tests {
         let hub = hub(8);
         let mut a = hub.connect(person(1)).unwrap();
         let mut b = hub.connect(person(2)).unwrap();
-        hub.subscribe(a.id, ROOM).unwrap();
-        hub.subscribe(b.id, ROOM).unwrap();
+        hub.subscribe(a.id, ROOM, false).unwrap();
+        hub.subscribe(b.id, ROOM, false).unwrap();
         hub.publish(ROOM, 1, &frame(1));
         let (Some(Outbound::Event { json: first, .. }), Some(Outbound::Event { json: second, .. })) =
             (next_not_presence(&mut a), next_not_presence(&mut b))
@@ -600,8 +618,8 @@ mod tests {
         let hub = hub(2);
         let slow = hub.connect(person(1)).unwrap();
         let mut fast = hub.connect(person(2)).unwrap();
-        hub.subscribe(slow.id, ROOM).unwrap();
-        hub.subscribe(fast.id, ROOM).unwrap();
+        hub.subscribe(slow.id, ROOM, false).unwrap();
+        hub.subscribe(fast.id, ROOM, false).unwrap();
         for seq in 1..=3 {
             hub.publish(ROOM, seq, &frame(seq));
             // The fast one keeps up; the slow one never reads.
@@ -630,11 +648,11 @@ mod tests {
     fn subscriptions_per_connection_are_capped_and_repeats_are_free() {
         let hub = hub(8);
         let a = hub.connect(person(1)).unwrap();
-        assert_eq!(hub.subscribe(a.id, RoomId(1)), Ok(true));
-        assert_eq!(hub.subscribe(a.id, RoomId(1)), Ok(false));
-        assert_eq!(hub.subscribe(a.id, RoomId(2)), Ok(true));
+        assert_eq!(hub.subscribe(a.id, RoomId(1), false), Ok(true));
+        assert_eq!(hub.subscribe(a.id, RoomId(1), false), Ok(false));
+        assert_eq!(hub.subscribe(a.id, RoomId(2), false), Ok(true));
         assert_eq!(
-            hub.subscribe(a.id, RoomId(3)),
+            hub.subscribe(a.id, RoomId(3), false),
             Err(SubscribeError::TooManySubscriptions { limit: 2 })
         );
     }
@@ -643,11 +661,11 @@ mod tests {
     fn unsubscribing_and_disconnecting_stop_delivery() {
         let hub = hub(8);
         let mut a = hub.connect(person(1)).unwrap();
-        hub.subscribe(a.id, ROOM).unwrap();
+        hub.subscribe(a.id, ROOM, false).unwrap();
         hub.unsubscribe(a.id, ROOM);
         hub.publish(ROOM, 1, &frame(1));
         assert!(received(&mut a).is_empty());
-        hub.subscribe(a.id, ROOM).unwrap();
+        hub.subscribe(a.id, ROOM, false).unwrap();
         hub.disconnect(a.id);
         hub.disconnect(a.id);
         assert_eq!(hub.connection_count(), 0);
@@ -660,7 +678,7 @@ mod tests {
         let mut tab2 = hub.connect(person(1)).unwrap();
         let mut other = hub.connect(person(2)).unwrap();
         for id in [tab1.id, tab2.id, other.id] {
-            hub.subscribe(id, ROOM).unwrap();
+            hub.subscribe(id, ROOM, false).unwrap();
         }
         let notice = ServerFrame::Unsubscribed {
             room: ROOM,
@@ -700,12 +718,12 @@ mod tests {
     fn a_persons_first_subscription_announces_them_once() {
         let hub = hub(8);
         let mut watcher = hub.connect(person(2)).unwrap();
-        hub.subscribe(watcher.id, ROOM).unwrap();
+        hub.subscribe(watcher.id, ROOM, false).unwrap();
         ephemeral(&mut watcher);
         let tab1 = hub.connect(person(1)).unwrap();
         let tab2 = hub.connect(person(1)).unwrap();
-        hub.subscribe(tab1.id, ROOM).unwrap();
-        hub.subscribe(tab2.id, ROOM).unwrap();
+        hub.subscribe(tab1.id, ROOM, false).unwrap();
+        hub.subscribe(tab2.id, ROOM, false).unwrap();
         let frames = ephemeral(&mut watcher);
         assert_eq!(frames.len(), 1, "{frames:?}");
         assert_eq!(frames[0]["type"], "joined");
@@ -719,11 +737,11 @@ mod tests {
         let hub = Arc::new(hub(8));
         let _timer = Hub::start_presence_timer(&hub);
         let mut watcher = hub.connect(person(2)).unwrap();
-        hub.subscribe(watcher.id, ROOM).unwrap();
+        hub.subscribe(watcher.id, ROOM, false).unwrap();
         let tab1 = hub.connect(person(1)).unwrap();
         let tab2 = hub.connect(person(1)).unwrap();
-        hub.subscribe(tab1.id, ROOM).unwrap();
-        hub.subscribe(tab2.id, ROOM).unwrap();
+        hub.subscribe(tab1.id, ROOM, false).unwrap();
+        hub.subscribe(tab2.id, ROOM, false).unwrap();
         ephemeral(&mut watcher);
 
         hub.disconnect(tab1.id);
@@ -749,8 +767,8 @@ mod tests {
         let _timer = Hub::start_presence_timer(&hub);
         let mut watcher = hub.connect(person(2)).unwrap();
         let typist = hub.connect(person(1)).unwrap();
-        hub.subscribe(watcher.id, ROOM).unwrap();
-        hub.subscribe(typist.id, ROOM).unwrap();
+        hub.subscribe(watcher.id, ROOM, false).unwrap();
+        hub.subscribe(typist.id, ROOM, false).unwrap();
         ephemeral(&mut watcher);
         hub.typing(typist.id, ROOM);
         hub.typing(typist.id, ROOM);
@@ -767,5 +785,58 @@ mod tests {
         // A socket not subscribed to the room cannot signal typing in it.
         hub.typing(typist.id, RoomId(2));
         assert!(ephemeral(&mut watcher).is_empty());
+    }
+
+    #[test]
+    fn a_quiet_subscription_follows_events_but_is_not_presence() {
+        let hub = hub(8);
+        let mut watcher = hub.connect(person(2)).unwrap();
+        hub.subscribe(watcher.id, ROOM, false).unwrap();
+        let mut quiet = hub.connect(person(1)).unwrap();
+        hub.subscribe(quiet.id, ROOM, true).unwrap();
+        assert!(
+            ephemeral(&mut watcher).is_empty(),
+            "no join for a quiet follower"
+        );
+        assert_eq!(hub.online(ROOM).len(), 1);
+        hub.publish(ROOM, 1, &frame(1));
+        assert_eq!(received(&mut quiet), [1], "events still arrive");
+        hub.typing(quiet.id, ROOM);
+        assert!(
+            ephemeral(&mut watcher).is_empty(),
+            "a quiet follower does not type"
+        );
+
+        // Opening the room makes them present; closing it again starts the grace period.
+        assert_eq!(hub.subscribe(quiet.id, ROOM, false), Ok(false));
+        let frames = ephemeral(&mut watcher);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0]["type"], "joined");
+        hub.subscribe(quiet.id, ROOM, true).unwrap();
+        hub.expire_presence(Instant::now() + GRACE);
+        let frames = ephemeral(&mut watcher);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0]["type"], "left");
+    }
+
+    #[test]
+    fn losing_access_is_announced_as_leaving_at_once() {
+        let hub = hub(8);
+        let mut watcher = hub.connect(person(2)).unwrap();
+        hub.subscribe(watcher.id, ROOM, false).unwrap();
+        let removed = hub.connect(person(1)).unwrap();
+        hub.subscribe(removed.id, ROOM, false).unwrap();
+        ephemeral(&mut watcher);
+        let notice = ServerFrame::Unsubscribed {
+            room: ROOM,
+            reason: UnsubscribeReason::AccessEnded,
+        };
+        hub.revoke_room(UserId(1), ROOM, &notice);
+        let frames = ephemeral(&mut watcher);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(
+            frames[0]["type"], "left",
+            "without waiting for the grace period"
+        );
     }
 }

@@ -260,12 +260,19 @@ impl Messages {
         before_seq: Option<u64>,
     ) -> Result<HistoryPage, ApiError> {
         self.rooms.visible(user, room).await?;
-        let (messages, last_seq) = tokio::try_join!(
-            self.store
-                .messages_before(room, before_seq, self.history_page + 1),
-            self.store.last_seq(room),
-        )
-        .map_err(|error| internal("load history", error))?;
+        // The number first, then the page: a change committed in between is in the page
+        // and replayed once more after `last_seq` (clients keep the newest copy). The other
+        // order could report a change as seen that the page does not hold.
+        let last_seq = self
+            .store
+            .last_seq(room)
+            .await
+            .map_err(|error| internal("load history", error))?;
+        let messages = self
+            .store
+            .messages_before(room, before_seq, self.history_page + 1)
+            .await
+            .map_err(|error| internal("load history", error))?;
         let has_more = messages.len() > self.history_page as usize;
         let skip = messages.len().saturating_sub(self.history_page as usize);
         Ok(HistoryPage {

@@ -54,8 +54,16 @@ pub struct PresenceTimings {
 pub trait PresenceTracker: Send {
     /// One more subscription of `person` to `room`; `Joined` if it is their first.
     fn arrive(&mut self, room: RoomId, person: &Person, now: Instant) -> Option<PresenceEvent>;
-    /// One subscription of `user` to `room` ended; their last one starts the grace period.
-    fn depart(&mut self, room: RoomId, user: UserId, now: Instant);
+    /// One subscription of `user` to `room` ended; their last one starts the grace period,
+    /// or (`immediately`, when access was taken away) makes them leave at once: then the
+    /// `Left` is returned.
+    fn depart(
+        &mut self,
+        room: RoomId,
+        user: UserId,
+        now: Instant,
+        immediately: bool,
+    ) -> Option<PresenceEvent>;
     /// A typing signal; `Typing { typing: true }` if they were not typing already.
     fn typing(&mut self, room: RoomId, person: &Person, now: Instant) -> Option<PresenceEvent>;
     /// They posted: typing ends at once.
@@ -122,18 +130,26 @@ impl PresenceTracker for LocalPresence {
         }
     }
 
-    fn depart(&mut self, room: RoomId, user: UserId, now: Instant) {
-        let Some(present) = self
-            .rooms
-            .get_mut(&room)
-            .and_then(|room| room.people.get_mut(&user))
-        else {
-            return;
-        };
+    fn depart(
+        &mut self,
+        room: RoomId,
+        user: UserId,
+        now: Instant,
+        immediately: bool,
+    ) -> Option<PresenceEvent> {
+        let presence = self.rooms.get_mut(&room)?;
+        let present = presence.people.get_mut(&user)?;
         present.subscriptions = present.subscriptions.saturating_sub(1);
-        if present.subscriptions == 0 {
-            present.leaving_at = Some(now + self.timings.leave_grace);
+        if present.subscriptions > 0 {
+            return None;
         }
+        if !immediately {
+            present.leaving_at = Some(now + self.timings.leave_grace);
+            return None;
+        }
+        let gone = presence.people.remove(&user)?;
+        presence.typing.remove(&user);
+        Some(PresenceEvent::Left(gone.person))
     }
 
     fn typing(&mut self, room: RoomId, person: &Person, now: Instant) -> Option<PresenceEvent> {
@@ -266,7 +282,7 @@ mod tests {
         let minji = person(1, "Minji");
         presence.arrive(ROOM, &minji, now);
         presence.arrive(ROOM, &minji, now);
-        presence.depart(ROOM, minji.id, now);
+        presence.depart(ROOM, minji.id, now, false);
         assert!(presence.expire(now + GRACE * 10).is_empty());
         assert_eq!(names(&presence), ["Minji"]);
     }
@@ -278,8 +294,8 @@ mod tests {
         let minji = person(1, "Minji");
         presence.arrive(ROOM, &minji, start);
         presence.arrive(ROOM, &minji, start);
-        presence.depart(ROOM, minji.id, start);
-        presence.depart(ROOM, minji.id, start);
+        presence.depart(ROOM, minji.id, start, false);
+        presence.depart(ROOM, minji.id, start, false);
         assert!(
             presence
                 .expire(start + GRACE - Duration::from_millis(1))
@@ -303,7 +319,7 @@ mod tests {
         let start = Instant::now();
         let minji = person(1, "Minji");
         presence.arrive(ROOM, &minji, start);
-        presence.depart(ROOM, minji.id, start);
+        presence.depart(ROOM, minji.id, start, false);
         // A reload: the new socket subscribes a moment later.
         let back = start + Duration::from_secs(1);
         assert_eq!(presence.arrive(ROOM, &minji, back), None, "no second join");
@@ -336,6 +352,20 @@ mod tests {
         presence.typing(ROOM, &jisoo, later);
         assert_eq!(presence.stop_typing(ROOM, jisoo.id), Some(stopped));
         assert_eq!(presence.stop_typing(ROOM, jisoo.id), None);
+    }
+
+    #[test]
+    fn losing_access_leaves_at_once() {
+        let mut presence = presence();
+        let now = Instant::now();
+        let minji = person(1, "Minji");
+        presence.arrive(ROOM, &minji, now);
+        assert_eq!(
+            presence.depart(ROOM, minji.id, now, true),
+            Some(PresenceEvent::Left(minji))
+        );
+        assert!(names(&presence).is_empty());
+        assert!(presence.expire(now + GRACE).is_empty(), "and only once");
     }
 
     #[test]

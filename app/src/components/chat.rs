@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::Field;
-use crate::api::messages::{delete_message, edit_message, mark_read, message_history};
+use crate::api::messages::{delete_message, edit_message, message_history};
 use crate::components::form::{FormError, action_error};
 use crate::components::hydration::use_hydrated;
 use crate::model::{RoomId, RoomView};
@@ -22,21 +22,21 @@ pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
     feed.merge_latest(history.messages, history.last_seq);
     let has_more = RwSignal::new(history.has_more);
 
-    // Follow the room live (effects run in the browser only). The tab keeps following it
-    // after the page changes, so coming back is instant and nothing is missed meanwhile.
+    // Follow the room live, present in it (effects run in the browser only). When the page
+    // closes, a member keeps following it quietly, for its unread count.
+    let is_member = room.is_member;
     Effect::new(move |_| realtime.follow(id));
-
     // While the room is on screen its messages are read: the marker follows them.
     Effect::new(move |_| realtime.open(id));
-    on_cleanup(move || realtime.close(id));
-    let read = Action::new(move |seq: &u64| mark_read(id, *seq));
-    let marked = StoredValue::new(0u64);
     Effect::new(move |_| {
         let newest = feed.progress.with(|progress| progress.through);
-        if !read.pending().get() && newest > marked.get_value() && room.is_member {
-            marked.set_value(newest);
-            read.dispatch(newest);
+        if is_member && newest > 0 {
+            realtime.read_up_to(id, newest);
         }
+    });
+    on_cleanup(move || {
+        realtime.close(id);
+        realtime.unfollow(id, is_member);
     });
 
     // The gap was too large to replay: load the newest page again and go on from there.

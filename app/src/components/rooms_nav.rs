@@ -13,8 +13,8 @@ use super::session::use_session;
 use crate::model::RoomView;
 use crate::realtime::use_realtime;
 
-/// Rooms followed from the navigation; the server allows 100 subscriptions per socket, and
-/// the rooms a person opens need room too.
+/// Rooms followed (quietly) from the navigation; the tab follows at most 90 in all and lets
+/// the least recently used quiet ones go first.
 const FOLLOWED_FROM_NAV: usize = 50;
 
 #[component]
@@ -31,7 +31,7 @@ pub fn RoomsNav() -> impl IntoView {
                 .filter(|room| room.is_member)
                 .take(FOLLOWED_FROM_NAV)
             {
-                realtime.follow(room.id);
+                realtime.watch(room.id);
             }
         }
     });

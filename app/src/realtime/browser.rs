@@ -18,7 +18,7 @@ pub struct Link {
 }
 
 #[cfg(feature = "hydrate")]
-pub use live::{flush, local_time, new_client_id, now_ms, start};
+pub use live::{flush, local_time, mark_read, new_client_id, now_ms, start};
 
 #[cfg(not(feature = "hydrate"))]
 impl Link {
@@ -30,6 +30,9 @@ pub fn start(_realtime: super::Realtime, _user: crate::model::UserId) {}
 
 #[cfg(not(feature = "hydrate"))]
 pub fn flush(_realtime: super::Realtime) {}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn mark_read(_realtime: super::Realtime, _room: crate::model::RoomId, _seq: u64) {}
 
 /// Posts are only made in the browser; the server never needs an id.
 #[cfg(not(feature = "hydrate"))]
@@ -67,7 +70,7 @@ mod live {
     use super::Link;
     use crate::api::ApiError;
     use crate::api::messages::send_message;
-    use crate::model::UserId;
+    use crate::model::{RoomId, UserId};
     use crate::protocol::{ClientFrame, ClientId, MessageView, Person, ServerFrame, close};
     use crate::realtime::{ConnectionStatus, OutboxEntry, OutboxState, Realtime};
 
@@ -222,9 +225,7 @@ mod live {
                         if online() {
                             realtime.status.set(ConnectionStatus::Connected);
                         }
-                        for (room, feed) in realtime.feeds() {
-                            let after_seq = crate::realtime::resume_point(feed.contiguous_seq());
-                            let subscribe = ClientFrame::Subscribe { room, after_seq };
+                        for subscribe in realtime.resubscriptions() {
                             if send(&mut write, &subscribe).await.is_err() {
                                 return Outcome::Dropped(true);
                             }
@@ -282,8 +283,13 @@ mod live {
                             display_name: me.display_name,
                         });
                         let client_id = ClientId::parse(&entry.client_id);
-                        if let Some(client_id) = client_id {
-                            realtime.feed(entry.room).merge([MessageView {
+                        let feed = realtime.feed(entry.room);
+                        // The broadcast often comes first; the server's copy then stays.
+                        let arrived = feed
+                            .messages
+                            .with_untracked(|known| known.contains_key(&ack.seq));
+                        if let (Some(client_id), false) = (client_id, arrived) {
+                            feed.merge([MessageView {
                                 id: ack.id,
                                 room: entry.room,
                                 seq: ack.seq,
@@ -320,6 +326,43 @@ mod live {
                 }
             }
             flushing.store(false, Ordering::SeqCst);
+        });
+    }
+
+    /// Sends the read marker of `room`, one request at a time per room; a newer one asked
+    /// for meanwhile goes next.
+    pub fn mark_read(realtime: Realtime, room: RoomId, seq: u64) {
+        let start = realtime.read.try_update_value(|read| {
+            let sent = read.sent.get(&room).copied().unwrap_or(0);
+            let wanted = read.wanted.entry(room).or_default();
+            *wanted = (*wanted).max(seq);
+            *wanted > sent && read.in_flight.insert(room)
+        });
+        if start != Some(true) {
+            return;
+        }
+        spawn_local(async move {
+            while let Some(seq) = realtime
+                .read
+                .with_value(|read| read.wanted.get(&room).copied())
+            {
+                let done = crate::api::messages::mark_read(room, seq).await.is_ok();
+                let again = realtime.read.try_update_value(|read| {
+                    if done {
+                        let sent = read.sent.entry(room).or_default();
+                        *sent = (*sent).max(seq);
+                    }
+                    let sent = read.sent.get(&room).copied().unwrap_or(0);
+                    let more = done && read.wanted.get(&room).is_some_and(|wanted| *wanted > sent);
+                    if !more {
+                        read.in_flight.remove(&room);
+                    }
+                    more
+                });
+                if again != Some(true) {
+                    break;
+                }
+            }
         });
     }
 

@@ -98,35 +98,53 @@ pub enum NoticeKind {
 /// How far a feed has applied the room's numbered changes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Progress {
+    /// Whether `through` is a real position (from history or a subscription), so that a
+    /// resume replays from it. An empty room is known through 0.
+    pub known: bool,
     /// Every change up to this number has been applied.
     pub through: u64,
     /// Changes applied beyond a hole, waiting for it to be filled.
     pub ahead: BTreeSet<u64>,
+    /// The end of the last range asked for, so one hole is asked for once.
+    pub requested_until: u64,
 }
 
 impl Progress {
-    /// Records change `seq`. Returns whether it was new, and the hole before it, if any,
-    /// as the `(after_seq, until_seq)` range to fetch.
+    /// Records change `seq`. Returns whether it was new, and the hole before it, if any
+    /// and not yet asked for, as the `(after_seq, until_seq)` range to fetch.
     pub fn apply(&mut self, seq: u64) -> (bool, Option<(u64, u64)>) {
         if seq <= self.through || self.ahead.contains(&seq) {
             return (false, None);
         }
-        if seq == self.through + 1 {
+        if seq == self.through + 1 || !self.known {
             self.through = seq;
+            self.known = true;
             self.absorb();
             return (true, None);
         }
         self.ahead.insert(seq);
-        (true, Some((self.through, seq)))
+        let first_missing_end = self.ahead.first().copied().unwrap_or(seq).min(seq);
+        if first_missing_end <= self.requested_until {
+            return (true, None);
+        }
+        self.requested_until = first_missing_end;
+        (true, Some((self.through, first_missing_end)))
     }
 
     /// Everything up to `seq` is known (a history page read at that point, or a subscription
     /// that starts there).
     pub fn known_through(&mut self, seq: u64) {
+        self.known = true;
         if seq > self.through {
             self.through = seq;
             self.absorb();
         }
+    }
+
+    /// Where a subscription resumes: after the last applied change, or (nothing known yet)
+    /// from now on without a replay.
+    pub fn resume_point(&self) -> Option<u64> {
+        self.known.then_some(self.through)
     }
 
     fn absorb(&mut self) {
@@ -189,9 +207,21 @@ impl RoomFeed {
             .update(|progress| progress.known_through(last_seq));
     }
 
-    /// The number up to which every change is applied: where a resume starts.
+    /// The number up to which every change is applied.
     pub fn contiguous_seq(&self) -> u64 {
         self.progress.with_untracked(|progress| progress.through)
+    }
+
+    /// Where a subscription resumes (see [`Progress::resume_point`]).
+    pub fn resume_point(&self) -> Option<u64> {
+        self.progress.with_untracked(Progress::resume_point)
+    }
+
+    /// Forgets everything: the gap was too large to replay and no page is showing it.
+    fn reset(&self) {
+        self.messages.update(|known| known.clear());
+        self.notices.update(|notices| notices.clear());
+        self.progress.set(Progress::default());
     }
 
     fn notice(&self, kind: NoticeKind) {
@@ -225,6 +255,14 @@ pub struct Realtime {
     unread: RwSignal<HashMap<RoomId, u64>>,
     /// When this tab last sent a typing signal, per room (ms since the epoch).
     typing_sent: StoredValue<HashMap<RoomId, f64>>,
+    /// The rooms this tab subscribes to, least recently followed first, each `true` if the
+    /// user is present in it (its page is open) rather than following it quietly for the
+    /// unread count.
+    followed: StoredValue<Vec<(RoomId, bool)>>,
+    /// Read markers: the newest sent per room, and the rooms with a request in flight.
+    // Used by the browser half only.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    read: StoredValue<ReadMarkers>,
     feeds: StoredValue<HashMap<RoomId, RoomFeed>>,
     link: StoredValue<browser::Link>,
     /// The owner feeds are created under: the tab's, not the page's that first asked, so a
@@ -245,18 +283,90 @@ impl Realtime {
         feed
     }
 
-    // Used by the socket loop, which exists only in the browser build.
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    fn feeds(&self) -> Vec<(RoomId, RoomFeed)> {
-        self.feeds
-            .with_value(|feeds| feeds.iter().map(|(room, feed)| (*room, *feed)).collect())
+    /// Starts live delivery for `room` with the user present in it (its page is open):
+    /// from after what the feed already holds, or (for a room this tab has nothing of yet)
+    /// from now on.
+    pub fn follow(&self, room: RoomId) {
+        self.subscribe(room, true);
     }
 
-    /// Starts live delivery for `room`: from after what the feed already holds, or (for a
-    /// room this tab has nothing of yet) from now on.
-    pub fn follow(&self, room: RoomId) {
-        let after_seq = resume_point(self.feed(room).contiguous_seq());
-        self.send_frame(ClientFrame::Subscribe { room, after_seq });
+    /// Follows `room` quietly, for its unread count: the user is not shown as present.
+    pub fn watch(&self, room: RoomId) {
+        let present = self.followed.with_value(|followed| {
+            followed
+                .iter()
+                .any(|(followed, present)| *followed == room && *present)
+        });
+        if !present {
+            self.subscribe(room, false);
+        }
+    }
+
+    /// The room's page closed: stay subscribed quietly (`keep_watching`, for a member) or
+    /// not at all.
+    pub fn unfollow(&self, room: RoomId, keep_watching: bool) {
+        if keep_watching {
+            self.subscribe(room, false);
+        } else {
+            self.followed
+                .update_value(|followed| followed.retain(|(followed, _)| *followed != room));
+            self.send_frame(ClientFrame::Unsubscribe { room });
+        }
+    }
+
+    fn subscribe(&self, room: RoomId, present: bool) {
+        let feed = self.feed(room);
+        feed.ended.set(None);
+        let evicted = self.followed.try_update_value(|followed| {
+            followed.retain(|(followed, _)| *followed != room);
+            followed.push((room, present));
+            // The server closes a socket with too many subscriptions: let the least recently
+            // followed quiet rooms go first.
+            let mut evicted = Vec::new();
+            while followed.len() > MAX_FOLLOWED {
+                let Some(index) = followed.iter().position(|(_, present)| !present) else {
+                    break;
+                };
+                evicted.push(followed.remove(index).0);
+            }
+            evicted
+        });
+        for gone in evicted.unwrap_or_default() {
+            self.send_frame(ClientFrame::Unsubscribe { room: gone });
+        }
+        self.send_frame(ClientFrame::Subscribe {
+            room,
+            after_seq: feed.resume_point(),
+            quiet: !present,
+        });
+    }
+
+    /// What to subscribe again after a reconnect: every followed room whose subscription
+    /// did not end, from where its feed stands.
+    // Used by the socket loop, which exists only in the browser build.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn resubscriptions(&self) -> Vec<ClientFrame> {
+        let followed = self.followed.get_value();
+        followed
+            .into_iter()
+            .filter_map(|(room, present)| {
+                let feed = self.feeds.with_value(|feeds| feeds.get(&room).copied())?;
+                if feed.ended.get_untracked().is_some() {
+                    return None;
+                }
+                Some(ClientFrame::Subscribe {
+                    room,
+                    after_seq: feed.resume_point(),
+                    quiet: !present,
+                })
+            })
+            .collect()
+    }
+
+    /// The user has seen `room` up to `seq`: moves the read marker on the server (at most
+    /// one request per room in flight; the newest wins).
+    pub fn read_up_to(&self, room: RoomId, seq: u64) {
+        browser::mark_read(*self, room, seq);
     }
 
     /// Who is signed in here.
@@ -278,6 +388,11 @@ impl Realtime {
         if self.open_room.get_untracked() == Some(room) {
             self.open_room.set(None);
         }
+    }
+
+    /// Whether `room` is the one on screen.
+    pub fn is_open(&self, room: RoomId) -> bool {
+        self.open_room.get_untracked() == Some(room)
     }
 
     /// The unread count of `room` as this tab knows it.
@@ -371,17 +486,22 @@ impl Realtime {
             ServerFrame::Changed { seq, message } => self.receive(seq, message, false),
             ServerFrame::Subscribed { room, last_seq } => {
                 let feed = self.feed(room);
-                feed.ended.set(None);
-                let have = feed.contiguous_seq();
-                if have == 0 {
-                    // A live-only subscription: it starts at the room's newest change.
-                    feed.progress
-                        .update(|progress| progress.known_through(last_seq));
-                } else if last_seq > have {
+                let mut hole = None;
+                feed.progress.update(|progress| {
+                    if !progress.known {
+                        // A live-only subscription: it starts at the room's newest change.
+                        progress.known_through(last_seq);
+                    } else if last_seq > progress.through && last_seq + 1 > progress.requested_until
+                    {
+                        progress.requested_until = last_seq + 1;
+                        hole = Some((progress.through, last_seq + 1));
+                    }
+                });
+                if let Some((after_seq, until_seq)) = hole {
                     self.send_frame(ClientFrame::Fetch {
                         room,
-                        after_seq: have,
-                        until_seq: last_seq + 1,
+                        after_seq,
+                        until_seq,
                     });
                 }
             }
@@ -427,7 +547,17 @@ impl Realtime {
                     }
                 });
             }
-            ServerFrame::Refetch { room, .. } => self.feed(room).refetch.update(|n| *n += 1),
+            ServerFrame::Refetch { room, .. } => {
+                let feed = self.feed(room);
+                if self.is_open(room) {
+                    // The page reloads its newest history and follows on from there.
+                    feed.refetch.update(|n| *n += 1);
+                } else {
+                    // Nobody is looking: start over, live from now.
+                    feed.reset();
+                    self.watch(room);
+                }
+            }
             ServerFrame::Unsubscribed { room, reason } => {
                 let feed = self.feed(room);
                 feed.ended.set(Some(reason));
@@ -488,10 +618,17 @@ impl Realtime {
     }
 }
 
-/// Where a subscription resumes: after the last applied change, or (nothing applied yet)
-/// from now on without a replay.
-pub fn resume_point(through: u64) -> Option<u64> {
-    (through > 0).then_some(through)
+/// Rooms one tab subscribes to at most; the server allows 100 per socket.
+const MAX_FOLLOWED: usize = 90;
+
+/// The read markers this tab has sent, and the requests in flight.
+#[derive(Debug, Default)]
+pub struct ReadMarkers {
+    /// The newest `seq` asked for per room.
+    pub wanted: HashMap<RoomId, u64>,
+    /// The newest `seq` the server accepted per room.
+    pub sent: HashMap<RoomId, u64>,
+    pub in_flight: std::collections::HashSet<RoomId>,
 }
 
 /// Creates the tab's real-time service and opens its socket once the page is interactive
@@ -504,6 +641,8 @@ pub fn provide_realtime(me: Signal<Option<UserView>>) -> Realtime {
         open_room: RwSignal::new(None),
         unread: RwSignal::new(HashMap::new()),
         typing_sent: StoredValue::new(HashMap::new()),
+        followed: StoredValue::new(Vec::new()),
+        read: StoredValue::new(ReadMarkers::default()),
         feeds: StoredValue::new(HashMap::new()),
         link: StoredValue::new(browser::Link::default()),
         owner: StoredValue::new(Owner::current().unwrap_or_default()),
@@ -536,14 +675,16 @@ mod tests {
 
     fn progress(through: u64, ahead: &[u64]) -> Progress {
         Progress {
+            known: true,
             through,
             ahead: ahead.iter().copied().collect(),
+            requested_until: 0,
         }
     }
 
     #[test]
     fn changes_in_order_advance_and_repeats_are_not_new() {
-        let mut state = Progress::default();
+        let mut state = progress(0, &[]);
         assert_eq!(state.apply(1), (true, None));
         assert_eq!(state.apply(2), (true, None));
         assert_eq!(state.apply(2), (false, None), "a replayed duplicate");
@@ -554,27 +695,42 @@ mod tests {
     fn a_jump_asks_for_the_hole_and_filling_it_catches_up() {
         let mut state = progress(3, &[]);
         assert_eq!(state.apply(6), (true, Some((3, 6))));
-        assert_eq!(state.apply(7), (true, Some((3, 7))));
+        assert_eq!(
+            state.apply(7),
+            (true, None),
+            "the same hole is asked for once"
+        );
         assert_eq!(state.apply(4), (true, None));
-        assert_eq!(state, progress(4, &[6, 7]));
+        assert_eq!((state.through, state.ahead.len()), (4, 2));
         assert_eq!(state.apply(5), (true, None));
-        assert_eq!(state, progress(7, &[]), "the waiting ones are absorbed");
+        assert_eq!(
+            (state.through, state.ahead.len()),
+            (7, 0),
+            "the waiting ones are absorbed"
+        );
     }
 
     #[test]
     fn a_history_page_moves_the_start_forward() {
-        let mut state = progress(0, &[]);
+        let mut state = Progress::default();
         state.known_through(50);
         assert_eq!(state.apply(50), (false, None), "already in the page");
         assert_eq!(state.apply(51), (true, None));
         let mut waiting = progress(2, &[9]);
         waiting.known_through(8);
-        assert_eq!(waiting, progress(9, &[]));
+        assert_eq!((waiting.through, waiting.ahead.len()), (9, 0));
     }
 
     #[test]
-    fn a_tab_with_nothing_subscribes_live_only() {
-        assert_eq!(resume_point(0), None);
-        assert_eq!(resume_point(12), Some(12));
+    fn nothing_known_subscribes_live_but_an_empty_room_resumes_from_zero() {
+        assert_eq!(Progress::default().resume_point(), None);
+        let mut empty = Progress::default();
+        empty.known_through(0);
+        assert_eq!(
+            empty.resume_point(),
+            Some(0),
+            "a post before the socket is not lost"
+        );
+        assert_eq!(progress(12, &[]).resume_point(), Some(12));
     }
 }

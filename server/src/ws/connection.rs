@@ -5,7 +5,7 @@
 //! the hub first and reads the database second, so an event committed in between arrives
 //! twice and the second copy is dropped here: nothing is missed and nothing is doubled.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use app::backend::Backend;
@@ -69,6 +69,7 @@ pub async fn run(
         backend: backend.clone(),
         user,
         sent: HashMap::new(),
+        members: HashSet::new(),
         malformed: 0,
     };
     let ending = writer.run(subscription, inbound_rx, shutdown).await;
@@ -116,6 +117,8 @@ struct Writer {
     user: CurrentUser,
     /// Subscribed rooms and the last `seq` sent for each.
     sent: HashMap<RoomId, u64>,
+    /// The subscribed rooms the user was a member of when subscribing.
+    members: HashSet<RoomId>,
     malformed: u32,
 }
 
@@ -217,16 +220,21 @@ impl Writer {
         frame: ClientFrame,
     ) -> Result<bool, Ending> {
         match frame {
-            ClientFrame::Subscribe { room, after_seq } => {
-                self.subscribe(subscription, room, after_seq).await
-            }
+            ClientFrame::Subscribe {
+                room,
+                after_seq,
+                quiet,
+            } => self.subscribe(subscription, room, after_seq, quiet).await,
             ClientFrame::Unsubscribe { room } => {
                 self.backend.hub().unsubscribe(subscription.id, room);
                 self.sent.remove(&room);
+                self.members.remove(&room);
                 Ok(true)
             }
             ClientFrame::Typing { room } => {
-                if self.sent.contains_key(&room) {
+                // Readers of a public room who have not joined it cannot post, so they do
+                // not type in it either.
+                if self.members.contains(&room) {
                     self.backend.hub().typing(subscription.id, room);
                 }
                 Ok(true)
@@ -268,6 +276,7 @@ impl Writer {
         subscription: &Subscription,
         room: RoomId,
         after_seq: Option<u64>,
+        quiet: bool,
     ) -> Result<bool, Ending> {
         if self
             .backend
@@ -278,7 +287,7 @@ impl Writer {
         {
             return Ok(self.send(&not_found(room)).await);
         }
-        match self.backend.hub().subscribe(subscription.id, room) {
+        match self.backend.hub().subscribe(subscription.id, room, quiet) {
             Ok(_) => {}
             Err(SubscribeError::TooManySubscriptions { .. }) => {
                 return Err(Ending {
@@ -287,6 +296,22 @@ impl Writer {
                 });
             }
             Err(SubscribeError::Gone) => return Ok(false),
+        }
+        // Access may have ended between the check and the registration (a removal revokes
+        // only what the hub already holds), so check again now that revocations reach us.
+        match self.backend.rooms().visible(&self.user, room).await {
+            Ok(record) => {
+                if record.viewer_is_member {
+                    self.members.insert(room);
+                } else {
+                    self.members.remove(&room);
+                }
+            }
+            Err(_) => {
+                self.backend.hub().unsubscribe(subscription.id, room);
+                self.sent.remove(&room);
+                return Ok(self.send(&not_found(room)).await);
+            }
         }
         // Registered with the hub before reading the store: see the module comment.
         let replay = match after_seq {
@@ -333,6 +358,9 @@ impl Writer {
         self.sent.insert(room, last_seq);
         if !self.send(&ServerFrame::Subscribed { room, last_seq }).await {
             return Ok(false);
+        }
+        if quiet {
+            return Ok(true);
         }
         // Who is online now; `Joined` and `Left` keep the list current from here.
         let online = self.backend.hub().online(room);

@@ -19,6 +19,9 @@ impl Browser {
             base: base.to_owned(),
             client: Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // A request that hangs fails the test with its own message instead of
+                // stalling the whole suite.
+                .timeout(std::time::Duration::from_secs(30))
                 .build()
                 .expect("a client"),
             cookie: None,

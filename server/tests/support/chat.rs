@@ -69,7 +69,11 @@ pub async fn subscribed(
         }
     ));
     socket
-        .send(&ClientFrame::Subscribe { room, after_seq })
+        .send(&ClientFrame::Subscribe {
+            room,
+            after_seq,
+            quiet: false,
+        })
         .await;
     loop {
         match socket.next().await {
