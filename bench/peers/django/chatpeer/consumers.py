@@ -1,0 +1,24 @@
+"""The tutorial's ChatConsumer: join a group per room, relay every message to the group."""
+
+import json
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.room_group_name = "chat_" + self.scope["url_route"]["kwargs"]["room_name"]
+        await self.channel_layer.group_add(self.room_group_name, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, close_code):
+        await self.channel_layer.group_discard(self.room_group_name, self.channel_name)
+
+    async def receive(self, text_data):
+        message = json.loads(text_data)["message"]
+        await self.channel_layer.group_send(
+            self.room_group_name, {"type": "chat.message", "message": message}
+        )
+
+    async def chat_message(self, event):
+        await self.send(text_data=json.dumps({"message": event["message"]}))

@@ -1,0 +1,514 @@
+//! The scenarios. Each starts its server, sets up its clients, measures a bounded run, and
+//! returns a [`Report`] (printed as text and as one JSON line for `bench/report.py`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use app::model::RoomId;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::client::{self, Received, SoriSite, Socket};
+use crate::process::{self, ServerArgs, Target};
+use crate::stats::{Latencies, Report};
+
+/// Sockets per Sori user: sign-ups cost an Argon2id hash each, so users share sockets.
+const SOCKETS_PER_USER: usize = 100;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BroadcastArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Receiving clients in all.
+    #[arg(long, default_value_t = 100)]
+    pub clients: usize,
+    /// Rooms the clients are spread over (one sender per room).
+    #[arg(long, default_value_t = 1)]
+    pub rooms: usize,
+    /// Posts per second in each room.
+    #[arg(long, default_value_t = 50)]
+    pub rate: u64,
+    /// How long to post, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// How long to wait for the last deliveries after posting stops, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub drain: u64,
+    /// Exit non-zero unless every message reached every client exactly once.
+    #[arg(long)]
+    pub require_all: bool,
+}
+
+/// N clients over K rooms, one sender per room at a fixed rate: deliveries per second,
+/// send-to-receipt latency over all receivers, delivered against expected, and CPU.
+pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Report> {
+    let target = args.server.target;
+    let server = process::start(&args.server)?;
+    let rooms_count = args.rooms.max(1);
+    let site = match target {
+        Target::Sori => Some(Arc::new(
+            SoriSite::new(server.addr, args.clients.div_ceil(SOCKETS_PER_USER)).await?,
+        )),
+        _ => None,
+    };
+    let mut rooms = Vec::new();
+    for k in 0..rooms_count {
+        rooms.push(match &site {
+            Some(site) => site.room(&format!("Bench {k}")).await?,
+            None => RoomId(k as i64 + 1),
+        });
+    }
+
+    let per_room = args.rate * args.seconds;
+    let total = per_room * rooms_count as u64;
+    // Message numbers are global: room k posts k*per_room .. (k+1)*per_room.
+    let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..total).map(|_| AtomicU64::new(0)).collect());
+    let clock = Instant::now();
+    let delivered = Arc::new(AtomicU64::new(0));
+    let duplicates = Arc::new(AtomicU64::new(0));
+    let last_receipt = Arc::new(AtomicU64::new(0));
+    let deadline = Arc::new(tokio::sync::OnceCell::<tokio::time::Instant>::new());
+
+    let mut receivers = Vec::new();
+    for c in 0..args.clients {
+        let room_index = c % rooms_count;
+        let cookie = site
+            .as_ref()
+            .map(|site| site.cookies[c / SOCKETS_PER_USER].clone());
+        let socket = client::join(target, server.addr, rooms[room_index], cookie.as_deref())
+            .await
+            .with_context(|| format!("client {c} could not join"))?;
+        let range = room_index as u64 * per_room..(room_index as u64 + 1) * per_room;
+        let (sent_at, delivered, duplicates, last_receipt, deadline) = (
+            sent_at.clone(),
+            delivered.clone(),
+            duplicates.clone(),
+            last_receipt.clone(),
+            deadline.clone(),
+        );
+        receivers.push(tokio::spawn(receive(
+            target,
+            socket,
+            range,
+            Counters {
+                sent_at,
+                clock,
+                delivered,
+                duplicates,
+                last_receipt,
+                deadline,
+            },
+        )));
+    }
+
+    // The senders: Sori posts through the server function; the peers post on a socket.
+    let cpu_before = server.cpu_with_helpers();
+    let own_before = process::own_cpu();
+    let started = Instant::now();
+    let failed_posts = Arc::new(AtomicU64::new(0));
+    let mut senders = Vec::new();
+    for (k, room) in rooms.iter().copied().enumerate() {
+        let first = k as u64 * per_room;
+        let (sent_at, failed_posts, site) = (sent_at.clone(), failed_posts.clone(), site.clone());
+        let peer = match target {
+            Target::Sori => None,
+            _ => Some(client::join(target, server.addr, room, None).await?),
+        };
+        senders.push(tokio::spawn(send(
+            target,
+            site,
+            peer,
+            room,
+            first..first + per_room,
+            args.rate,
+            sent_at,
+            clock,
+            failed_posts,
+        )));
+    }
+    for sender in senders {
+        sender.await??;
+    }
+    let send_elapsed = started.elapsed();
+    let _ = deadline.set(tokio::time::Instant::now() + Duration::from_secs(args.drain));
+    let mut latencies = Latencies::default();
+    for receiver in receivers {
+        latencies.merge(receiver.await?);
+    }
+    let cpu = server.cpu_with_helpers().saturating_sub(cpu_before);
+    let own_cpu = process::own_cpu().saturating_sub(own_before);
+    let delivered = delivered.load(Ordering::Relaxed);
+    let expected = total * (args.clients / rooms_count) as u64
+        + per_room * (args.clients % rooms_count) as u64;
+    let window = Duration::from_micros(last_receipt.load(Ordering::Relaxed))
+        .saturating_sub(started.duration_since(clock))
+        .max(send_elapsed);
+    let duplicates = duplicates.load(Ordering::Relaxed);
+    let failed_posts = failed_posts.load(Ordering::Relaxed);
+    let report = Report::new(scenario, target)
+        .with("clients", json!(args.clients))
+        .with("rooms", json!(rooms_count))
+        .with("rate_per_room", json!(args.rate))
+        .with("seconds", json!(args.seconds))
+        .with("delivered", json!(delivered))
+        .with("expected", json!(expected))
+        .with("duplicates", json!(duplicates))
+        .with("failed_posts", json!(failed_posts))
+        .with(
+            "deliveries_per_s",
+            json!(delivered as f64 / window.as_secs_f64()),
+        )
+        .with_latencies(&mut latencies)
+        .with_cpu(cpu, own_cpu, window, delivered);
+    if args.require_all && (delivered != expected || duplicates > 0 || failed_posts > 0) {
+        report.print();
+        bail!(
+            "{} deliveries missing, {duplicates} duplicated, {failed_posts} posts failed",
+            expected.saturating_sub(delivered)
+        );
+    }
+    Ok(report)
+}
+
+/// Shared by a run's receivers.
+struct Counters {
+    sent_at: Arc<Vec<AtomicU64>>,
+    clock: Instant,
+    delivered: Arc<AtomicU64>,
+    duplicates: Arc<AtomicU64>,
+    last_receipt: Arc<AtomicU64>,
+    /// Set when posting stops: receivers wait until then plus the drain time at most.
+    deadline: Arc<tokio::sync::OnceCell<tokio::time::Instant>>,
+}
+
+/// Receives until every message of `range` arrived, or the deadline after posting passed.
+async fn receive(
+    target: Target,
+    mut socket: Socket,
+    range: std::ops::Range<u64>,
+    counters: Counters,
+) -> Latencies {
+    let expected = range.end - range.start;
+    let mut seen = vec![false; expected as usize];
+    let mut got = 0u64;
+    let mut latencies = Latencies::default();
+    let far = tokio::time::Instant::now() + Duration::from_secs(3600);
+    while got < expected {
+        let deadline = counters.deadline.get().copied().unwrap_or(far);
+        let next = tokio::select! {
+            next = socket.next() => next,
+            _ = tokio::time::sleep_until(deadline) => break,
+            // Re-check once posting stops, so the deadline is seen.
+            _ = tokio::time::sleep(Duration::from_millis(500)), if counters.deadline.get().is_none() => continue,
+        };
+        let Some(Ok(message)) = next else { break };
+        let Message::Text(text) = message else {
+            continue;
+        };
+        match client::parse(target, &text) {
+            Received::Message(n) if range.contains(&n) => {
+                let now = counters.clock.elapsed().as_micros() as u64;
+                let index = (n - range.start) as usize;
+                if seen[index] {
+                    counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                seen[index] = true;
+                got += 1;
+                counters.delivered.fetch_add(1, Ordering::Relaxed);
+                counters.last_receipt.fetch_max(now, Ordering::Relaxed);
+                let sent = counters.sent_at[n as usize].load(Ordering::Relaxed);
+                latencies.record(now.saturating_sub(sent));
+            }
+            Received::Ping => {
+                let _ = socket.send(Message::text("3")).await;
+            }
+            _ => {}
+        }
+    }
+    let _ = socket.close(None).await;
+    latencies
+}
+
+/// Posts the messages of `numbers` in `room` at `rate` per second.
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    target: Target,
+    site: Option<Arc<SoriSite>>,
+    mut peer: Option<Socket>,
+    room: RoomId,
+    numbers: std::ops::Range<u64>,
+    rate: u64,
+    sent_at: Arc<Vec<AtomicU64>>,
+    clock: Instant,
+    failed_posts: Arc<AtomicU64>,
+) -> anyhow::Result<()> {
+    let started = tokio::time::Instant::now();
+    let mut next = numbers.start;
+    let mut ticker = tokio::time::interval(Duration::from_millis(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut posts = Vec::new();
+    while next < numbers.end {
+        ticker.tick().await;
+        // Keep to the schedule: everything due by now goes out.
+        let due = numbers.start
+            + (started.elapsed().as_secs_f64() * rate as f64).floor() as u64;
+        let due = due.min(numbers.end);
+        while next < due {
+            sent_at[next as usize].store(clock.elapsed().as_micros() as u64, Ordering::Relaxed);
+            match (&site, &mut peer) {
+                (Some(site), _) => {
+                    let (site, failed_posts) = (site.clone(), failed_posts.clone());
+                    let n = next;
+                    posts.push(tokio::spawn(async move {
+                        if let Err(error) = site.post(0, room, n).await {
+                            eprintln!("post failed: {error}");
+                            failed_posts.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }));
+                }
+                (None, Some(socket)) => socket.feed(client::peer_post(target, room, next)).await?,
+                (None, None) => bail!("a peer sender needs a socket"),
+            }
+            next += 1;
+        }
+        if let Some(socket) = &mut peer {
+            socket.flush().await?;
+            // Answer pings and drop what the sender itself receives.
+            while let Some(Some(Ok(message))) = socket.next().now_or_never() {
+                if let Message::Text(text) = message {
+                    if let Received::Ping = client::parse(target, &text) {
+                        socket.send(Message::text("3")).await?;
+                    }
+                }
+            }
+        }
+    }
+    for post in posts {
+        let _ = post.await;
+    }
+    if let Some(mut socket) = peer {
+        // Keep reading until the receivers are done is not needed: the sender's own copies
+        // are not counted. Close politely.
+        let _ = socket.close(None).await;
+    }
+    Ok(())
+}
+
+use futures_util::FutureExt;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Clients to connect and subscribe.
+    #[arg(long, default_value_t = 1000)]
+    pub clients: usize,
+    /// Sockets opening at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+}
+
+/// N clients connecting and subscribing: the time taken, and the server's RSS afterwards
+/// as KB per connection (against its RSS before).
+pub async fn connect(args: ConnectArgs) -> anyhow::Result<Report> {
+    let target = args.server.target;
+    let server = process::start(&args.server)?;
+    let site = match target {
+        Target::Sori => Some(SoriSite::new(server.addr, args.clients.div_ceil(SOCKETS_PER_USER)).await?),
+        _ => None,
+    };
+    let room = match &site {
+        Some(site) => site.room("Idle").await?,
+        None => RoomId(1),
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = server.rss_kib();
+    let started = Instant::now();
+    let cookies: Vec<Option<String>> = (0..args.clients)
+        .map(|c| site.as_ref().map(|site| site.cookies[c / SOCKETS_PER_USER].clone()))
+        .collect();
+    let addr = server.addr;
+    let sockets: Vec<anyhow::Result<Socket>> = futures_util::stream::iter(cookies)
+        .map(|cookie| async move { client::join(target, addr, room, cookie.as_deref()).await })
+        .buffer_unordered(args.concurrency.max(1))
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    let connected = sockets.iter().filter(|socket| socket.is_ok()).count();
+    if let Some(Err(error)) = sockets.iter().find(|socket| socket.is_err()) {
+        eprintln!("a connection failed: {error}");
+    }
+    // Let the server settle, then read its memory while every socket is held.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = server.rss_kib();
+    drop(sockets);
+    let per_connection = (rss_after.saturating_sub(rss_before)) as f64 * 1.024 / connected.max(1) as f64;
+    Ok(Report::new("connect", target)
+        .with("clients", json!(args.clients))
+        .with("connected", json!(connected))
+        .with("seconds", json!(elapsed.as_secs_f64()))
+        .with("rss_before_kb", json!(rss_before as f64 * 1.024))
+        .with("rss_after_kb", json!(rss_after as f64 * 1.024))
+        .with("kb_per_connection", json!(per_connection)))
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct PostsArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Posters, each waiting for its acknowledgement before the next post.
+    #[arg(long, default_value_t = 16)]
+    pub posters: usize,
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+}
+
+/// Durable posts per second on Sori: each acknowledged only after its commit.
+pub async fn posts(args: PostsArgs) -> anyhow::Result<Report> {
+    let server = process::start(&args.server)?;
+    let site = Arc::new(SoriSite::new(server.addr, 1).await?);
+    let room = site.room("Posts").await?;
+    let acked = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let cpu_before = server.cpu();
+    let started = Instant::now();
+    let end = started + Duration::from_secs(args.seconds);
+    let mut tasks = Vec::new();
+    for p in 0..args.posters as u64 {
+        let (site, acked, failed) = (site.clone(), acked.clone(), failed.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = p << 32;
+            while Instant::now() < end {
+                match site.post(0, room, n).await {
+                    Ok(()) => acked.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                };
+                n += 1;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    let elapsed = started.elapsed();
+    let acked = acked.load(Ordering::Relaxed);
+    let cpu = server.cpu().saturating_sub(cpu_before);
+    Ok(Report::new("posts", Target::Sori)
+        .with("posters", json!(args.posters))
+        .with("acknowledged", json!(acked))
+        .with("failed", json!(failed.load(Ordering::Relaxed)))
+        .with("posts_per_s", json!(acked as f64 / elapsed.as_secs_f64()))
+        .with(
+            "server_cpu_us_per_post",
+            json!(cpu.as_secs_f64() * 1e6 / acked.max(1) as f64),
+        ))
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SsrArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Messages in the room page (the newest page is rendered).
+    #[arg(long, default_value_t = 50)]
+    pub messages: u64,
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Pin wrk to this core.
+    #[arg(long)]
+    pub client_core: Option<usize>,
+}
+
+/// Server-side rendering of a room page holding 50 messages, driven by `wrk`.
+pub async fn ssr(args: SsrArgs) -> anyhow::Result<Report> {
+    let server = process::start(&args.server)?;
+    let site = SoriSite::new(server.addr, 1).await?;
+    let room = site.room("Rendered").await?;
+    for n in 0..args.messages {
+        site.post(0, room, n).await?;
+    }
+    let url = format!("http://{}/rooms/{}", server.addr, room);
+    let mut command = match args.client_core {
+        Some(core) => {
+            let mut command = std::process::Command::new("taskset");
+            command.arg("-c").arg(core.to_string()).arg("wrk");
+            command
+        }
+        None => std::process::Command::new("wrk"),
+    };
+    let output = command
+        .args(["-t1", &format!("-c{}", args.connections)])
+        .arg(format!("-d{}s", args.seconds))
+        .args(["-H", &format!("Cookie: {}", site.cookies[0])])
+        .args(["-H", "Accept: text/html"])
+        .arg("--latency")
+        .arg(&url)
+        .output()
+        .context("cannot run wrk (apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let requests_per_s = text
+        .lines()
+        .find_map(|line| line.strip_prefix("Requests/sec:"))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .with_context(|| format!("wrk printed no rate:\n{text}"))?;
+    let non_2xx = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let p99 = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("99%"))
+        .map(|value| value.trim().to_owned())
+        .unwrap_or_default();
+    Ok(Report::new("ssr", Target::Sori)
+        .with("requests_per_s", json!(requests_per_s))
+        .with("non_2xx", json!(non_2xx))
+        .with("p99", Value::String(p99))
+        .with("connections", json!(args.connections)))
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct StartupArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Starts to time.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+}
+
+/// Cold start to a ready `/readyz` on a fresh database, and the idle server's RSS.
+pub async fn startup(args: StartupArgs) -> anyhow::Result<Report> {
+    let http = reqwest::Client::new();
+    let mut starts = Vec::new();
+    let mut idle_rss = 0;
+    for _ in 0..args.runs.max(1) {
+        let started = Instant::now();
+        let server = process::start_sori(&args.server, &[])?;
+        let url = format!("http://{}/readyz", server.addr);
+        loop {
+            if let Ok(response) = http.get(&url).send().await {
+                if response.status().is_success() {
+                    break;
+                }
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                bail!("/readyz was not ready within 10 s");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        starts.push(started.elapsed().as_secs_f64() * 1000.0);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        idle_rss = idle_rss.max(server.rss_kib());
+    }
+    starts.sort_by(f64::total_cmp);
+    Ok(Report::new("startup", Target::Sori)
+        .with("cold_start_ms_median", json!(starts[starts.len() / 2]))
+        .with("cold_start_ms_max", json!(starts[starts.len() - 1]))
+        .with("idle_rss_mb", json!(idle_rss as f64 / 1024.0)))
+}
