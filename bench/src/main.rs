@@ -40,7 +40,9 @@ enum Scenario {
     Startup(scenario::StartupArgs),
 }
 
-#[tokio::main]
+// One thread: the generator is pinned to one core, where a second worker would only add
+// context switches.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let report = match Scenario::parse() {
         Scenario::Fanout(args) => scenario::broadcast(args, "fanout").await?,

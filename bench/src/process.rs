@@ -236,7 +236,12 @@ fn start_django(args: &ServerArgs) -> anyhow::Result<Server> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .with_context(|| format!("cannot start {} (run bench/setup-peers.sh)", daphne.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot start {} (run bench/setup-peers.sh)",
+                daphne.display()
+            )
+        })?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     wait_for_port(addr, &mut child, "daphne")?;
     Ok(Server {

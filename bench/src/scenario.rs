@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::client::{self, Received, SoriSite, Socket};
+use crate::client::{self, Received, Socket, SoriSite};
 use crate::process::{self, ServerArgs, Target};
 use crate::stats::{Latencies, Report};
 
@@ -70,7 +70,7 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
     let delivered = Arc::new(AtomicU64::new(0));
     let duplicates = Arc::new(AtomicU64::new(0));
     let last_receipt = Arc::new(AtomicU64::new(0));
-    let deadline = Arc::new(tokio::sync::OnceCell::<tokio::time::Instant>::new());
+    let (deadline_tx, deadline) = tokio::sync::watch::channel(None);
 
     let mut receivers = Vec::new();
     for c in 0..args.clients {
@@ -133,7 +133,9 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
         sender.await??;
     }
     let send_elapsed = started.elapsed();
-    let _ = deadline.set(tokio::time::Instant::now() + Duration::from_secs(args.drain));
+    let _ = deadline_tx.send(Some(
+        tokio::time::Instant::now() + Duration::from_secs(args.drain),
+    ));
     let mut latencies = Latencies::default();
     for receiver in receivers {
         latencies.merge(receiver.await?);
@@ -181,7 +183,7 @@ struct Counters {
     duplicates: Arc<AtomicU64>,
     last_receipt: Arc<AtomicU64>,
     /// Set when posting stops: receivers wait until then plus the drain time at most.
-    deadline: Arc<tokio::sync::OnceCell<tokio::time::Instant>>,
+    deadline: tokio::sync::watch::Receiver<Option<tokio::time::Instant>>,
 }
 
 /// Receives until every message of `range` arrived, or the deadline after posting passed.
@@ -195,14 +197,24 @@ async fn receive(
     let mut seen = vec![false; expected as usize];
     let mut got = 0u64;
     let mut latencies = Latencies::default();
-    let far = tokio::time::Instant::now() + Duration::from_secs(3600);
+    // One timer for the whole run (a timer per frame would cost the generator more than
+    // the frame): far away until posting stops, then the drain deadline.
+    let mut posting_done = counters.deadline.clone();
+    let timer = tokio::time::sleep(Duration::from_secs(3600));
+    tokio::pin!(timer);
+    let mut deadline_known = false;
     while got < expected {
-        let deadline = counters.deadline.get().copied().unwrap_or(far);
+        if !deadline_known {
+            if let Some(deadline) = *posting_done.borrow() {
+                timer.as_mut().reset(deadline);
+                deadline_known = true;
+            }
+        }
         let next = tokio::select! {
+            biased;
             next = socket.next() => next,
-            _ = tokio::time::sleep_until(deadline) => break,
-            // Re-check once posting stops, so the deadline is seen.
-            _ = tokio::time::sleep(Duration::from_millis(500)), if counters.deadline.get().is_none() => continue,
+            _ = posting_done.changed(), if !deadline_known => continue,
+            _ = &mut timer => break,
         };
         let Some(Ok(message)) = next else { break };
         let Message::Text(text) = message else {
@@ -254,8 +266,7 @@ async fn send(
     while next < numbers.end {
         ticker.tick().await;
         // Keep to the schedule: everything due by now goes out.
-        let due = numbers.start
-            + (started.elapsed().as_secs_f64() * rate as f64).floor() as u64;
+        let due = numbers.start + (started.elapsed().as_secs_f64() * rate as f64).floor() as u64;
         let due = due.min(numbers.end);
         while next < due {
             sent_at[next as usize].store(clock.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -318,7 +329,9 @@ pub async fn connect(args: ConnectArgs) -> anyhow::Result<Report> {
     let target = args.server.target;
     let server = process::start(&args.server)?;
     let site = match target {
-        Target::Sori => Some(SoriSite::new(server.addr, args.clients.div_ceil(SOCKETS_PER_USER)).await?),
+        Target::Sori => {
+            Some(SoriSite::new(server.addr, args.clients.div_ceil(SOCKETS_PER_USER)).await?)
+        }
         _ => None,
     };
     let room = match &site {
@@ -329,7 +342,10 @@ pub async fn connect(args: ConnectArgs) -> anyhow::Result<Report> {
     let rss_before = server.rss_kib();
     let started = Instant::now();
     let cookies: Vec<Option<String>> = (0..args.clients)
-        .map(|c| site.as_ref().map(|site| site.cookies[c / SOCKETS_PER_USER].clone()))
+        .map(|c| {
+            site.as_ref()
+                .map(|site| site.cookies[c / SOCKETS_PER_USER].clone())
+        })
         .collect();
     let addr = server.addr;
     let sockets: Vec<anyhow::Result<Socket>> = futures_util::stream::iter(cookies)
@@ -346,7 +362,8 @@ pub async fn connect(args: ConnectArgs) -> anyhow::Result<Report> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_after = server.rss_kib();
     drop(sockets);
-    let per_connection = (rss_after.saturating_sub(rss_before)) as f64 * 1.024 / connected.max(1) as f64;
+    let per_connection =
+        (rss_after.saturating_sub(rss_before)) as f64 * 1.024 / connected.max(1) as f64;
     Ok(Report::new("connect", target)
         .with("clients", json!(args.clients))
         .with("connected", json!(connected))

@@ -58,15 +58,27 @@ impl Report {
 
     /// The server's CPU over the run, per delivery, and the generator's own share of a core
     /// (near 100 % means the generator, not the server, was the limit).
-    pub fn with_cpu(self, server: Duration, generator: Duration, window: Duration, deliveries: u64) -> Self {
+    pub fn with_cpu(
+        self,
+        server: Duration,
+        generator: Duration,
+        window: Duration,
+        deliveries: u64,
+    ) -> Self {
         let window = window.as_secs_f64().max(1e-9);
         self.with("server_cpu_s", json!(server.as_secs_f64()))
-            .with("server_core_pct", json!(server.as_secs_f64() * 100.0 / window))
+            .with(
+                "server_core_pct",
+                json!(server.as_secs_f64() * 100.0 / window),
+            )
             .with(
                 "server_us_per_delivery",
                 json!(server.as_secs_f64() * 1e6 / deliveries.max(1) as f64),
             )
-            .with("generator_core_pct", json!(generator.as_secs_f64() * 100.0 / window))
+            .with(
+                "generator_core_pct",
+                json!(generator.as_secs_f64() * 100.0 / window),
+            )
     }
 
     pub fn print(&self) {

@@ -130,19 +130,20 @@ impl Messages {
             return Err(ApiError::NotMember);
         }
         let author = user.user.id;
-        // A resend of something already stored is answered before the rate limit: retrying
-        // after a lost acknowledgement must never be refused.
-        let existing = self
-            .store
-            .message_by_client_id(author, &client_id)
-            .await
-            .map_err(|error| internal("find message", error))?;
-        if let Some(message) = existing {
-            return Ok(ack(&message));
+        // A resend of something already stored is never refused by the rate limit: retrying
+        // after a lost acknowledgement must go through. Only a post the limit would refuse
+        // is looked up first (the insert below answers ordinary resends by itself).
+        if let Err(retry_after_secs) = self.limiter.check(&[&format!("user:{author}")]) {
+            let existing = self
+                .store
+                .message_by_client_id(author, &client_id)
+                .await
+                .map_err(|error| internal("find message", error))?;
+            return match existing {
+                Some(message) => Ok(ack(&message)),
+                None => Err(ApiError::RateLimited { retry_after_secs }),
+            };
         }
-        self.limiter
-            .check(&[&format!("user:{author}")])
-            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
 
         let _ordered = self.ordered.lock().await;
         let posted = self
@@ -150,6 +151,7 @@ impl Messages {
             .insert_message(NewMessage {
                 room: room.id,
                 author,
+                author_name: &user.user.display_name,
                 client_id: &client_id,
                 body: body.as_str(),
                 now_ms: self.clock.now_ms(),

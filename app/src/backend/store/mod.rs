@@ -165,7 +165,7 @@ pub struct RoomRecord {
     /// their account).
     pub direct_peer: Option<String>,
     /// Messages from others, not deleted, after the viewer's read marker (0 for
-    /// non-members).
+    /// non-members). Counted in room lists only; 0 from `Store::room`.
     pub unread: u64,
 }
 
@@ -200,6 +200,8 @@ pub struct InvitationRecord {
 pub struct NewMessage<'a> {
     pub room: RoomId,
     pub author: UserId,
+    /// The author's display name, for the stored message's view.
+    pub author_name: &'a str,
     pub client_id: &'a ClientId,
     pub body: &'a str,
     pub now_ms: i64,

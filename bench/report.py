@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Turns the JSON lines of a `make bench` run into bench/RESULTS.md: medians (with min and
+max) over the rounds, the targets with what was measured against each, the peers side by
+side, the machine, the commands, and bench/ANALYSIS.md (the profiles behind the misses)."""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+
+def load(path):
+    with open(path) as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def key(result):
+    params = ("clients", "rooms", "rate_per_room", "seconds", "posters", "connections")
+    return (result["scenario"], result["target"]) + tuple(result.get(p) for p in params)
+
+
+def summarize(results):
+    groups = defaultdict(list)
+    for result in results:
+        groups[key(result)].append(result)
+    return groups
+
+
+def stat(runs, field):
+    values = [run[field] for run in runs if isinstance(run.get(field), (int, float))]
+    if not values:
+        return None
+    return statistics.median(values), min(values), max(values)
+
+
+def fmt(value, digits=1):
+    if value is None:
+        return "–"
+    median, low, high = value
+    if low == high:
+        return f"{median:,.{digits}f}"
+    return f"{median:,.{digits}f} ({low:,.{digits}f}–{high:,.{digits}f})"
+
+
+def find(groups, scenario, target, **params):
+    for group_key, runs in groups.items():
+        if group_key[0] != scenario or group_key[1] != target:
+            continue
+        if all(runs[0].get(name) == value for name, value in params.items()):
+            return runs
+    return []
+
+
+def delivered_pct(runs):
+    values = [100.0 * run["delivered"] / max(run["expected"], 1) for run in runs]
+    return (statistics.median(values), min(values), max(values)) if values else None
+
+
+def machine():
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    with open("/proc/meminfo") as meminfo:
+        memory = int(meminfo.readline().split()[1]) // (1024 * 1024)
+    return f"{os.cpu_count()} cores ({model}), {memory} GiB, Linux {platform.release()}, commit {commit}"
+
+
+def main():
+    path = sys.argv[1]
+    results = load(path)
+    groups = summarize(results)
+    rounds = max((len(runs) for runs in groups.values()), default=0)
+    out = []
+    say = out.append
+
+    say("# Benchmark results\n")
+    say(f"Written by `make bench` (bench/run.sh) from `{path}`: {rounds} alternating rounds; "
+        "each cell is the median, with the minimum and maximum in brackets. The server is pinned to "
+        "core 0 and the load generator (`sori-bench`) to core 1 with `taskset`; everything runs on "
+        "loopback. `generator core` near 100 % would mean the generator, not the server, was the limit.\n")
+    say(f"Machine: {machine()}.\n")
+
+    say("## Against the targets\n")
+    say("| measure | target | measured | verdict |")
+    say("|---|---|---|---|")
+
+    def row(measure, target, value, ok):
+        verdict = "–" if value is None else ("met" if ok else "**missed**")
+        say(f"| {measure} | {target} | {fmt(value, 2) if value else '–'} | {verdict} |")
+
+    offered = find(groups, "fanout", "sori", clients=1000, rate_per_room=50)
+    if offered:
+        pct = delivered_pct(offered)
+        p99 = stat(offered, "p99_ms")
+        cpu = stat(offered, "server_us_per_delivery")
+        say(f"| 1,000 clients in one room, offered 50,000 deliveries/s | all delivered, p99 ≤ 20 ms, ≤ 9 µs server CPU per delivery | "
+            f"delivered {fmt(pct, 2)} %; p99 {fmt(p99)} ms; {fmt(cpu)} µs | "
+            f"{'met' if pct[0] >= 100 and p99[0] <= 20 and cpu[0] <= 9 else '**missed**'} |")
+    saturated = find(groups, "fanout", "sori", clients=1000, rate_per_room=400)
+    if saturated:
+        rate = stat(saturated, "deliveries_per_s")
+        gen = stat(saturated, "generator_core_pct")
+        say(f"| 1,000 clients in one room, saturated | ≥ 90,000 deliveries/s | {fmt(rate, 0)} /s (generator core {fmt(gen, 0)} %) | "
+            f"{'met' if rate[0] >= 90000 else '**missed**'} |")
+    hundred = find(groups, "fanout", "sori", clients=100, rate_per_room=50)
+    if hundred:
+        p99 = stat(hundred, "p99_ms")
+        row("100 clients in one room, 50 msg/s: p99 ms", "≤ 5 ms", p99, p99[0] <= 5)
+    idle = find(groups, "connect", "sori", clients=10000)
+    if idle:
+        per = stat(idle, "kb_per_connection")
+        held = stat(idle, "connected")
+        say(f"| 10,000 idle connections | held, ≤ 16 KB server RSS each | {fmt(held, 0)} held, {fmt(per)} KB each | "
+            f"{'met' if held[0] >= 10000 and per[0] <= 16 else '**missed**'} |")
+    startup = find(groups, "startup", "sori")
+    if startup:
+        rss = stat(startup, "idle_rss_mb")
+        row("idle server RSS, MB", "≤ 20 MB", rss, rss[0] <= 20)
+        cold = stat(startup, "cold_start_ms_median")
+        row("cold start to a ready /readyz, ms", "≤ 200 ms", cold, cold[0] <= 200)
+    posts = find(groups, "posts", "sori")
+    if posts:
+        rate = stat(posts, "posts_per_s")
+        row("durable posts on SQLite, per s", "≥ 2,000/s", rate, rate[0] >= 2000)
+    ssr = find(groups, "ssr", "sori")
+    if ssr:
+        rate = stat(ssr, "requests_per_s")
+        row("room page SSR (50 messages), req/s", "≥ 8,000 req/s", rate, rate[0] >= 8000)
+    wasm = find(groups, "wasm", "sori")
+    if wasm:
+        br = stat(wasm, "brotli_kb")
+        say(f"| wasm, brotli | ≤ 300 KB | {fmt(br, 0)} KB (raw {fmt(stat(wasm, 'raw_kb'), 0)} KB, gzip {fmt(stat(wasm, 'gzip_kb'), 0)} KB) | "
+            f"{'met' if br[0] <= 300 else '**missed**'} |")
+    sori_sat = stat(saturated, "deliveries_per_s") if saturated else None
+    django_sat = stat(find(groups, "fanout", "django-redis", clients=1000, rate_per_room=10), "deliveries_per_s")
+    if sori_sat and django_sat:
+        ratio = sori_sat[0] / max(django_sat[0], 1)
+        say(f"| saturated deliveries/s against Django Channels (Redis) | ≥ 30× | {ratio:,.1f}× | {'met' if ratio >= 30 else '**missed**'} |")
+    sio = stat(find(groups, "fanout", "socketio", clients=1000, rate_per_room=50), "server_us_per_delivery")
+    sori_cpu = stat(offered, "server_us_per_delivery") if offered else None
+    if sio and sori_cpu:
+        ratio = sio[0] / max(sori_cpu[0], 1e-9)
+        say(f"| deliveries per server CPU second against Socket.IO (1,000 clients, 50 msg/s) | ≥ 1.3× | {ratio:.2f}× | {'met' if ratio >= 1.3 else '**missed**'} |")
+    say("")
+
+    say("## Side by side\n")
+    say("Delivered is what reached the clients within the run's drain time (10–15 s after posting stopped).\n")
+    say("| scenario | target | delivered % | deliveries/s | p50 ms | p99 ms | max ms | server µs/delivery | server core % | generator core % |")
+    say("|---|---|---|---|---|---|---|---|---|---|")
+    for scenario, params, label in [
+        ("fanout", dict(clients=100, rate_per_room=50), "100 clients, 1 room, 50 msg/s"),
+        ("fanout", dict(clients=1000, rate_per_room=50), "1,000 clients, 1 room, 50 msg/s"),
+        ("fanout", dict(clients=1000, rate_per_room=400), "1,000 clients, saturated (400 msg/s offered)"),
+        ("fanout", dict(clients=1000, rate_per_room=10), "1,000 clients, saturated (10 msg/s offered)"),
+        ("rooms", dict(clients=1000, rooms=50), "1,000 clients, 50 rooms, 2 msg/s each"),
+    ]:
+        for target in ("sori", "socketio", "django-redis", "django-memory"):
+            runs = find(groups, scenario, target, **params)
+            if not runs:
+                continue
+            say(f"| {label} | {target} | {fmt(delivered_pct(runs), 2)} | {fmt(stat(runs, 'deliveries_per_s'), 0)} | "
+                f"{fmt(stat(runs, 'p50_ms'))} | {fmt(stat(runs, 'p99_ms'))} | {fmt(stat(runs, 'max_ms'))} | "
+                f"{fmt(stat(runs, 'server_us_per_delivery'))} | {fmt(stat(runs, 'server_core_pct'), 0)} | "
+                f"{fmt(stat(runs, 'generator_core_pct'), 0)} |")
+    say("")
+    say("| idle connections | target | connected | seconds to connect | server KB per connection |")
+    say("|---|---|---|---|---|")
+    for target in ("sori", "socketio", "django-redis", "django-memory"):
+        for clients in (10000, 2000):
+            runs = find(groups, "connect", target, clients=clients)
+            if runs:
+                say(f"| {clients:,} | {target} | {fmt(stat(runs, 'connected'), 0)} | {fmt(stat(runs, 'seconds'), 2)} | {fmt(stat(runs, 'kb_per_connection'))} |")
+    say("")
+
+    say("## Commands\n")
+    say("```sh\nmake bench                 # ROUNDS=3 by default: bench/run.sh, then bench/report.py\n"
+        "taskset -c 1 target/release/sori-bench fanout --target sori --server-core 0 --clients 1000 --rate 50 --seconds 5\n"
+        "taskset -c 1 target/release/sori-bench --help   # every scenario and flag\n```\n")
+    say("Every command `bench/run.sh` ran is printed on its standard error as it runs.\n")
+
+    analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ANALYSIS.md")
+    if os.path.exists(analysis):
+        with open(analysis) as text:
+            say(text.read())
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
