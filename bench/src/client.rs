@@ -154,10 +154,10 @@ pub async fn join(
                 .send(Message::text(serde_json::to_string(&subscribe)?))
                 .await?;
             while let Some(message) = socket.next().await {
-                if let Message::Text(text) = message? {
-                    if let Ok(ServerFrame::Subscribed { .. }) = serde_json::from_str(&text) {
-                        return Ok(socket);
-                    }
+                if let Message::Text(text) = message?
+                    && let Ok(ServerFrame::Subscribed { .. }) = serde_json::from_str(&text)
+                {
+                    return Ok(socket);
                 }
             }
             bail!("the socket closed before the subscription")

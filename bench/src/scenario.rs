@@ -204,11 +204,9 @@ async fn receive(
     tokio::pin!(timer);
     let mut deadline_known = false;
     while got < expected {
-        if !deadline_known {
-            if let Some(deadline) = *posting_done.borrow() {
-                timer.as_mut().reset(deadline);
-                deadline_known = true;
-            }
+        if !deadline_known && let Some(deadline) = *posting_done.borrow() {
+            timer.as_mut().reset(deadline);
+            deadline_known = true;
         }
         let next = tokio::select! {
             biased;
@@ -290,10 +288,10 @@ async fn send(
             socket.flush().await?;
             // Answer pings and drop what the sender itself receives.
             while let Some(Some(Ok(message))) = socket.next().now_or_never() {
-                if let Message::Text(text) = message {
-                    if let Received::Ping = client::parse(target, &text) {
-                        socket.send(Message::text("3")).await?;
-                    }
+                if let Message::Text(text) = message
+                    && let Received::Ping = client::parse(target, &text)
+                {
+                    socket.send(Message::text("3")).await?;
                 }
             }
         }
@@ -509,10 +507,10 @@ pub async fn startup(args: StartupArgs) -> anyhow::Result<Report> {
         let server = process::start_sori(&args.server, &[])?;
         let url = format!("http://{}/readyz", server.addr);
         loop {
-            if let Ok(response) = http.get(&url).send().await {
-                if response.status().is_success() {
-                    break;
-                }
+            if let Ok(response) = http.get(&url).send().await
+                && response.status().is_success()
+            {
+                break;
             }
             if started.elapsed() > Duration::from_secs(10) {
                 bail!("/readyz was not ready within 10 s");
