@@ -10,7 +10,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: run test setup setup-test build fmt lint unit smoke e2e watch fanout
+.PHONY: run test setup setup-test build fmt lint unit smoke e2e watch fanout bench
 
 run: setup build
 	./target/release/sori
@@ -57,3 +57,8 @@ watch: setup
 FANOUT_ARGS ?= --clients 100 --rate 50 --seconds 10
 fanout: setup build
 	cargo run --release -p bench --bin sori-bench -- fanout $(FANOUT_ARGS)
+
+# Every benchmark scenario against Sori and the peers (Django Channels, Socket.IO), in
+# alternating rounds (ROUNDS=3), then bench/RESULTS.md. Not part of `make test`.
+bench: setup build
+	bench/run.sh
