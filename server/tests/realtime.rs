@@ -11,7 +11,7 @@ use app::model::RoomId;
 use app::protocol::{ClientFrame, ProtocolError, ServerFrame, close};
 use serde_json::{Value, json};
 use support::TestApp;
-use support::chat::{next_message, person, post, room_with, subscribed, uuid};
+use support::chat::{next_message, person, post, private_room_with, room_with, subscribed, uuid};
 use support::socket::{Closed, Socket};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -468,29 +468,8 @@ async fn leaving_a_private_room_ends_its_live_subscription_at_once() {
     let app = TestApp::spawn().await;
     let mut owner = person(&app, "owner").await;
     let mut member = person(&app, "member").await;
-    let form = [("name", "Secret"), ("topic", ""), ("private", "on")];
-    let room: Value = owner
-        .call("rooms/create", &form)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = room["id"].as_i64().unwrap().to_string();
-    let invitation: Value = owner
-        .call("invitations/create", &[("id", &id)])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = invitation["path"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("/invite/")
-        .to_owned();
-    member
-        .call("invitations/accept", &[("token", &token)])
-        .await;
-    let room = RoomId(room["id"].as_i64().unwrap());
+    let room = private_room_with(&mut owner, &mut member).await;
+    let id = room.to_string();
     let (mut socket, _) = subscribed(&app, &member, room, None).await;
     member.call("rooms/leave", &[("id", &id)]).await;
     assert_eq!(

@@ -6,12 +6,11 @@ mod support;
 
 use std::time::Duration;
 
-use app::model::RoomId;
 use app::protocol::{ClientFrame, Person, ServerFrame, UnsubscribeReason, close};
 use serde_json::Value;
 use support::TestApp;
 use support::browser::Browser;
-use support::chat::{PASSWORD, person, post, room_with, subscribed, uuid};
+use support::chat::{PASSWORD, person, post, private_room_with, room_with, subscribed, uuid};
 use support::socket::{Closed, Socket};
 
 /// Short presence timings, so tests wait for fractions of a second.
@@ -379,19 +378,8 @@ async fn someone_removed_from_a_private_room_cannot_subscribe_again() {
     let app = TestApp::spawn().await;
     let mut owner = person(&app, "owner").await;
     let mut member = person(&app, "member").await;
-    let form = [("name", "Secret"), ("topic", ""), ("private", "on")];
-    let (_, created) = call_json(&mut owner, "rooms/create", &form).await;
-    let id = created["id"].as_i64().unwrap().to_string();
-    let (_, invitation) = call_json(&mut owner, "invitations/create", &[("id", &id)]).await;
-    let token = invitation["path"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("/invite/")
-        .to_owned();
-    member
-        .call("invitations/accept", &[("token", &token)])
-        .await;
-    let room = RoomId(created["id"].as_i64().unwrap());
+    let room = private_room_with(&mut owner, &mut member).await;
+    let id = room.to_string();
     let (mut socket, _) = subscribed(&app, &member, room, None).await;
 
     let member_id = user_id(&mut member).await;

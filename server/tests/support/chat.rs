@@ -20,6 +20,33 @@ pub async fn person(app: &TestApp, name: &str) -> Browser {
     browser
 }
 
+/// A private room created by `owner`, which `member` joins through an invitation link.
+pub async fn private_room_with(owner: &mut Browser, member: &mut Browser) -> RoomId {
+    let form = [("name", "Secret"), ("topic", ""), ("private", "on")];
+    let room: Value = owner
+        .call("rooms/create", &form)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = room["id"].as_i64().unwrap();
+    let invitation: Value = owner
+        .call("invitations/create", &[("id", &id.to_string())])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = invitation["path"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/invite/")
+        .to_owned();
+    member
+        .call("invitations/accept", &[("token", &token)])
+        .await;
+    RoomId(id)
+}
+
 /// A public room created by `owner` and joined by each of `others`.
 pub async fn room_with(owner: &mut Browser, others: &mut [&mut Browser]) -> RoomId {
     let response = owner
