@@ -59,7 +59,7 @@ def delivered_pct(runs):
     return (statistics.median(values), min(values), max(values)) if values else None
 
 
-def machine():
+def machine(results):
     model = "unknown"
     try:
         with open("/proc/cpuinfo") as cpuinfo:
@@ -69,7 +69,11 @@ def machine():
                     break
     except OSError:
         pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    # The commit measured, as bench/run.sh recorded it (not the one reporting).
+    recorded = [r.get("commit") for r in results if r.get("scenario") == "meta"]
+    commit = recorded[0] if recorded else subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip() + " (at report time)"
     with open("/proc/meminfo") as meminfo:
         memory = int(meminfo.readline().split()[1]) // (1024 * 1024)
     return f"{os.cpu_count()} cores ({model}), {memory} GiB, Linux {platform.release()}, commit {commit}"
@@ -88,7 +92,7 @@ def main():
         "each cell is the median, with the minimum and maximum in brackets. The server is pinned to "
         "core 0 and the load generator (`sori-bench`) to core 1 with `taskset`; everything runs on "
         "loopback. `generator core` near 100 % would mean the generator, not the server, was the limit.\n")
-    say(f"Machine: {machine()}.\n")
+    say(f"Machine: {machine(results)}.\n")
 
     say("## Against the targets\n")
     say("| measure | target | measured | verdict |")

@@ -16,6 +16,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 mkdir -p bench/results
 out="bench/results/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 : >"$out"
+echo "{\"scenario\":\"meta\",\"target\":\"sori\",\"commit\":\"$(git rev-parse --short HEAD)\"}" >>"$out"
 gen=(taskset -c 1 target/release/sori-bench)
 pin=(--server-core 0)
 
