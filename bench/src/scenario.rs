@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use app::model::RoomId;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -306,8 +306,6 @@ async fn send(
     }
     Ok(())
 }
-
-use futures_util::FutureExt;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectArgs {

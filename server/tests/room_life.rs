@@ -10,7 +10,9 @@ use app::protocol::{ClientFrame, Person, ServerFrame, UnsubscribeReason, close};
 use serde_json::Value;
 use support::TestApp;
 use support::browser::Browser;
-use support::chat::{PASSWORD, person, post, private_room_with, room_with, subscribed, uuid};
+use support::chat::{
+    PASSWORD, call_json, person, post, private_room_with, room_with, subscribed, uuid,
+};
 use support::socket::{Closed, Socket};
 
 /// Short presence timings, so tests wait for fractions of a second.
@@ -39,12 +41,6 @@ fn names(online: &[Person]) -> Vec<&str> {
         .iter()
         .map(|person| person.display_name.as_str())
         .collect()
-}
-
-async fn call_json(browser: &mut Browser, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let response = browser.call(endpoint, form).await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]

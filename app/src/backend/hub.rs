@@ -281,7 +281,7 @@ impl Hub {
             (_, true) => {
                 if let Some(joined) = state.presence.arrive(room, &person, now) {
                     let frame = joined.into_frame(room);
-                    offer(&mut state, room, Delivery::Presence, &frame);
+                    offer(&mut state, room, Delivery::Presence, encode(&frame));
                 }
             }
             (Some(true), false) => {
@@ -307,8 +307,10 @@ impl Hub {
 
     /// Delivers a room event to every subscriber. Encodes once; never waits.
     pub fn publish(&self, room: RoomId, seq: u64, frame: &ServerFrame) {
+        // Encoded before taking the lock: every publish shares it.
+        let json = encode(frame);
         let mut state = self.state();
-        offer(&mut state, room, Delivery::Event(seq), frame);
+        offer(&mut state, room, Delivery::Event(seq), json);
     }
 
     /// Who is online in `room`, for a new subscriber.
@@ -330,7 +332,7 @@ impl Hub {
         };
         if let Some(started) = state.presence.typing(room, &person, Instant::now()) {
             let frame = started.into_frame(room);
-            offer(&mut state, room, Delivery::Presence, &frame);
+            offer(&mut state, room, Delivery::Presence, encode(&frame));
         }
     }
 
@@ -339,7 +341,7 @@ impl Hub {
         let mut state = self.state();
         if let Some(stopped) = state.presence.stop_typing(room, user) {
             let frame = stopped.into_frame(room);
-            offer(&mut state, room, Delivery::Presence, &frame);
+            offer(&mut state, room, Delivery::Presence, encode(&frame));
         }
     }
 
@@ -349,13 +351,13 @@ impl Hub {
         let expired: Vec<(RoomId, PresenceEvent)> = state.presence.expire(now);
         for (room, event) in expired {
             let frame = event.into_frame(room);
-            offer(&mut state, room, Delivery::Presence, &frame);
+            offer(&mut state, room, Delivery::Presence, encode(&frame));
         }
     }
 
     /// Ends the subscriptions of `user` to `room` on every socket, telling each why.
     pub fn revoke_room(&self, user: UserId, room: RoomId, frame: &ServerFrame) {
-        let json = Utf8Bytes::from(frame.to_json());
+        let json = encode(frame);
         let mut state = self.state();
         let ids = connections_of(&state, user);
         for id in ids {
@@ -376,7 +378,12 @@ impl Hub {
                     .then(|| state.presence.depart(room, user, Instant::now(), true))
                     .flatten();
                 if let Some(left) = left {
-                    offer(&mut state, room, Delivery::Presence, &left.into_frame(room));
+                    offer(
+                        &mut state,
+                        room,
+                        Delivery::Presence,
+                        encode(&left.into_frame(room)),
+                    );
                 }
             }
         }
@@ -384,7 +391,7 @@ impl Hub {
 
     /// Ends every subscription to `room` (it was deleted), telling each socket why.
     pub fn close_room(&self, room: RoomId, frame: &ServerFrame) {
-        let json = Utf8Bytes::from(frame.to_json());
+        let json = encode(frame);
         let mut state = self.state();
         let ids = state.rooms.remove(&room).unwrap_or_default();
         state.presence.forget_room(room);
@@ -434,6 +441,11 @@ fn kick(state: &mut State, id: ConnectionId, with: Kick) {
     remove_connection(state, id);
 }
 
+/// A frame as the bytes every subscriber's queue shares.
+fn encode(frame: &ServerFrame) -> Utf8Bytes {
+    Utf8Bytes::from(frame.to_json())
+}
+
 /// What a frame offered to a room's subscribers is.
 #[derive(Clone, Copy)]
 enum Delivery {
@@ -445,11 +457,10 @@ enum Delivery {
 
 /// Offers a frame to the subscribers of `room` without waiting; a subscriber whose queue is
 /// full has fallen behind and is cut off.
-fn offer(state: &mut State, room: RoomId, delivery: Delivery, frame: &ServerFrame) {
+fn offer(state: &mut State, room: RoomId, delivery: Delivery, json: Utf8Bytes) {
     let Some(subscribers) = state.rooms.get(&room) else {
         return;
     };
-    let json = Utf8Bytes::from(frame.to_json());
     let mut slow = Vec::new();
     for id in subscribers {
         let Some(connection) = state.connections.get(id) else {

@@ -284,9 +284,16 @@ impl Messages {
         })
     }
 
-    /// What a subscriber resuming after `after_seq` should receive.
-    pub async fn replay(&self, room: RoomId, after_seq: u64) -> Result<Replay, StoreError> {
+    /// What a subscriber resuming after `after_seq` should receive; without one, nothing
+    /// is replayed (a live-only subscription) and only the room's newest `seq` is told.
+    pub async fn replay(&self, room: RoomId, after_seq: Option<u64>) -> Result<Replay, StoreError> {
         let last_seq = self.store.last_seq(room).await?;
+        let Some(after_seq) = after_seq else {
+            return Ok(Replay::Events {
+                events: Vec::new(),
+                last_seq,
+            });
+        };
         if last_seq.saturating_sub(after_seq) > self.replay_limit {
             return Ok(Replay::TooFar { last_seq });
         }
@@ -315,11 +322,6 @@ impl Messages {
             .events_after(room, after_seq, Some(until_seq), limit)
             .await?;
         Ok(Some(events))
-    }
-
-    /// The room's newest `seq`.
-    pub async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError> {
-        self.store.last_seq(room).await
     }
 
     pub fn replay_limit(&self) -> u64 {

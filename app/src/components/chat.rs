@@ -25,9 +25,11 @@ pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
     // Follow the room live, present in it (effects run in the browser only). When the page
     // closes, a member keeps following it quietly, for its unread count.
     let is_member = room.is_member;
-    Effect::new(move |_| realtime.follow(id));
     // While the room is on screen its messages are read: the marker follows them.
-    Effect::new(move |_| realtime.open(id));
+    Effect::new(move |_| {
+        realtime.follow(id);
+        realtime.open(id);
+    });
     Effect::new(move |_| {
         let newest = feed.progress.with(|progress| progress.through);
         if is_member && newest > 0 {

@@ -123,12 +123,31 @@ impl Progress {
             return (true, None);
         }
         self.ahead.insert(seq);
-        let first_missing_end = self.ahead.first().copied().unwrap_or(seq).min(seq);
-        if first_missing_end <= self.requested_until {
-            return (true, None);
+        // The hole ends at the first change waiting beyond it.
+        let hole_end = self.ahead.first().copied().unwrap_or(seq);
+        (true, self.ask_until(hole_end))
+    }
+
+    /// The subscription says the room's newest change is `last_seq`. Returns the range to
+    /// fetch if this feed is behind it (a live-only start is simply placed there).
+    pub fn subscribed_at(&mut self, last_seq: u64) -> Option<(u64, u64)> {
+        if !self.known {
+            self.known_through(last_seq);
+            return None;
         }
-        self.requested_until = first_missing_end;
-        (true, Some((self.through, first_missing_end)))
+        if last_seq <= self.through {
+            return None;
+        }
+        self.ask_until(last_seq + 1)
+    }
+
+    /// The range `(through, until_seq)` to fetch, unless it was already asked for.
+    fn ask_until(&mut self, until_seq: u64) -> Option<(u64, u64)> {
+        if until_seq <= self.requested_until {
+            return None;
+        }
+        self.requested_until = until_seq;
+        Some((self.through, until_seq))
     }
 
     /// Everything up to `seq` is known (a history page read at that point, or a subscription
@@ -205,11 +224,6 @@ impl RoomFeed {
         self.merge(messages);
         self.progress
             .update(|progress| progress.known_through(last_seq));
-    }
-
-    /// The number up to which every change is applied.
-    pub fn contiguous_seq(&self) -> u64 {
-        self.progress.with_untracked(|progress| progress.through)
     }
 
     /// Where a subscription resumes (see [`Progress::resume_point`]).
@@ -391,7 +405,7 @@ impl Realtime {
     }
 
     /// Whether `room` is the one on screen.
-    pub fn is_open(&self, room: RoomId) -> bool {
+    fn is_open(&self, room: RoomId) -> bool {
         self.open_room.get_untracked() == Some(room)
     }
 
@@ -485,18 +499,10 @@ impl Realtime {
             ServerFrame::Message { message } => self.receive(message.seq, message, true),
             ServerFrame::Changed { seq, message } => self.receive(seq, message, false),
             ServerFrame::Subscribed { room, last_seq } => {
-                let feed = self.feed(room);
                 let mut hole = None;
-                feed.progress.update(|progress| {
-                    if !progress.known {
-                        // A live-only subscription: it starts at the room's newest change.
-                        progress.known_through(last_seq);
-                    } else if last_seq > progress.through && last_seq + 1 > progress.requested_until
-                    {
-                        progress.requested_until = last_seq + 1;
-                        hole = Some((progress.through, last_seq + 1));
-                    }
-                });
+                self.feed(room)
+                    .progress
+                    .update(|progress| hole = progress.subscribed_at(last_seq));
                 if let Some((after_seq, until_seq)) = hole {
                     self.send_frame(ClientFrame::Fetch {
                         room,
@@ -719,6 +725,21 @@ mod tests {
         let mut waiting = progress(2, &[9]);
         waiting.known_through(8);
         assert_eq!((waiting.through, waiting.ahead.len()), (9, 0));
+    }
+
+    #[test]
+    fn a_subscription_ahead_of_the_feed_asks_for_the_rest_once() {
+        let mut state = progress(3, &[]);
+        assert_eq!(state.subscribed_at(3), None, "up to date");
+        assert_eq!(state.subscribed_at(8), Some((3, 9)));
+        assert_eq!(state.subscribed_at(8), None, "already asked");
+        let mut live = Progress::default();
+        assert_eq!(
+            live.subscribed_at(8),
+            None,
+            "a live-only start is placed there"
+        );
+        assert_eq!(live.resume_point(), Some(8));
     }
 
     #[test]

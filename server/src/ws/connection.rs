@@ -314,24 +314,7 @@ impl Writer {
             }
         }
         // Registered with the hub before reading the store: see the module comment.
-        let replay = match after_seq {
-            Some(after_seq) => self.backend.messages().replay(room, after_seq).await,
-            // Live only: nothing to replay, and everything up to now counts as sent.
-            None => self
-                .backend
-                .messages()
-                .last_seq(room)
-                .await
-                .map(|last_seq| Replay::Events {
-                    events: Vec::new(),
-                    last_seq,
-                }),
-        };
-        let now_seq = match &replay {
-            Ok(Replay::Events { last_seq, .. } | Replay::TooFar { last_seq }) => *last_seq,
-            Err(_) => 0,
-        };
-        let after_seq = after_seq.unwrap_or(now_seq);
+        let replay = self.backend.messages().replay(room, after_seq).await;
         let (events, last_seq, too_far) = match replay {
             Ok(Replay::Events { events, last_seq }) => (events, last_seq, false),
             Ok(Replay::TooFar { last_seq }) => (Vec::new(), last_seq, true),
@@ -344,7 +327,8 @@ impl Writer {
                 return Ok(self.send(&frame).await);
             }
         };
-        self.sent.insert(room, after_seq);
+        // A live-only subscription counts everything up to now as sent.
+        self.sent.insert(room, after_seq.unwrap_or(last_seq));
         if too_far {
             self.sent.insert(room, last_seq);
             if !self.send(&ServerFrame::Refetch { room, last_seq }).await {
@@ -403,6 +387,7 @@ impl Writer {
                 },
                 Outbound::Ended { room, json } => {
                     self.sent.remove(&room);
+                    self.members.remove(&room);
                     if !self.feed(json).await {
                         return false;
                     }

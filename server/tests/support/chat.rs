@@ -66,16 +66,22 @@ pub async fn post(
     client_id: &str,
     body: &str,
 ) -> (u16, Value) {
+    let room = room.to_string();
     let form = [
-        ("room", room.to_string()),
-        ("client_id", client_id.to_owned()),
-        ("body", body.to_owned()),
+        ("room", room.as_str()),
+        ("client_id", client_id),
+        ("body", body),
     ];
-    let form: Vec<(&str, &str)> = form
-        .iter()
-        .map(|(key, value)| (*key, value.as_str()))
-        .collect();
-    let response = browser.call("messages/send", &form).await;
+    call_json(browser, "messages/send", &form).await
+}
+
+/// Calls a server function; its status and its JSON answer (null if there is none).
+pub async fn call_json(
+    browser: &mut Browser,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    let response = browser.call(endpoint, form).await;
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
