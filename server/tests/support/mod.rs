@@ -17,7 +17,8 @@ pub struct TestApp {
     pub backend: app::backend::Backend,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
-    running: Option<tokio::task::JoinHandle<()>>,
+    /// The server's own runtime, on its own thread (see `spawn_with_clock`).
+    running: Option<std::thread::JoinHandle<()>>,
     // Dropped last: the database lives here.
     _data: tempfile::TempDir,
 }
@@ -37,15 +38,30 @@ impl TestApp {
         let data = tempfile::tempdir().expect("a temporary directory");
         let mut config = Config::for_tests(&data.path().join("sori.db"));
         adjust(&mut config);
-        let application = Application::build_with_clock(config, clock)
-            .await
-            .expect("the app boots");
-        let addr = application.local_addr();
-        let backend = application.backend().clone();
+        // The server runs as `main` runs it: on a multi-threaded runtime of its own, not on
+        // the test's single-threaded one, so that nothing the test awaits can hold up a
+        // response, and each test's server is independent of the others in the process.
+        let (ready, booted) = oneshot::channel();
         let (stop, stopped) = oneshot::channel::<()>();
-        let running = tokio::spawn(application.run_until(async {
-            let _ = stopped.await;
-        }));
+        let running = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let application = Application::build_with_clock(config, clock)
+                    .await
+                    .expect("the app boots");
+                let _ = ready.send((application.local_addr(), application.backend().clone()));
+                application
+                    .run_until(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        let (addr, backend) = booted.await.expect("the app boots");
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -89,7 +105,10 @@ impl TestApp {
             let _ = stop.send(());
         }
         if let Some(running) = self.running.take() {
-            running.await.expect("the server task ends cleanly");
+            tokio::task::spawn_blocking(move || running.join())
+                .await
+                .expect("the join completes")
+                .expect("the server ends cleanly");
         }
     }
 }
