@@ -17,8 +17,7 @@ pub struct TestApp {
     pub backend: app::backend::Backend,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
-    /// The server's own runtime, on its own thread (see `spawn_with_clock`).
-    running: Option<std::thread::JoinHandle<()>>,
+    running: Option<tokio::task::JoinHandle<()>>,
     // Dropped last: the database lives here.
     _data: tempfile::TempDir,
 }
@@ -38,30 +37,15 @@ impl TestApp {
         let data = tempfile::tempdir().expect("a temporary directory");
         let mut config = Config::for_tests(&data.path().join("sori.db"));
         adjust(&mut config);
-        // The server runs as `main` runs it: on a multi-threaded runtime of its own, not on
-        // the test's single-threaded one, so that nothing the test awaits can hold up a
-        // response, and each test's server is independent of the others in the process.
-        let (ready, booted) = oneshot::channel();
+        let application = Application::build_with_clock(config, clock)
+            .await
+            .expect("the app boots");
+        let addr = application.local_addr();
+        let backend = application.backend().clone();
         let (stop, stopped) = oneshot::channel::<()>();
-        let running = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async move {
-                let application = Application::build_with_clock(config, clock)
-                    .await
-                    .expect("the app boots");
-                let _ = ready.send((application.local_addr(), application.backend().clone()));
-                application
-                    .run_until(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
-        let (addr, backend) = booted.await.expect("the app boots");
+        let running = tokio::spawn(application.run_until(async {
+            let _ = stopped.await;
+        }));
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -105,10 +89,7 @@ impl TestApp {
             let _ = stop.send(());
         }
         if let Some(running) = self.running.take() {
-            tokio::task::spawn_blocking(move || running.join())
-                .await
-                .expect("the join completes")
-                .expect("the server ends cleanly");
+            running.await.expect("the server task ends cleanly");
         }
     }
 }
