@@ -1,12 +1,13 @@
 //! Server-side rendering and server functions: the Leptos half of the router.
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 
 use app::{App, shell};
 use axum::Router;
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -37,9 +38,18 @@ pub fn leptos_options(config: &Config, bound: SocketAddr) -> LeptosOptions {
         .build()
 }
 
+/// The page routes, listed once per process.
+///
+/// Listing them renders the whole app in a reactive root of its own. Done while another
+/// instance in the same process is rendering pages (the integration tests boot a server per
+/// test, on parallel threads), it left some of that instance's page requests waiting forever:
+/// 85 of 1,200 `/settings` requests hung while a second thread booted servers in a loop, and
+/// none of 3,000 once the list was made once. The routes never change, so nothing is lost.
+static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+
 /// Pages, server functions (`/api/...`), and the static files of the built site.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let routes = generate_route_list(App);
+    let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let backend = state.backend.clone();
     let provide = move || provide_context(backend.clone());
 

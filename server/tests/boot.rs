@@ -115,3 +115,65 @@ async fn a_port_in_use_is_a_clear_boot_error() {
     assert!(message.contains("SORI_ADDR"), "{message}");
     first.shutdown().await;
 }
+
+/// Servers share a process in these tests, and parallel tests boot them while others serve
+/// pages. Booting one once left some of another's page requests waiting forever (see
+/// `site::ROUTES`); here a second thread boots and stops servers in a loop while this one asks
+/// for pages, and every request must be answered.
+#[tokio::test]
+async fn pages_answer_while_another_server_boots_in_the_same_process() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let app = TestApp::spawn().await;
+    let mut browser = app.browser();
+    browser.register("minji", support::chat::PASSWORD).await;
+    let cookie = browser.cookie.clone().expect("signed in");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let booted = Arc::new(AtomicUsize::new(0));
+    let booter = std::thread::spawn({
+        let (stop, booted) = (stop.clone(), booted.clone());
+        move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    TestApp::spawn().await.shutdown().await;
+                    booted.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let url = app.url("/settings");
+    let mut unanswered = 0;
+    for round in 0..300 {
+        let mut request = client.get(&url).header("accept", "text/html");
+        if round % 2 == 1 {
+            request = request.header("cookie", &cookie);
+        }
+        match request.send().await {
+            Ok(response) => assert!([200, 302].contains(&response.status().as_u16())),
+            Err(_) => unanswered += 1,
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    booter.join().expect("the booting thread ends");
+    assert!(
+        booted.load(Ordering::Relaxed) > 0,
+        "no server booted alongside"
+    );
+    assert_eq!(
+        unanswered, 0,
+        "{unanswered} of 300 page requests got no answer"
+    );
+    app.shutdown().await;
+}
