@@ -1,5 +1,7 @@
-//! One socket's life: a reader task that parses frames, and a writer (this task) that owns
-//! everything sent, so replays, live events and gap fills reach the client in `seq` order.
+//! One socket's life, in one task: it reads what the browser sends and writes everything
+//! sent, so replays, live events and gap fills reach the client in `seq` order. (One task,
+//! not a reader and a writer: a socket split in two pays a lock on every write and a second
+//! task and channel per connection, which is most of what ten thousand idle sockets cost.)
 //!
 //! The writer keeps, per subscribed room, the last `seq` it sent. Subscribing registers with
 //! the hub first and reads the database second, so an event committed in between arrives
@@ -16,16 +18,15 @@ use app::backend::store::RoomEvent;
 use app::model::RoomId;
 use app::protocol::{ClientFrame, PROTOCOL_VERSION, Person, ProtocolError, ServerFrame, close};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{mpsc, watch};
+use futures_util::SinkExt;
+use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// Most frames written before one flush: batching writes saves a syscall per frame under
 /// load without delaying a lone frame.
 const WRITE_BATCH: usize = 64;
 
-/// What the reader tells the writer.
+/// What the browser sent, as the writer handles it.
 enum Inbound {
     Frame(ClientFrame),
     Malformed(String),
@@ -46,7 +47,7 @@ pub async fn run(
     user: CurrentUser,
     shutdown: watch::Receiver<bool>,
 ) {
-    let (mut sink, stream) = socket.split();
+    let mut socket = socket;
     let person = Person {
         id: user.user.id,
         display_name: user.user.display_name.clone(),
@@ -55,54 +56,44 @@ pub async fn run(
         Ok(subscription) => subscription,
         Err(ConnectError::TooManyConnections { limit }) => {
             tracing::info!(user = %user.user.id, limit, "refused a socket: too many connections");
-            let _ = sink
+            let _ = socket
                 .send(close_message(close::POLICY, "too many connections"))
                 .await;
             return;
         }
     };
     let id = subscription.id;
-    let (inbound_tx, inbound_rx) = mpsc::channel(32);
-    let reader = tokio::spawn(read(stream, inbound_tx));
     let mut writer = Writer {
-        sink,
+        socket,
         backend: backend.clone(),
         user,
         sent: HashMap::new(),
         members: HashSet::new(),
         malformed: 0,
+        batch: Vec::new(),
     };
-    let ending = writer.run(subscription, inbound_rx, shutdown).await;
+    let ending = writer.run(subscription, shutdown).await;
     backend.hub().disconnect(id);
-    reader.abort();
     if let Some(ending) = ending {
         writer.close(ending).await;
     }
 }
 
-/// Parses what the browser sends and forwards it to the writer.
-async fn read(mut stream: SplitStream<WebSocket>, inbound: mpsc::Sender<Inbound>) {
-    while let Some(received) = stream.next().await {
-        let forward = match received {
-            Ok(Message::Text(text)) => match serde_json::from_str::<ClientFrame>(&text) {
-                Ok(frame) => Inbound::Frame(frame),
-                Err(error) => Inbound::Malformed(error.to_string()),
-            },
-            Ok(Message::Binary(_)) => Inbound::Malformed("binary frames are not supported".into()),
-            Ok(Message::Ping(_) | Message::Pong(_)) => Inbound::Alive,
-            Ok(Message::Close(_)) => break,
-            Err(error) => {
-                // tungstenite refuses oversized frames with a capacity error; anything else
-                // is a broken connection.
-                if is_capacity_error(&error) {
-                    let _ = inbound.send(Inbound::TooBig).await;
-                }
-                break;
-            }
-        };
-        if inbound.send(forward).await.is_err() {
-            break;
+/// Parses what the browser sent; `None` when the socket is closed or broken.
+fn inbound(received: Option<Result<Message, axum::Error>>) -> Option<Inbound> {
+    match received? {
+        Ok(Message::Text(text)) => Some(match serde_json::from_str::<ClientFrame>(&text) {
+            Ok(frame) => Inbound::Frame(frame),
+            Err(error) => Inbound::Malformed(error.to_string()),
+        }),
+        Ok(Message::Binary(_)) => {
+            Some(Inbound::Malformed("binary frames are not supported".into()))
         }
+        Ok(Message::Ping(_) | Message::Pong(_)) => Some(Inbound::Alive),
+        Ok(Message::Close(_)) => None,
+        // tungstenite refuses oversized frames with a capacity error; anything else is a
+        // broken connection.
+        Err(error) => is_capacity_error(&error).then_some(Inbound::TooBig),
     }
 }
 
@@ -112,7 +103,7 @@ fn is_capacity_error(error: &axum::Error) -> bool {
 }
 
 struct Writer {
-    sink: SplitSink<WebSocket, Message>,
+    socket: WebSocket,
     backend: Backend,
     user: CurrentUser,
     /// Subscribed rooms and the last `seq` sent for each.
@@ -120,6 +111,8 @@ struct Writer {
     /// The subscribed rooms the user was a member of when subscribing.
     members: HashSet<RoomId>,
     malformed: u32,
+    /// The frames of one delivery, kept between deliveries for its allocation.
+    batch: Vec<Utf8Bytes>,
 }
 
 impl Writer {
@@ -127,7 +120,6 @@ impl Writer {
     async fn run(
         &mut self,
         mut subscription: Subscription,
-        mut inbound: mpsc::Receiver<Inbound>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Option<Ending> {
         let config = self.backend.realtime().clone();
@@ -160,9 +152,10 @@ impl Writer {
                     };
                 }
                 _ = shutdown.changed() => return Some(RESTART),
-                received = inbound.recv() => {
+                // Reading is cancel-safe: a frame half read stays in tungstenite's buffer.
+                received = self.socket.recv() => {
                     last_heard = Instant::now();
-                    match received {
+                    match inbound(received) {
                         None => return None,
                         Some(Inbound::Alive) => {}
                         Some(Inbound::TooBig) => return Some(Ending {
@@ -368,46 +361,55 @@ impl Writer {
         self.flush().await
     }
 
-    /// Writes `first` and whatever else is already queued (up to a batch), then flushes once.
+    /// Writes `first` and whatever else is already queued (up to a batch), then flushes once,
+    /// all under one write timeout (a timer per frame cost more than the frame at high
+    /// fan-out).
     async fn deliver(&mut self, first: Outbound, subscription: &mut Subscription) -> bool {
+        let mut batch = std::mem::take(&mut self.batch);
         let mut next = Some(first);
-        let mut written = 0;
         while let Some(outbound) = next.take() {
             match outbound {
                 Outbound::Event { room, seq, json } => match self.sent.get_mut(&room) {
                     // Already sent by a replay, or not subscribed (any more): skip.
                     Some(sent) if seq > *sent => {
                         *sent = seq;
-                        if !self.feed(json).await {
-                            return false;
-                        }
-                        written += 1;
+                        batch.push(json);
                     }
                     _ => {}
                 },
                 Outbound::Ended { room, json } => {
                     self.sent.remove(&room);
                     self.members.remove(&room);
-                    if !self.feed(json).await {
-                        return false;
-                    }
-                    written += 1;
+                    batch.push(json);
                 }
                 Outbound::Ephemeral { room, json } => {
                     // Presence of a room this socket has (still) subscribed to only.
                     if self.sent.contains_key(&room) {
-                        if !self.feed(json).await {
-                            return false;
-                        }
-                        written += 1;
+                        batch.push(json);
                     }
                 }
             }
-            if written < WRITE_BATCH {
+            if batch.len() < WRITE_BATCH {
                 next = subscription.outbound.try_recv().ok();
             }
         }
-        self.flush().await
+        if batch.is_empty() {
+            self.batch = batch;
+            return true;
+        }
+        let timeout = Duration::from_millis(self.backend.realtime().write_timeout_ms);
+        let socket = &mut self.socket;
+        let frames = &mut batch;
+        let written = tokio::time::timeout(timeout, async move {
+            for json in frames.drain(..) {
+                socket.feed(Message::Text(json)).await?;
+            }
+            socket.flush().await
+        })
+        .await;
+        batch.clear();
+        self.batch = batch;
+        matches!(written, Ok(Ok(())))
     }
 
     async fn send(&mut self, frame: &ServerFrame) -> bool {
@@ -426,7 +428,7 @@ impl Writer {
     async fn feed_message(&mut self, message: Message) -> bool {
         let timeout = Duration::from_millis(self.backend.realtime().write_timeout_ms);
         matches!(
-            tokio::time::timeout(timeout, self.sink.feed(message)).await,
+            tokio::time::timeout(timeout, self.socket.feed(message)).await,
             Ok(Ok(()))
         )
     }
@@ -434,7 +436,7 @@ impl Writer {
     async fn flush(&mut self) -> bool {
         let timeout = Duration::from_millis(self.backend.realtime().write_timeout_ms);
         matches!(
-            tokio::time::timeout(timeout, self.sink.flush()).await,
+            tokio::time::timeout(timeout, self.socket.flush()).await,
             Ok(Ok(()))
         )
     }
@@ -442,7 +444,7 @@ impl Writer {
     async fn close(&mut self, ending: Ending) {
         let timeout = Duration::from_millis(self.backend.realtime().write_timeout_ms);
         let message = close_message(ending.code, ending.reason);
-        let _ = tokio::time::timeout(timeout, self.sink.send(message)).await;
+        let _ = tokio::time::timeout(timeout, self.socket.send(message)).await;
     }
 }
 
