@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 
+use app::backend::auth::RequestUser;
 use app::{App, shell};
 use axum::Router;
 use leptos::config::{Env, LeptosOptions};
@@ -51,7 +52,10 @@ static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
 pub fn routes(state: &AppState) -> Router<AppState> {
     let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let backend = state.backend.clone();
-    let provide = move || provide_context(backend.clone());
+    let provide = move || {
+        provide_context(backend.clone());
+        provide_context(RequestUser::default());
+    };
 
     let shell_options = state.leptos.clone();
 

@@ -136,6 +136,13 @@ impl Backend {
     /// Who is making the request being served, if anyone is signed in. When the session's
     /// expiry slides forward, the cookie is re-issued so the browser keeps it as long.
     pub async fn current_user(&self) -> Result<Option<CurrentUser>, ApiError> {
+        match leptos::prelude::use_context::<auth::RequestUser>() {
+            Some(memo) => memo.get_or_look_up(|| self.look_up_user()).await,
+            None => self.look_up_user().await,
+        }
+    }
+
+    async fn look_up_user(&self) -> Result<Option<CurrentUser>, ApiError> {
         let request = RequestContext::current()?;
         let Some(found) = self.accounts.authenticate(request.headers()).await? else {
             return Ok(None);

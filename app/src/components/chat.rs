@@ -4,20 +4,22 @@
 
 use leptos::prelude::*;
 
-use crate::api::Field;
 use crate::api::messages::{delete_message, edit_message, message_history};
-use crate::components::form::{FormError, action_error};
-use crate::components::hydration::use_hydrated;
+use crate::api::{ApiError, Field};
+use crate::components::form::action_error;
+use crate::components::hydration::{Hydrated, use_hydrated};
 use crate::model::{RoomId, RoomView};
 use crate::protocol::{HistoryPage, MessageId, MessageView, UnsubscribeReason};
-use crate::realtime::{Notice, NoticeKind, OutboxEntry, OutboxState, RoomFeed, use_realtime};
+use crate::realtime::{
+    Notice, NoticeKind, OutboxEntry, OutboxState, Realtime, RoomFeed, use_realtime,
+};
 
 /// `history` is the newest page, rendered on the server; the socket continues from it.
 #[component]
 pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
     let realtime = use_realtime();
     let id = room.id;
-    let can_manage = room.can_manage;
+    let tools = MessageTools::new(room.can_manage);
     let feed = realtime.feed(id);
     feed.merge_latest(history.messages, history.last_seq);
     let has_more = RwSignal::new(history.has_more);
@@ -103,7 +105,7 @@ pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
                 <ol class="messages" role="log" aria-label="Messages" aria-live="polite">
                     <For each=move || timeline.get() key=Entry::key let:entry>
                         {match entry {
-                            Entry::Message(message) => view! { <MessageItem message can_manage /> }.into_any(),
+                            Entry::Message(message) => view! { <MessageItem message tools /> }.into_any(),
                             Entry::Notice(notice) => view! { <NoticeItem notice /> }.into_any(),
                         }}
                     </For>
@@ -197,10 +199,49 @@ fn TypingIndicator(feed: RoomFeed) -> impl IntoView {
     view! { <p class="typing" aria-live="polite">{text}</p> }
 }
 
+/// What the messages of one conversation share: one delete action, which message is being
+/// edited, and who is looking. One set per conversation rather than per message: a page of
+/// fifty messages used to create fifty actions and their signals, on the server too.
+#[derive(Clone, Copy)]
+struct MessageTools {
+    delete: Action<MessageId, Result<MessageView, ApiError>>,
+    /// The message the last delete was for: its error shows there.
+    deleting: RwSignal<Option<MessageId>>,
+    /// The message being edited (one at a time).
+    editing: RwSignal<Option<MessageId>>,
+    realtime: Realtime,
+    hydrated: Hydrated,
+    can_manage: bool,
+}
+
+impl MessageTools {
+    fn new(can_manage: bool) -> Self {
+        Self {
+            delete: Action::new(move |id: &MessageId| delete_message(*id)),
+            deleting: RwSignal::new(None),
+            editing: RwSignal::new(None),
+            realtime: use_realtime(),
+            hydrated: use_hydrated(),
+            can_manage,
+        }
+    }
+
+    fn delete(&self, id: MessageId) {
+        self.deleting.set(Some(id));
+        self.delete.dispatch(id);
+    }
+
+    /// Why deleting `id` failed, if the last delete was for it and failed.
+    fn delete_error(&self, id: MessageId) -> Option<ApiError> {
+        if self.deleting.get() != Some(id) {
+            return None;
+        }
+        self.delete.value().get().and_then(Result::err)
+    }
+}
+
 #[component]
-fn MessageItem(message: MessageView, can_manage: bool) -> impl IntoView {
-    let realtime = use_realtime();
-    let hydrated = use_hydrated();
+fn MessageItem(message: MessageView, tools: MessageTools) -> impl IntoView {
     let author = message.author.as_ref().map_or_else(
         || "deleted user".to_owned(),
         |author| author.display_name.clone(),
@@ -208,35 +249,32 @@ fn MessageItem(message: MessageView, can_manage: bool) -> impl IntoView {
     let created = message.created_ms;
     let id = message.id;
     let author_id = message.author.as_ref().map(|author| author.id);
-    let own = move || author_id.is_some() && author_id == realtime.me();
+    let own = move || author_id.is_some() && author_id == tools.realtime.me();
+    let editing = move || tools.editing.get() == Some(id);
     let deleted = message.deleted;
-    let editing = RwSignal::new(false);
-    let delete = Action::new(move |id: &MessageId| delete_message(*id));
-    let delete_error = action_error(delete);
-    let body = message.body.clone();
+    let edited = message.edited_ms.is_some();
+    let body = message.body;
     view! {
         <li class="message" class:deleted=deleted>
             <div class="message-meta">
                 <span class="author">{author}</span>
                 " "
                 <time datetime=created.to_string()>
-                    {move || hydrated.get().then(|| crate::realtime::local_time(created))}
+                    {move || tools.hydrated.get().then(|| crate::realtime::local_time(created))}
                 </time>
                 {(!deleted).then(|| view! {
                     <span class="message-actions">
-                        {move || (own() && !editing.get()).then(|| view! {
-                            <button type="button" class="link" on:click=move |_| editing.set(true)>
+                        {move || (own() && !editing()).then(|| view! {
+                            <button type="button" class="link" on:click=move |_| tools.editing.set(Some(id))>
                                 "Edit message"
                             </button>
                         })}
-                        {move || (own() || can_manage).then(|| view! {
+                        {move || (own() || tools.can_manage).then(|| view! {
                             <button
                                 type="button"
                                 class="link"
-                                disabled=move || delete.pending().get()
-                                on:click=move |_| {
-                                    delete.dispatch(id);
-                                }
+                                disabled=move || tools.delete.pending().get() && tools.deleting.get() == Some(id)
+                                on:click=move |_| tools.delete(id)
                             >
                                 "Delete message"
                             </button>
@@ -247,36 +285,35 @@ fn MessageItem(message: MessageView, can_manage: bool) -> impl IntoView {
             {if deleted {
                 view! { <p class="body deleted">"message deleted"</p> }.into_any()
             } else {
-                let text = body.clone();
-                view! {
-                    <Show
-                        when=move || editing.get()
-                        fallback=move || view! {
-                            // Text, never HTML: Leptos escapes it.
-                            <p class="body">
-                                {text.clone()}
-                                {message.edited_ms.is_some().then(|| view! { " " <span class="edited">"(edited)"</span> })}
-                            </p>
-                        }
-                    >
-                        <EditForm id body=body.clone() editing />
-                    </Show>
-                }.into_any()
+                (move || if editing() {
+                    view! { <EditForm id body=body.clone() editing=tools.editing /> }.into_any()
+                } else {
+                    // Text, never HTML: Leptos escapes it.
+                    view! {
+                        <p class="body">
+                            {body.clone()}
+                            {edited.then(|| view! { " " <span class="edited">"(edited)"</span> })}
+                        </p>
+                    }.into_any()
+                }).into_any()
             }}
-            <FormError error=delete_error />
+            {move || tools.delete_error(id).map(|error| view! {
+                <p class="form-error" role="alert">{error.to_string()}</p>
+            })}
         </li>
     }
 }
 
 /// Editing a message in place: "Save" replaces its text, "Cancel" (or Escape) leaves it.
 #[component]
-fn EditForm(id: MessageId, body: String, editing: RwSignal<bool>) -> impl IntoView {
+fn EditForm(id: MessageId, body: String, editing: RwSignal<Option<MessageId>>) -> impl IntoView {
     let draft = RwSignal::new(body);
     let save = Action::new(move |body: &String| edit_message(id, body.clone()));
     let error = action_error(save);
+    let stop = move || editing.set(None);
     Effect::new(move |_| {
         if matches!(save.value().get(), Some(Ok(_))) {
-            editing.set(false);
+            stop();
         }
     });
     let field_id = format!("edit-{}", id.0);
@@ -304,7 +341,7 @@ fn EditForm(id: MessageId, body: String, editing: RwSignal<bool>) -> impl IntoVi
                 on:input=move |event| draft.set(event_target_value(&event))
                 on:keydown=move |event| {
                     if event.key() == "Escape" {
-                        editing.set(false);
+                        stop();
                     }
                 }
                 aria-invalid=move || message().is_some().then_some("true")
@@ -313,7 +350,7 @@ fn EditForm(id: MessageId, body: String, editing: RwSignal<bool>) -> impl IntoVi
             <p id=error_id class="field-error">{message}</p>
             <div class="edit-actions">
                 <button type="submit" disabled=move || save.pending().get()>"Save"</button>
-                <button type="button" class="secondary" on:click=move |_| editing.set(false)>"Cancel"</button>
+                <button type="button" class="secondary" on:click=move |_| stop()>"Cancel"</button>
             </div>
         </form>
     }

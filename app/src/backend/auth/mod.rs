@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
-pub use current_user::CurrentUser;
+pub use current_user::{CurrentUser, RequestUser};
 pub use password::PasswordHasher;
 pub use session::{SessionCookie, SessionToken};
 
