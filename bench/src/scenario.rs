@@ -110,6 +110,7 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
     let started = Instant::now();
     let failed_posts = Arc::new(AtomicU64::new(0));
     let mut senders = Vec::new();
+    let room_count = rooms.len();
     for (k, room) in rooms.iter().copied().enumerate() {
         let first = k as u64 * per_room;
         let (sent_at, failed_posts, site) = (sent_at.clone(), failed_posts.clone(), site.clone());
@@ -124,6 +125,9 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
             room,
             first..first + per_room,
             args.rate,
+            // Rooms take turns within each period, as independent rooms would; in step, every
+            // room would post at the same instant and queue behind one another.
+            k as f64 / room_count as f64,
             sent_at,
             clock,
             failed_posts,
@@ -243,7 +247,8 @@ async fn receive(
     latencies
 }
 
-/// Posts the messages of `numbers` in `room` at `rate` per second.
+/// Posts the messages of `numbers` in `room` at `rate` per second, `phase` (a fraction of
+/// one period) later than a sender with phase 0.
 #[allow(clippy::too_many_arguments)]
 async fn send(
     target: Target,
@@ -252,6 +257,7 @@ async fn send(
     room: RoomId,
     numbers: std::ops::Range<u64>,
     rate: u64,
+    phase: f64,
     sent_at: Arc<Vec<AtomicU64>>,
     clock: Instant,
     failed_posts: Arc<AtomicU64>,
@@ -264,7 +270,8 @@ async fn send(
     while next < numbers.end {
         ticker.tick().await;
         // Keep to the schedule: everything due by now goes out.
-        let due = numbers.start + (started.elapsed().as_secs_f64() * rate as f64).floor() as u64;
+        let periods = started.elapsed().as_secs_f64() * rate as f64 - phase;
+        let due = numbers.start + periods.max(0.0).floor() as u64;
         let due = due.min(numbers.end);
         while next < due {
             sent_at[next as usize].store(clock.elapsed().as_micros() as u64, Ordering::Relaxed);
