@@ -207,8 +207,9 @@ struct MessageTools {
     delete: Action<MessageId, Result<MessageView, ApiError>>,
     /// The message the last delete was for: its error shows there.
     deleting: RwSignal<Option<MessageId>>,
-    /// The message being edited (one at a time).
-    editing: RwSignal<Option<MessageId>>,
+    /// The message being edited (one at a time), with its `changed_seq`: once the message
+    /// changes (this edit saved, or someone deleted it), that version is no longer edited.
+    editing: RwSignal<Option<(MessageId, u64)>>,
     realtime: Realtime,
     hydrated: Hydrated,
     can_manage: bool,
@@ -250,7 +251,8 @@ fn MessageItem(message: MessageView, tools: MessageTools) -> impl IntoView {
     let id = message.id;
     let author_id = message.author.as_ref().map(|author| author.id);
     let own = move || author_id.is_some() && author_id == tools.realtime.me();
-    let editing = move || tools.editing.get() == Some(id);
+    let version = (id, message.changed_seq);
+    let editing = move || tools.editing.get() == Some(version);
     let deleted = message.deleted;
     let edited = message.edited_ms.is_some();
     let body = message.body;
@@ -265,7 +267,7 @@ fn MessageItem(message: MessageView, tools: MessageTools) -> impl IntoView {
                 {(!deleted).then(|| view! {
                     <span class="message-actions">
                         {move || (own() && !editing()).then(|| view! {
-                            <button type="button" class="link" on:click=move |_| tools.editing.set(Some(id))>
+                            <button type="button" class="link" on:click=move |_| tools.editing.set(Some(version))>
                                 "Edit message"
                             </button>
                         })}
@@ -306,7 +308,11 @@ fn MessageItem(message: MessageView, tools: MessageTools) -> impl IntoView {
 
 /// Editing a message in place: "Save" replaces its text, "Cancel" (or Escape) leaves it.
 #[component]
-fn EditForm(id: MessageId, body: String, editing: RwSignal<Option<MessageId>>) -> impl IntoView {
+fn EditForm(
+    id: MessageId,
+    body: String,
+    editing: RwSignal<Option<(MessageId, u64)>>,
+) -> impl IntoView {
     let draft = RwSignal::new(body);
     let save = Action::new(move |body: &String| edit_message(id, body.clone()));
     let error = action_error(save);
