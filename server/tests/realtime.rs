@@ -11,7 +11,9 @@ use app::model::RoomId;
 use app::protocol::{ClientFrame, ProtocolError, ServerFrame, close};
 use serde_json::{Value, json};
 use support::TestApp;
-use support::chat::{next_message, person, post, private_room_with, room_with, subscribed, uuid};
+use support::chat::{
+    next_message, person, post, private_room, private_room_with, room_with, subscribed, uuid,
+};
 use support::socket::{Closed, Socket};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -181,14 +183,7 @@ async fn subscribing_to_a_hidden_or_missing_room_is_refused_as_not_found() {
     let app = TestApp::spawn().await;
     let mut owner = person(&app, "owner").await;
     let outsider = person(&app, "outsider").await;
-    let form = [("name", "Secret"), ("topic", ""), ("private", "on")];
-    let room: Value = owner
-        .call("rooms/create", &form)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let hidden = RoomId(room["id"].as_i64().unwrap());
+    let hidden = private_room(&mut owner).await;
     let mut socket = app.socket(&outsider).await;
     socket.next().await;
     for room in [hidden, RoomId(999_999)] {

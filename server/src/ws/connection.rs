@@ -42,12 +42,11 @@ struct Ending {
 }
 
 pub async fn run(
-    socket: WebSocket,
+    mut socket: WebSocket,
     backend: Backend,
     user: CurrentUser,
     shutdown: watch::Receiver<bool>,
 ) {
-    let mut socket = socket;
     let person = Person {
         id: user.user.id,
         display_name: user.user.display_name.clone(),
@@ -70,7 +69,7 @@ pub async fn run(
         sent: HashMap::new(),
         members: HashSet::new(),
         malformed: 0,
-        batch: Vec::new(),
+        write_timeout: Duration::from_millis(backend.realtime().write_timeout_ms),
     };
     let ending = writer.run(subscription, shutdown).await;
     backend.hub().disconnect(id);
@@ -111,8 +110,8 @@ struct Writer {
     /// The subscribed rooms the user was a member of when subscribing.
     members: HashSet<RoomId>,
     malformed: u32,
-    /// The frames of one delivery, kept between deliveries for its allocation.
-    batch: Vec<Utf8Bytes>,
+    /// How long one write may stall before the socket counts as broken.
+    write_timeout: Duration,
 }
 
 impl Writer {
@@ -348,68 +347,42 @@ impl Writer {
     async fn send_events(&mut self, events: Vec<RoomEvent>) -> bool {
         for event in events {
             let (room, seq) = (event.message.room, event.seq);
-            if !self
-                .feed(Utf8Bytes::from(event.into_frame().to_json()))
-                .await
-            {
+            let frame = Message::Text(Utf8Bytes::from(event.into_frame().to_json()));
+            if !within(self.write_timeout, self.socket.feed(frame)).await {
                 return false;
             }
             if let Some(sent) = self.sent.get_mut(&room) {
                 *sent = (*sent).max(seq);
             }
         }
-        self.flush().await
+        within(self.write_timeout, self.socket.flush()).await
     }
 
     /// Writes `first` and whatever else is already queued (up to a batch), then flushes once,
     /// all under one write timeout (a timer per frame cost more than the frame at high
     /// fan-out).
     async fn deliver(&mut self, first: Outbound, subscription: &mut Subscription) -> bool {
-        let mut batch = std::mem::take(&mut self.batch);
-        let mut next = Some(first);
-        while let Some(outbound) = next.take() {
-            match outbound {
-                Outbound::Event { room, seq, json } => match self.sent.get_mut(&room) {
-                    // Already sent by a replay, or not subscribed (any more): skip.
-                    Some(sent) if seq > *sent => {
-                        *sent = seq;
-                        batch.push(json);
-                    }
-                    _ => {}
-                },
-                Outbound::Ended { room, json } => {
-                    self.sent.remove(&room);
-                    self.members.remove(&room);
-                    batch.push(json);
+        let Self {
+            socket,
+            sent,
+            members,
+            ..
+        } = self;
+        let write = async {
+            let mut next = Some(first);
+            let mut written = 0;
+            while let Some(outbound) = next.take() {
+                if let Some(json) = admit(sent, members, outbound) {
+                    socket.feed(Message::Text(json)).await?;
+                    written += 1;
                 }
-                Outbound::Ephemeral { room, json } => {
-                    // Presence of a room this socket has (still) subscribed to only.
-                    if self.sent.contains_key(&room) {
-                        batch.push(json);
-                    }
+                if written < WRITE_BATCH {
+                    next = subscription.outbound.try_recv().ok();
                 }
-            }
-            if batch.len() < WRITE_BATCH {
-                next = subscription.outbound.try_recv().ok();
-            }
-        }
-        if batch.is_empty() {
-            self.batch = batch;
-            return true;
-        }
-        let timeout = Duration::from_millis(self.backend.realtime().write_timeout_ms);
-        let socket = &mut self.socket;
-        let frames = &mut batch;
-        let written = tokio::time::timeout(timeout, async move {
-            for json in frames.drain(..) {
-                socket.feed(Message::Text(json)).await?;
             }
             socket.flush().await
-        })
-        .await;
-        batch.clear();
-        self.batch = batch;
-        matches!(written, Ok(Ok(())))
+        };
+        within(self.write_timeout, write).await
     }
 
     async fn send(&mut self, frame: &ServerFrame) -> bool {
@@ -418,34 +391,42 @@ impl Writer {
     }
 
     async fn write(&mut self, message: Message) -> bool {
-        self.feed_message(message).await && self.flush().await
-    }
-
-    async fn feed(&mut self, json: Utf8Bytes) -> bool {
-        self.feed_message(Message::Text(json)).await
-    }
-
-    async fn feed_message(&mut self, message: Message) -> bool {
-        let timeout = Duration::from_millis(self.backend.realtime().write_timeout_ms);
-        matches!(
-            tokio::time::timeout(timeout, self.socket.feed(message)).await,
-            Ok(Ok(()))
-        )
-    }
-
-    async fn flush(&mut self) -> bool {
-        let timeout = Duration::from_millis(self.backend.realtime().write_timeout_ms);
-        matches!(
-            tokio::time::timeout(timeout, self.socket.flush()).await,
-            Ok(Ok(()))
-        )
+        within(self.write_timeout, self.socket.send(message)).await
     }
 
     async fn close(&mut self, ending: Ending) {
-        let timeout = Duration::from_millis(self.backend.realtime().write_timeout_ms);
-        let message = close_message(ending.code, ending.reason);
-        let _ = tokio::time::timeout(timeout, self.socket.send(message)).await;
+        self.write(close_message(ending.code, ending.reason)).await;
     }
+}
+
+/// What of `outbound` this socket writes, keeping its per-room bookkeeping.
+fn admit(
+    sent: &mut HashMap<RoomId, u64>,
+    members: &mut HashSet<RoomId>,
+    outbound: Outbound,
+) -> Option<Utf8Bytes> {
+    match outbound {
+        Outbound::Event { room, seq, json } => match sent.get_mut(&room) {
+            // Already sent by a replay, or not subscribed (any more): skip.
+            Some(sent) if seq > *sent => {
+                *sent = seq;
+                Some(json)
+            }
+            _ => None,
+        },
+        Outbound::Ended { room, json } => {
+            sent.remove(&room);
+            members.remove(&room);
+            Some(json)
+        }
+        // Presence of a room this socket has (still) subscribed to only.
+        Outbound::Ephemeral { room, json } => sent.contains_key(&room).then_some(json),
+    }
+}
+
+/// Runs a write under the write timeout: false if the socket failed or stalled.
+async fn within(limit: Duration, write: impl Future<Output = Result<(), axum::Error>>) -> bool {
+    matches!(tokio::time::timeout(limit, write).await, Ok(Ok(())))
 }
 
 const RESTART: Ending = Ending {

@@ -20,18 +20,19 @@ pub async fn person(app: &TestApp, name: &str) -> Browser {
     browser
 }
 
+/// A private room, "Secret", created by `owner`.
+pub async fn private_room(owner: &mut Browser) -> RoomId {
+    let form = [("name", "Secret"), ("topic", ""), ("private", "on")];
+    let (status, room) = call_json(owner, "rooms/create", &form).await;
+    assert_eq!(status, 200, "{room}");
+    RoomId(room["id"].as_i64().unwrap())
+}
+
 /// A private room created by `owner`, which `member` joins through an invitation link.
 pub async fn private_room_with(owner: &mut Browser, member: &mut Browser) -> RoomId {
-    let form = [("name", "Secret"), ("topic", ""), ("private", "on")];
-    let room: Value = owner
-        .call("rooms/create", &form)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = room["id"].as_i64().unwrap();
+    let room = private_room(owner).await;
     let invitation: Value = owner
-        .call("invitations/create", &[("id", &id.to_string())])
+        .call("invitations/create", &[("id", &room.to_string())])
         .await
         .json()
         .await
@@ -44,7 +45,7 @@ pub async fn private_room_with(owner: &mut Browser, member: &mut Browser) -> Roo
     member
         .call("invitations/accept", &[("token", &token)])
         .await;
-    RoomId(id)
+    room
 }
 
 /// A public room created by `owner` and joined by each of `others`.
