@@ -20,6 +20,7 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
 mod components;
+pub mod error;
 pub mod model;
 mod pages;
 pub mod protocol;

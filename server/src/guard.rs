@@ -1,7 +1,7 @@
 //! Layers every request passes through.
 
-use app::api::ApiError;
 use app::backend::cross_site;
+use app::error::ApiError;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;

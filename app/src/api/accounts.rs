@@ -8,7 +8,7 @@
 
 use leptos::prelude::*;
 
-use super::ApiError;
+use crate::error::ApiError;
 use crate::model::UserView;
 
 /// Who is signed in, if anyone.

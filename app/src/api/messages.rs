@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::ApiError;
+use crate::error::ApiError;
 use crate::model::RoomId;
 use crate::protocol::{Ack, HistoryPage, MessageId, MessageView};
 

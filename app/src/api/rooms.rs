@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::ApiError;
+use crate::error::ApiError;
 use crate::model::{InvitationView, MemberView, RoomId, RoomView, UserId};
 
 /// Creates a room owned by the caller. `private` is the checkbox: present means private.

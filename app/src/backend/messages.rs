@@ -20,7 +20,8 @@ use super::hub::Hub;
 use super::rate_limit::RateLimiter;
 use super::rooms::{Rooms, can_manage};
 use super::store::{Change, NewMessage, RoomEvent, Store, StoreError};
-use crate::api::{ApiError, Field, Problem};
+use crate::error::ApiError;
+use crate::model::{Field, Problem};
 use crate::model::{MessageBody, RoomId};
 use crate::protocol::{Ack, ClientId, HistoryPage, MessageId, MessageView, ServerFrame};
 
@@ -236,7 +237,7 @@ impl Messages {
             // Deleted meanwhile.
             .ok_or(ApiError::NotFound)?;
         let (room, seq, message) = (event.message.room, event.seq, event.message.clone());
-        self.hub.publish(room, seq, &event.into_frame());
+        self.hub.publish(room, seq, &ServerFrame::from(event));
         Ok(message)
     }
 
@@ -334,5 +335,58 @@ fn ack(message: &MessageView) -> Ack {
         id: message.id,
         seq: message.seq,
         client_id: message.client_id.clone(),
+    }
+}
+
+/// A change as the socket sends it: a post as `Message`, a later edit or delete of it as
+/// `Changed` (the store's event log does not distinguish them beyond their numbers).
+impl From<RoomEvent> for ServerFrame {
+    fn from(event: RoomEvent) -> Self {
+        if event.seq == event.message.seq {
+            ServerFrame::Message {
+                message: event.message,
+            }
+        } else {
+            ServerFrame::Changed {
+                seq: event.seq,
+                message: event.message,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: u64, message_seq: u64) -> RoomEvent {
+        RoomEvent {
+            seq,
+            message: MessageView {
+                id: MessageId(7),
+                room: RoomId(1),
+                seq: message_seq,
+                // A valid UUID: parsing it cannot fail.
+                client_id: ClientId::parse("00000000-0000-4000-8000-000000000001").unwrap(),
+                author: None,
+                body: "hello".into(),
+                created_ms: 0,
+                edited_ms: None,
+                deleted: false,
+                changed_seq: seq,
+            },
+        }
+    }
+
+    #[test]
+    fn a_post_is_sent_as_a_message_and_a_later_change_as_changed() {
+        assert!(matches!(
+            ServerFrame::from(event(1, 1)),
+            ServerFrame::Message { message } if message.seq == 1
+        ));
+        assert!(matches!(
+            ServerFrame::from(event(4, 1)),
+            ServerFrame::Changed { seq: 4, message } if message.seq == 1
+        ));
     }
 }

@@ -24,7 +24,8 @@ use std::time::Instant;
 
 use axum::response::{IntoResponse, Response};
 
-use crate::api::{ApiError, StatusReport};
+use crate::error::ApiError;
+use crate::model::StatusReport;
 use auth::{Accounts, AuthConfig, CurrentUser};
 use clock::Clock;
 use hub::{Hub, HubLimits, RealtimeConfig};

@@ -12,7 +12,7 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
 use super::client_addr::{IpNet, client_addr};
-use crate::api::ApiError;
+use crate::error::ApiError;
 
 pub struct RequestContext {
     parts: Parts,

@@ -16,7 +16,7 @@ use super::auth::CurrentUser;
 use super::clock::{Clock, millis};
 use super::hub::Hub;
 use super::store::{InvitationRecord, NewRoom, RoomRecord, Store, StoreError};
-use crate::api::ApiError;
+use crate::error::ApiError;
 use crate::model::{
     InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, UserId, Visibility,
 };

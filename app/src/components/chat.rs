@@ -5,9 +5,10 @@
 use leptos::prelude::*;
 
 use crate::api::messages::{delete_message, edit_message, message_history};
-use crate::api::{ApiError, Field};
 use crate::components::form::action_error;
 use crate::components::hydration::{Hydrated, use_hydrated};
+use crate::error::ApiError;
+use crate::model::Field;
 use crate::model::{RoomId, RoomView};
 use crate::protocol::{HistoryPage, MessageId, MessageView, UnsubscribeReason};
 use crate::realtime::{

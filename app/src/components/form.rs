@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::api::{ApiError, Field};
+use crate::error::ApiError;
+use crate::model::Field;
 
 /// A labelled input. If `error` is about this field, the message shows under it, the input is
 /// marked invalid, and the message is linked as its description.

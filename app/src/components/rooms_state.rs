@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::api::ApiError;
 use crate::api::rooms::list_rooms;
+use crate::error::ApiError;
 use crate::model::RoomView;
 
 #[derive(Clone, Copy)]

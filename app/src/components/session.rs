@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::api::ApiError;
 use crate::api::accounts::current_user;
+use crate::error::ApiError;
 use crate::model::UserView;
 
 #[derive(Clone, Copy)]

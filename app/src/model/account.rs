@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiError, Field, Problem};
+use super::field::{Field, FieldError, Problem};
 
 /// A user's numeric id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -37,17 +37,17 @@ impl Username {
     pub const MIN: usize = 3;
     pub const MAX: usize = 32;
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let value = raw.trim();
         let length = value.chars().count();
         if length < Self::MIN {
-            return Err(ApiError::invalid(
+            return Err(FieldError::new(
                 Field::Username,
                 Problem::TooShort { min: Self::MIN },
             ));
         }
         if length > Self::MAX {
-            return Err(ApiError::invalid(
+            return Err(FieldError::new(
                 Field::Username,
                 Problem::TooLong { max: Self::MAX },
             ));
@@ -55,7 +55,7 @@ impl Username {
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
         if !value.chars().all(allowed) {
             let allowed = "letters A–Z, digits and _ . -".to_owned();
-            return Err(ApiError::invalid(
+            return Err(FieldError::new(
                 Field::Username,
                 Problem::Characters { allowed },
             ));
@@ -81,22 +81,22 @@ pub struct DisplayName(String);
 impl DisplayName {
     pub const MAX: usize = 64;
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let value = raw.trim();
         if value.is_empty() {
-            return Err(ApiError::invalid(
+            return Err(FieldError::new(
                 Field::DisplayName,
                 Problem::TooShort { min: 1 },
             ));
         }
         if value.chars().count() > Self::MAX {
-            return Err(ApiError::invalid(
+            return Err(FieldError::new(
                 Field::DisplayName,
                 Problem::TooLong { max: Self::MAX },
             ));
         }
         if value.chars().any(char::is_control) {
-            return Err(ApiError::invalid(
+            return Err(FieldError::new(
                 Field::DisplayName,
                 Problem::ControlCharacters,
             ));
@@ -120,19 +120,13 @@ impl Password {
 
     /// Validates a new password for `field` (sign-up uses `Password`, the change form
     /// `NewPassword`).
-    pub fn parse(raw: &str, field: Field) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str, field: Field) -> Result<Self, FieldError> {
         let length = raw.chars().count();
         if length < Self::MIN {
-            return Err(ApiError::invalid(
-                field,
-                Problem::TooShort { min: Self::MIN },
-            ));
+            return Err(FieldError::new(field, Problem::TooShort { min: Self::MIN }));
         }
         if length > Self::MAX {
-            return Err(ApiError::invalid(
-                field,
-                Problem::TooLong { max: Self::MAX },
-            ));
+            return Err(FieldError::new(field, Problem::TooLong { max: Self::MAX }));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -152,11 +146,8 @@ impl fmt::Debug for Password {
 mod tests {
     use super::*;
 
-    fn problem(error: ApiError) -> Problem {
-        match error {
-            ApiError::Invalid(error) => error.problem,
-            other => panic!("not a field error: {other:?}"),
-        }
+    fn problem(error: FieldError) -> Problem {
+        error.problem
     }
 
     #[test]
@@ -214,12 +205,12 @@ mod tests {
         let short = Password::parse("1234567", Field::Password).unwrap_err();
         assert_eq!(
             short,
-            ApiError::invalid(Field::Password, Problem::TooShort { min: 8 })
+            FieldError::new(Field::Password, Problem::TooShort { min: 8 })
         );
         let long = Password::parse(&"x".repeat(257), Field::NewPassword).unwrap_err();
         assert_eq!(
             long,
-            ApiError::invalid(Field::NewPassword, Problem::TooLong { max: 256 })
+            FieldError::new(Field::NewPassword, Problem::TooLong { max: 256 })
         );
         let spaced = Password::parse("  spaced  ", Field::Password).unwrap();
         assert_eq!(spaced.expose(), "  spaced  ");

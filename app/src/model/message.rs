@@ -1,6 +1,6 @@
 //! What a message may say.
 
-use crate::api::{ApiError, Field, Problem};
+use super::field::{Field, FieldError, Problem};
 
 /// A message body: not blank, at most 4,000 characters (Unicode scalar values). Kept exactly
 /// as typed, surrounding blank lines aside, and always rendered as text.
@@ -10,16 +10,16 @@ pub struct MessageBody(String);
 impl MessageBody {
     pub const MAX: usize = 4_000;
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let value = raw.trim_matches(|c: char| c == '\n' || c == '\r');
         if value.trim().is_empty() {
-            return Err(ApiError::invalid(
+            return Err(FieldError::new(
                 Field::Message,
                 Problem::TooShort { min: 1 },
             ));
         }
         if value.chars().count() > Self::MAX {
-            return Err(ApiError::invalid(
+            return Err(FieldError::new(
                 Field::Message,
                 Problem::TooLong { max: Self::MAX },
             ));
@@ -42,7 +42,7 @@ mod tests {
             let error = MessageBody::parse(blank).unwrap_err();
             assert_eq!(
                 error,
-                ApiError::invalid(Field::Message, Problem::TooShort { min: 1 })
+                FieldError::new(Field::Message, Problem::TooShort { min: 1 })
             );
         }
     }
@@ -53,7 +53,7 @@ mod tests {
         let error = MessageBody::parse(&"한".repeat(4_001)).unwrap_err();
         assert_eq!(
             error,
-            ApiError::invalid(Field::Message, Problem::TooLong { max: 4_000 })
+            FieldError::new(Field::Message, Problem::TooLong { max: 4_000 })
         );
     }
 

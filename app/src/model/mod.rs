@@ -3,11 +3,15 @@
 //! server enforces it at the edge and the browser could reuse it.
 
 pub mod account;
+pub mod field;
 pub mod message;
 pub mod next_path;
 pub mod room;
+pub mod status;
 
 pub use account::{DisplayName, Password, UserId, UserView, Username};
+pub use field::{Field, FieldError, Problem};
 pub use message::MessageBody;
 pub use next_path::safe_next;
 pub use room::{InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, Visibility};
+pub use status::StatusReport;

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiError, Field, Problem};
+use super::field::{Field, FieldError, Problem};
 use crate::model::UserId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -55,17 +55,17 @@ impl Visibility {
 
 /// Counts characters (Unicode scalar values), not bytes, trims, and refuses control
 /// characters: the rule shared by room names and topics.
-fn text_field(raw: &str, field: Field, min: usize, max: usize) -> Result<String, ApiError> {
+fn text_field(raw: &str, field: Field, min: usize, max: usize) -> Result<String, FieldError> {
     let value = raw.trim();
     let length = value.chars().count();
     if length < min {
-        return Err(ApiError::invalid(field, Problem::TooShort { min }));
+        return Err(FieldError::new(field, Problem::TooShort { min }));
     }
     if length > max {
-        return Err(ApiError::invalid(field, Problem::TooLong { max }));
+        return Err(FieldError::new(field, Problem::TooLong { max }));
     }
     if value.chars().any(char::is_control) {
-        return Err(ApiError::invalid(field, Problem::ControlCharacters));
+        return Err(FieldError::new(field, Problem::ControlCharacters));
     }
     Ok(value.to_owned())
 }
@@ -77,7 +77,7 @@ pub struct RoomName(String);
 impl RoomName {
     pub const MAX: usize = 80;
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
         text_field(raw, Field::RoomName, 1, Self::MAX).map(Self)
     }
 
@@ -93,7 +93,7 @@ pub struct Topic(String);
 impl Topic {
     pub const MAX: usize = 250;
 
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
         text_field(raw, Field::Topic, 0, Self::MAX).map(Self)
     }
 
@@ -154,12 +154,12 @@ mod tests {
         let long = RoomName::parse(&"방".repeat(81)).unwrap_err();
         assert_eq!(
             long,
-            ApiError::invalid(Field::RoomName, Problem::TooLong { max: 80 })
+            FieldError::new(Field::RoomName, Problem::TooLong { max: 80 })
         );
         let empty = RoomName::parse("   ").unwrap_err();
         assert_eq!(
             empty,
-            ApiError::invalid(Field::RoomName, Problem::TooShort { min: 1 })
+            FieldError::new(Field::RoomName, Problem::TooShort { min: 1 })
         );
     }
 
@@ -170,12 +170,12 @@ mod tests {
         let long = Topic::parse(&"é".repeat(251)).unwrap_err();
         assert_eq!(
             long,
-            ApiError::invalid(Field::Topic, Problem::TooLong { max: 250 })
+            FieldError::new(Field::Topic, Problem::TooLong { max: 250 })
         );
         let control = Topic::parse("line\nbreak").unwrap_err();
         assert_eq!(
             control,
-            ApiError::invalid(Field::Topic, Problem::ControlCharacters)
+            FieldError::new(Field::Topic, Problem::ControlCharacters)
         );
     }
 }

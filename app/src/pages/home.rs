@@ -1,7 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{StatusReport, server_status};
+use crate::api::server_status;
+use crate::model::StatusReport;
 
 /// The landing page: what Sori is, and a live check of the server behind it.
 #[component]

@@ -3,10 +3,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::register::urlencode;
-use crate::api::Field;
 use crate::api::accounts::SignIn;
 use crate::components::form::{FormError, TextField, action_error};
 use crate::components::session::load_page;
+use crate::model::Field;
 
 /// `/login?next=…`: sign in, then go back to where the visitor was headed.
 #[component]

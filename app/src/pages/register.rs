@@ -2,10 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::Field;
 use crate::api::accounts::Register;
 use crate::components::form::{FormError, TextField, action_error};
 use crate::components::session::load_page;
+use crate::model::Field;
 
 /// `/register`: create an account. Works before the WebAssembly loads.
 #[component]

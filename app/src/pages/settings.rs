@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::Field;
 use crate::api::accounts::{ChangePassword, DeleteAccount, SignOutEverywhere, UpdateDisplayName};
 use crate::components::form::{FormError, TextField, action_error};
 use crate::components::session::{load_page, use_session};
+use crate::model::Field;
 use crate::model::UserView;
 use crate::pages::require_user::RequireUser;
 

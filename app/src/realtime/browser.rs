@@ -68,8 +68,8 @@ mod live {
     use wasm_bindgen::JsValue;
 
     use super::Link;
-    use crate::api::ApiError;
     use crate::api::messages::send_message;
+    use crate::error::ApiError;
     use crate::model::{RoomId, UserId};
     use crate::protocol::{ClientFrame, ClientId, MessageView, Person, ServerFrame, close};
     use crate::realtime::{ConnectionStatus, OutboxEntry, OutboxState, Realtime};

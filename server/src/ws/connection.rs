@@ -347,7 +347,7 @@ impl Writer {
     async fn send_events(&mut self, events: Vec<RoomEvent>) -> bool {
         for event in events {
             let (room, seq) = (event.message.room, event.seq);
-            let frame = Message::Text(Utf8Bytes::from(event.into_frame().to_json()));
+            let frame = Message::Text(Utf8Bytes::from(ServerFrame::from(event).to_json()));
             if !within(self.write_timeout, self.socket.feed(frame)).await {
                 return false;
             }

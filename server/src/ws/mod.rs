@@ -6,9 +6,9 @@
 
 mod connection;
 
-use app::api::ApiError;
 use app::backend::auth::CurrentUser;
 use app::backend::cross_site;
+use app::error::ApiError;
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;

@@ -8,9 +8,9 @@ use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use tokio::sync::OnceCell;
 
-use crate::api::ApiError;
 use crate::backend::Backend;
 use crate::backend::store::TokenHash;
+use crate::error::ApiError;
 use crate::model::UserView;
 
 /// Who a request is from, looked up at most once per request. A page asks in every server

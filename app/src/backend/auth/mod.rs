@@ -22,8 +22,9 @@ use super::clock::{Clock, millis};
 use super::hub::{Hub, Kick};
 use super::rate_limit::RateLimiter;
 use super::store::{NewUser, Store, StoreError};
-use crate::api::{ApiError, Field, Problem};
+use crate::error::ApiError;
 use crate::model::{DisplayName, Password, UserId, UserView, Username};
+use crate::model::{Field, Problem};
 
 /// Account and session settings; part of the server's one configuration struct.
 #[derive(Debug, Clone, clap::Args)]

@@ -11,7 +11,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier,
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::{OnceCell, Semaphore};
 
-use crate::api::ApiError;
+use crate::error::ApiError;
 use crate::model::Password;
 
 #[derive(Clone)]
@@ -74,8 +74,10 @@ impl PasswordHasher {
         let decoy = self
             .decoy
             .get_or_try_init(|| async {
-                let random =
-                    Password::parse("decoy password, never issued", crate::api::Field::Password)?;
+                let random = Password::parse(
+                    "decoy password, never issued",
+                    crate::model::Field::Password,
+                )?;
                 self.hash(&random).await
             })
             .await?
@@ -103,7 +105,7 @@ impl PasswordHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Field;
+    use crate::model::Field;
 
     #[tokio::test]
     async fn a_hash_is_argon2id_with_the_chosen_parameters_and_verifies() {

@@ -11,7 +11,7 @@ use std::time::Duration;
 pub use sqlite::SqliteStore;
 
 use crate::model::{RoomId, UserId, UserView, Visibility};
-use crate::protocol::{ClientId, MessageId, MessageView, ServerFrame};
+use crate::protocol::{ClientId, MessageId, MessageView};
 
 /// How hard a commit tries to reach the disk before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -217,26 +217,12 @@ pub struct Posted {
 
 /// One change in a room: the number it took, and the changed message as it is now. A
 /// replay sends every change after the client's number, so edits and deletes resume too.
+/// The change is a post when `seq` is the message's own number, a later edit or delete
+/// otherwise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomEvent {
     pub seq: u64,
     pub message: MessageView,
-}
-
-impl RoomEvent {
-    /// A post is sent as `Message`, a later change of it as `Changed`.
-    pub fn into_frame(self) -> ServerFrame {
-        if self.seq == self.message.seq {
-            ServerFrame::Message {
-                message: self.message,
-            }
-        } else {
-            ServerFrame::Changed {
-                seq: self.seq,
-                message: self.message,
-            }
-        }
-    }
 }
 
 /// An edit or a delete of a stored message.

@@ -2,10 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{Reload, RoomUnavailable, use_room};
-use crate::api::ApiError;
 use crate::api::rooms::DeleteRoom;
 use crate::components::form::{FormError, action_error};
 use crate::components::session::load_page;
+use crate::error::ApiError;
 use crate::model::{RoomView, UserView};
 use crate::pages::require_user::RequireUser;
 

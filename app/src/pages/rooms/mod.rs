@@ -19,9 +19,9 @@ pub use settings::RoomSettingsPage;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::ApiError;
 use crate::api::rooms::get_room;
 use crate::components::rooms_state::use_rooms_state;
+use crate::error::ApiError;
 use crate::model::{RoomId, RoomView};
 
 /// How a room page follows changes to the user's rooms.

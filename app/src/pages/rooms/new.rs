@@ -2,10 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
-use crate::api::Field;
 use crate::api::rooms::CreateRoom;
 use crate::components::form::{FormError, TextField, action_error};
 use crate::components::rooms_state::use_rooms_state;
+use crate::model::Field;
 use crate::model::UserView;
 use crate::pages::require_user::RequireUser;
 

@@ -4,12 +4,12 @@ use leptos_meta::Title;
 use super::{Reload, RoomUnavailable, use_room};
 use leptos_router::hooks::use_params_map;
 
-use crate::api::ApiError;
 use crate::api::messages::message_history;
 use crate::api::rooms::{JoinRoom, LeaveRoom};
 use crate::components::chat::ChatView;
 use crate::components::form::{FormError, action_error};
 use crate::components::rooms_state::use_rooms_state;
+use crate::error::ApiError;
 use crate::model::{RoomId, RoomView, UserView};
 use crate::pages::require_user::RequireUser;
 use crate::protocol::HistoryPage;

@@ -3,9 +3,10 @@ use leptos_meta::Title;
 
 use super::{Reload, RoomUnavailable, use_room};
 use crate::api::rooms::{CreateInvitation, RevokeInvitation, UpdateRoom, list_invitations};
-use crate::api::{ApiError, Field};
 use crate::components::form::{FormError, TextField, action_error};
 use crate::components::rooms_state::use_rooms_state;
+use crate::error::ApiError;
+use crate::model::Field;
 use crate::model::{RoomView, UserView, Visibility};
 use crate::pages::require_user::RequireUser;
 
