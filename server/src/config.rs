@@ -19,7 +19,7 @@ use clap::Parser;
 const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 const DEFAULT_SITE_ROOT: &str = "target/site";
 
-#[derive(Debug, Clone, Parser)]
+#[derive(Debug, Clone, PartialEq, Eq, Parser)]
 #[command(name = "sori", version, about = "Sori: real-time room chat.")]
 pub struct Config {
     /// Address to listen on [default: 127.0.0.1:3000, or LEPTOS_SITE_ADDR]. Port 0 picks a
@@ -38,11 +38,11 @@ pub struct Config {
     pub site_root: Option<PathBuf>,
 
     /// Log filter, in tracing's EnvFilter syntax.
-    #[arg(long = "log", env = "RUST_LOG", default_value = "info,sqlx=warn")]
+    #[arg(long = "log", env = "RUST_LOG", default_value_t = Self::default().log_filter)]
     pub log_filter: String,
 
     /// How long shutdown waits for open requests to finish, in milliseconds.
-    #[arg(long, env = "SORI_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    #[arg(long, env = "SORI_SHUTDOWN_GRACE_MS", default_value_t = Self::default().shutdown_grace_ms)]
     pub shutdown_grace_ms: u64,
 
     #[command(flatten)]
@@ -61,20 +61,33 @@ pub struct Config {
     pub realtime: RealtimeConfig,
 }
 
+/// Every default is written here once: the flags' defaults (`sori --help`) are read from it.
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: None,
+            public_origin: None,
+            site_root: None,
+            log_filter: "info,sqlx=warn".into(),
+            shutdown_grace_ms: 10_000,
+            store: StoreConfig::default(),
+            auth: AuthConfig::default(),
+            rooms: RoomsConfig::default(),
+            messages: MessagesConfig::default(),
+            realtime: RealtimeConfig::default(),
+        }
+    }
+}
+
 impl Config {
     /// A configuration for tests and benchmarks: a free loopback port and the given database.
     pub fn for_tests(database: &std::path::Path) -> Self {
         Self {
             addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-            public_origin: None,
-            site_root: None,
             log_filter: "warn".into(),
             shutdown_grace_ms: 2_000,
             store: StoreConfig::sqlite_file(database),
-            auth: AuthConfig::default(),
-            rooms: RoomsConfig::default(),
-            messages: MessagesConfig::default(),
-            realtime: RealtimeConfig::default(),
+            ..Self::default()
         }
     }
 
@@ -153,6 +166,30 @@ mod tests {
 
     fn parse(args: &[&str]) -> Config {
         Config::try_parse_from(std::iter::once("sori").chain(args.iter().copied())).unwrap()
+    }
+
+    /// Parses `args` as if no variable were set: the test must not depend on the environment
+    /// it runs in (a developer's `RUST_LOG`, a CI's `DATABASE_URL`).
+    fn parse_without_environment(args: &[&str]) -> Config {
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Config::command().mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from(std::iter::once("sori").chain(args.iter().copied()))
+            .unwrap();
+        Config::from_arg_matches(&matches).unwrap()
+    }
+
+    #[test]
+    fn the_defaults_are_what_parsing_no_arguments_gives() {
+        assert_eq!(parse_without_environment(&[]), Config::default());
+    }
+
+    #[test]
+    fn a_flag_still_overrides_its_default() {
+        let config =
+            parse_without_environment(&["--heartbeat-ms", "7", "--durability", "power-loss"]);
+        assert_eq!(config.realtime.heartbeat_ms, 7);
+        assert_ne!(config, Config::default());
     }
 
     #[test]

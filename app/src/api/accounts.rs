@@ -79,9 +79,8 @@ pub async fn sign_out() -> Result<String, ApiError> {
 #[server(endpoint = "sign_out_everywhere")]
 pub async fn sign_out_everywhere() -> Result<String, ApiError> {
     use crate::backend::{Backend, request::RequestContext};
-    let backend = Backend::from_context()?;
+    let (backend, user) = Backend::signed_in().await?;
     let request = RequestContext::current()?;
-    let user = backend.require_user().await?;
     backend.accounts().sign_out_everywhere(&user).await?;
     request.set_cookie(&backend.accounts().cookie().clear());
     request.redirect_form_post("/login");
@@ -91,8 +90,7 @@ pub async fn sign_out_everywhere() -> Result<String, ApiError> {
 /// Changes the signed-in user's display name.
 #[server(endpoint = "update_display_name")]
 pub async fn update_display_name(display_name: String) -> Result<UserView, ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend
         .accounts()
         .set_display_name(&user, &display_name)
@@ -105,8 +103,7 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend
         .accounts()
         .change_password(&user, &current_password, &new_password)
@@ -117,9 +114,8 @@ pub async fn change_password(
 #[server(endpoint = "delete_account")]
 pub async fn delete_account(current_password: String) -> Result<String, ApiError> {
     use crate::backend::{Backend, request::RequestContext};
-    let backend = Backend::from_context()?;
+    let (backend, user) = Backend::signed_in().await?;
     let request = RequestContext::current()?;
-    let user = backend.require_user().await?;
     backend
         .accounts()
         .delete_account(&user, &current_password)

@@ -12,8 +12,7 @@ use crate::protocol::{Ack, HistoryPage, MessageId, MessageView};
 /// after the message is committed.
 #[server(endpoint = "messages/send")]
 pub async fn send_message(room: RoomId, client_id: String, body: String) -> Result<Ack, ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend
         .messages()
         .send(&user, room, &client_id, &body)
@@ -26,31 +25,27 @@ pub async fn message_history(
     room: RoomId,
     before_seq: Option<u64>,
 ) -> Result<HistoryPage, ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.messages().history(&user, room, before_seq).await
 }
 
 /// Replaces the text of one's own message; the change is broadcast to the room.
 #[server(endpoint = "messages/edit")]
 pub async fn edit_message(id: MessageId, body: String) -> Result<MessageView, ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.messages().edit(&user, id, &body).await
 }
 
 /// Deletes a message (one's own, or any in a room one manages); its text is erased.
 #[server(endpoint = "messages/delete")]
 pub async fn delete_message(id: MessageId) -> Result<MessageView, ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.messages().delete(&user, id).await
 }
 
 /// Moves my read marker in `room` up to `seq`: what the unread counts start from.
 #[server(endpoint = "messages/read")]
 pub async fn mark_read(room: RoomId, seq: u64) -> Result<(), ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.messages().mark_read(&user, room, seq).await
 }

@@ -15,8 +15,7 @@ pub async fn create_room(
 ) -> Result<RoomView, ApiError> {
     use crate::backend::{Backend, request::RequestContext};
     use crate::model::Visibility;
-    let backend = Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = Backend::signed_in().await?;
     let visibility = Visibility::from_private_flag(private.is_some());
     let room = backend
         .rooms()
@@ -29,15 +28,13 @@ pub async fn create_room(
 /// The rooms the caller can see: public ones plus the private ones they are a member of.
 #[server(endpoint = "rooms/list")]
 pub async fn list_rooms() -> Result<Vec<RoomView>, ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.rooms().list(&user).await
 }
 
 #[server(endpoint = "rooms/get")]
 pub async fn get_room(id: RoomId) -> Result<RoomView, ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.rooms().get(&user, id).await
 }
 
@@ -50,8 +47,7 @@ pub async fn update_room(
     private: Option<String>,
 ) -> Result<RoomView, ApiError> {
     use crate::model::Visibility;
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     let visibility = Visibility::from_private_flag(private.is_some());
     backend
         .rooms()
@@ -63,8 +59,7 @@ pub async fn update_room(
 #[server(endpoint = "rooms/delete")]
 pub async fn delete_room(id: RoomId) -> Result<(), ApiError> {
     use crate::backend::{Backend, request::RequestContext};
-    let backend = Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = Backend::signed_in().await?;
     backend.rooms().delete(&user, id).await?;
     RequestContext::current()?.redirect_form_post("/rooms");
     Ok(())
@@ -72,53 +67,46 @@ pub async fn delete_room(id: RoomId) -> Result<(), ApiError> {
 
 #[server(endpoint = "rooms/join")]
 pub async fn join_room(id: RoomId) -> Result<RoomView, ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.rooms().join(&user, id).await
 }
 
 #[server(endpoint = "rooms/leave")]
 pub async fn leave_room(id: RoomId) -> Result<(), ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.rooms().leave(&user, id).await
 }
 
 /// Removes someone from a room (owner or admin); their live subscriptions end at once.
 #[server(endpoint = "rooms/remove_member")]
 pub async fn remove_member(id: RoomId, user: UserId) -> Result<(), ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let me = backend.require_user().await?;
+    let (backend, me) = crate::backend::Backend::signed_in().await?;
     backend.rooms().remove_member(&me, id, user).await
 }
 
 #[server(endpoint = "rooms/members")]
 pub async fn room_members(id: RoomId) -> Result<Vec<MemberView>, ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.rooms().members(&user, id).await
 }
 
 /// Creates an invitation link to a room (owner or admin).
 #[server(endpoint = "invitations/create")]
 pub async fn create_invitation(id: RoomId) -> Result<InvitationView, ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.rooms().create_invitation(&user, id).await
 }
 
 /// The active (unexpired, unrevoked) invitation links of a room (owner or admin).
 #[server(endpoint = "invitations/list")]
 pub async fn list_invitations(id: RoomId) -> Result<Vec<InvitationView>, ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.rooms().invitations(&user, id).await
 }
 
 #[server(endpoint = "invitations/revoke")]
 pub async fn revoke_invitation(id: RoomId, invitation: i64) -> Result<(), ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend
         .rooms()
         .revoke_invitation(&user, id, invitation)
@@ -128,8 +116,7 @@ pub async fn revoke_invitation(id: RoomId, invitation: i64) -> Result<(), ApiErr
 /// Uses an invitation link: the caller becomes a member of its room.
 #[server(endpoint = "invitations/accept")]
 pub async fn accept_invitation(token: String) -> Result<RoomId, ApiError> {
-    let backend = crate::backend::Backend::from_context()?;
-    let user = backend.require_user().await?;
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.rooms().accept_invitation(&user, &token).await
 }
 
@@ -137,8 +124,7 @@ pub async fn accept_invitation(token: String) -> Result<RoomId, ApiError> {
 #[server(endpoint = "direct/open")]
 pub async fn open_direct(user: UserId) -> Result<RoomId, ApiError> {
     use crate::backend::{Backend, request::RequestContext};
-    let backend = Backend::from_context()?;
-    let me = backend.require_user().await?;
+    let (backend, me) = Backend::signed_in().await?;
     let room = backend.rooms().open_direct(&me, user).await?;
     RequestContext::current()?.redirect_form_post(&format!("/rooms/{room}"));
     Ok(room)

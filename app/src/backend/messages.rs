@@ -17,6 +17,7 @@ use tokio::sync::Mutex;
 use super::auth::CurrentUser;
 use super::clock::Clock;
 use super::hub::Hub;
+use super::internal_error::OrInternal;
 use super::rate_limit::RateLimiter;
 use super::rooms::{Rooms, can_manage};
 use super::store::{Change, NewMessage, RoomEvent, Store, StoreError};
@@ -26,22 +27,22 @@ use crate::model::{MessageBody, RoomId};
 use crate::protocol::{Ack, ClientId, HistoryPage, MessageId, MessageView, ServerFrame};
 
 /// Messaging settings; part of the server's one configuration struct.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct MessagesConfig {
     /// Messages one user may post per window (bursts up to this many; 0: no limit).
-    #[arg(long, env = "SORI_MESSAGES_PER_WINDOW", default_value_t = 10)]
+    #[arg(long, env = "SORI_MESSAGES_PER_WINDOW", default_value_t = Self::default().messages_per_window)]
     pub messages_per_window: u32,
 
     /// The rate-limit window for posting, in seconds.
-    #[arg(long, env = "SORI_MESSAGE_WINDOW_SECS", default_value_t = 10)]
+    #[arg(long, env = "SORI_MESSAGE_WINDOW_SECS", default_value_t = Self::default().message_window_secs)]
     pub message_window_secs: u64,
 
     /// Messages per history page (the room page shows the newest page).
-    #[arg(long, env = "SORI_HISTORY_PAGE", default_value_t = 50)]
+    #[arg(long, env = "SORI_HISTORY_PAGE", default_value_t = Self::default().history_page)]
     pub history_page: u32,
 
     /// The largest gap replayed over the socket on resume; beyond it the client refetches.
-    #[arg(long, env = "SORI_REPLAY_LIMIT", default_value_t = 500)]
+    #[arg(long, env = "SORI_REPLAY_LIMIT", default_value_t = Self::default().replay_limit)]
     pub replay_limit: u64,
 }
 
@@ -78,11 +79,6 @@ pub struct Messages {
     replay_limit: u64,
     /// Held across commit and publish, so the hub gets each room's events in `seq` order.
     ordered: Mutex<()>,
-}
-
-fn internal(action: &str, error: StoreError) -> ApiError {
-    tracing::error!(%error, action, "store operation failed");
-    ApiError::Internal
 }
 
 impl Messages {
@@ -139,7 +135,7 @@ impl Messages {
                 .store
                 .message_by_client_id(author, &client_id)
                 .await
-                .map_err(|error| internal("find message", error))?;
+                .or_internal("find message")?;
             return match existing {
                 Some(message) => Ok(ack(&message)),
                 None => Err(ApiError::RateLimited { retry_after_secs }),
@@ -158,7 +154,7 @@ impl Messages {
                 now_ms: self.clock.now_ms(),
             })
             .await
-            .map_err(|error| internal("insert message", error))?;
+            .or_internal("insert message")?;
         if posted.created {
             let seq = posted.message.seq;
             let frame = ServerFrame::Message {
@@ -219,7 +215,7 @@ impl Messages {
             .store
             .message(id)
             .await
-            .map_err(|error| internal("load message", error))?
+            .or_internal("load message")?
             .filter(|message| !message.deleted)
             .ok_or(ApiError::NotFound)?;
         // Hidden rooms answer NotFound, like a missing message.
@@ -233,7 +229,7 @@ impl Messages {
             .store
             .change_message(id, change, self.clock.now_ms())
             .await
-            .map_err(|error| internal("change message", error))?
+            .or_internal("change message")?
             // Deleted meanwhile.
             .ok_or(ApiError::NotFound)?;
         let (room, seq, message) = (event.message.room, event.seq, event.message.clone());
@@ -252,7 +248,7 @@ impl Messages {
         self.store
             .mark_read(room, user.user.id, seq)
             .await
-            .map_err(|error| internal("mark read", error))
+            .or_internal("mark read")
     }
 
     /// A page of history, oldest first: the newest page, or the one before `before_seq`.
@@ -270,12 +266,12 @@ impl Messages {
             .store
             .last_seq(room)
             .await
-            .map_err(|error| internal("load history", error))?;
+            .or_internal("load history")?;
         let messages = self
             .store
             .messages_before(room, before_seq, self.history_page + 1)
             .await
-            .map_err(|error| internal("load history", error))?;
+            .or_internal("load history")?;
         let has_more = messages.len() > self.history_page as usize;
         let skip = messages.len().saturating_sub(self.history_page as usize);
         Ok(HistoryPage {

@@ -12,6 +12,7 @@ pub mod client_addr;
 pub mod clock;
 pub mod cross_site;
 pub mod hub;
+pub mod internal_error;
 pub mod messages;
 pub mod presence;
 pub mod rate_limit;
@@ -158,6 +159,14 @@ impl Backend {
     /// Like [`Backend::current_user`], but anonymous requests are refused.
     pub async fn require_user(&self) -> Result<CurrentUser, ApiError> {
         self.current_user().await?.ok_or(ApiError::Unauthenticated)
+    }
+
+    /// The backend of the request being served and its signed-in user: how every server
+    /// function that acts for someone starts. Anonymous requests are refused.
+    pub async fn signed_in() -> Result<(Self, CurrentUser), ApiError> {
+        let backend = Self::from_context()?;
+        let user = backend.require_user().await?;
+        Ok((backend, user))
     }
 
     /// The status the home page shows: version, database latency and instance age.

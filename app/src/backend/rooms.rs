@@ -15,7 +15,8 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use super::auth::CurrentUser;
 use super::clock::{Clock, millis};
 use super::hub::Hub;
-use super::store::{InvitationRecord, NewRoom, RoomRecord, Store, StoreError};
+use super::internal_error::OrInternal;
+use super::store::{InvitationRecord, NewRoom, RoomRecord, Store};
 use crate::error::ApiError;
 use crate::model::{
     InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, UserId, Visibility,
@@ -23,10 +24,10 @@ use crate::model::{
 use crate::protocol::{ServerFrame, UnsubscribeReason};
 
 /// Room settings; part of the server's one configuration struct.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct RoomsConfig {
     /// How long an invitation link stays valid, in seconds.
-    #[arg(long, env = "SORI_INVITATION_TTL_SECS", default_value_t = 7 * 24 * 3600)]
+    #[arg(long, env = "SORI_INVITATION_TTL_SECS", default_value_t = Self::default().invitation_ttl_secs)]
     pub invitation_ttl_secs: u64,
 }
 
@@ -85,11 +86,6 @@ fn invitation_view(record: InvitationRecord) -> InvitationView {
     }
 }
 
-fn internal(action: &str, error: StoreError) -> ApiError {
-    tracing::error!(%error, action, "store operation failed");
-    ApiError::Internal
-}
-
 impl Rooms {
     pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>, config: &RoomsConfig, clock: Clock) -> Self {
         Self {
@@ -106,7 +102,7 @@ impl Rooms {
             .store
             .room(id, user.user.id)
             .await
-            .map_err(|error| internal("load room", error))?
+            .or_internal("load room")?
             .ok_or(ApiError::NotFound)?;
         if room.visibility == Visibility::Private && !room.viewer_is_member {
             return Err(ApiError::NotFound);
@@ -143,7 +139,7 @@ impl Rooms {
                 now_ms: self.clock.now_ms(),
             })
             .await
-            .map_err(|error| internal("create room", error))?;
+            .or_internal("create room")?;
         tracing::info!(room = %id, user = %user.user.id, "room created");
         self.get(user, id).await
     }
@@ -158,7 +154,7 @@ impl Rooms {
             .store
             .rooms_visible_to(user.user.id)
             .await
-            .map_err(|error| internal("list rooms", error))?;
+            .or_internal("list rooms")?;
         Ok(rooms.into_iter().map(|room| view(user, room)).collect())
     }
 
@@ -179,7 +175,7 @@ impl Rooms {
         self.store
             .update_room(id, name.as_str(), topic.as_str(), visibility)
             .await
-            .map_err(|error| internal("update room", error))?;
+            .or_internal("update room")?;
         self.get(user, id).await
     }
 
@@ -189,7 +185,7 @@ impl Rooms {
         self.store
             .delete_room(id)
             .await
-            .map_err(|error| internal("delete room", error))?;
+            .or_internal("delete room")?;
         let notice = ServerFrame::Unsubscribed {
             room: id,
             reason: UnsubscribeReason::RoomDeleted,
@@ -206,7 +202,7 @@ impl Rooms {
             self.store
                 .add_member(id, user.user.id, self.clock.now_ms())
                 .await
-                .map_err(|error| internal("join room", error))?;
+                .or_internal("join room")?;
         }
         self.get(user, id).await
     }
@@ -220,7 +216,7 @@ impl Rooms {
         self.store
             .remove_member(id, user.user.id)
             .await
-            .map_err(|error| internal("leave room", error))?;
+            .or_internal("leave room")?;
         // Its live subscriptions end at once, in every tab (a public room can be opened
         // again to read it).
         let notice = ServerFrame::Unsubscribed {
@@ -249,7 +245,7 @@ impl Rooms {
         self.store
             .remove_member(id, member)
             .await
-            .map_err(|error| internal("remove member", error))?;
+            .or_internal("remove member")?;
         let notice = ServerFrame::Unsubscribed {
             room: id,
             reason: UnsubscribeReason::AccessEnded,
@@ -265,11 +261,7 @@ impl Rooms {
         id: RoomId,
     ) -> Result<Vec<MemberView>, ApiError> {
         let room = self.visible(user, id).await?;
-        let members = self
-            .store
-            .members(id)
-            .await
-            .map_err(|error| internal("list members", error))?;
+        let members = self.store.members(id).await.or_internal("list members")?;
         Ok(members
             .into_iter()
             .map(|member| MemberView {
@@ -298,7 +290,7 @@ impl Rooms {
             .store
             .create_invitation(id, &token, user.user.id, now, now + self.invitation_ttl_ms)
             .await
-            .map_err(|error| internal("create invitation", error))?;
+            .or_internal("create invitation")?;
         Ok(invitation_view(record))
     }
 
@@ -312,7 +304,7 @@ impl Rooms {
             .store
             .active_invitations(id, self.clock.now_ms())
             .await
-            .map_err(|error| internal("list invitations", error))?;
+            .or_internal("list invitations")?;
         Ok(records.into_iter().map(invitation_view).collect())
     }
 
@@ -327,7 +319,7 @@ impl Rooms {
             .store
             .revoke_invitation(id, invitation, self.clock.now_ms())
             .await
-            .map_err(|error| internal("revoke invitation", error))?;
+            .or_internal("revoke invitation")?;
         if revoked {
             Ok(())
         } else {
@@ -345,7 +337,7 @@ impl Rooms {
             .store
             .invitation(token)
             .await
-            .map_err(|error| internal("find invitation", error))?
+            .or_internal("find invitation")?
             .ok_or(ApiError::InvitationInvalid)?;
         let now = self.clock.now_ms();
         if invitation.revoked || invitation.expires_ms <= now {
@@ -354,7 +346,7 @@ impl Rooms {
         self.store
             .add_member(invitation.room, user.user.id, now)
             .await
-            .map_err(|error| internal("accept invitation", error))?;
+            .or_internal("accept invitation")?;
         tracing::info!(room = %invitation.room, user = %user.user.id, "invitation used");
         Ok(invitation.room)
     }
@@ -367,11 +359,11 @@ impl Rooms {
         self.store
             .user_by_id(other)
             .await
-            .map_err(|error| internal("find user", error))?
+            .or_internal("find user")?
             .ok_or(ApiError::NotFound)?;
         self.store
             .direct_room(user.user.id, other, self.clock.now_ms())
             .await
-            .map_err(|error| internal("open direct room", error))
+            .or_internal("open direct room")
     }
 }

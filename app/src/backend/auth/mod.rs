@@ -20,6 +20,7 @@ pub use session::{SessionCookie, SessionToken};
 use super::client_addr::IpNet;
 use super::clock::{Clock, millis};
 use super::hub::{Hub, Kick};
+use super::internal_error::OrInternal;
 use super::rate_limit::RateLimiter;
 use super::store::{NewUser, Store, StoreError};
 use crate::error::ApiError;
@@ -27,26 +28,26 @@ use crate::model::{DisplayName, Password, UserId, UserView, Username};
 use crate::model::{Field, Problem};
 
 /// Account and session settings; part of the server's one configuration struct.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct AuthConfig {
     /// A session ends after this many seconds without use.
-    #[arg(long, env = "SORI_SESSION_IDLE_SECS", default_value_t = 30 * 24 * 3600)]
+    #[arg(long, env = "SORI_SESSION_IDLE_SECS", default_value_t = Self::default().session_idle_secs)]
     pub session_idle_secs: u64,
 
     /// A session's expiry is slid forward (one database write) at most this often, in seconds.
-    #[arg(long, env = "SORI_SESSION_REFRESH_SECS", default_value_t = 300)]
+    #[arg(long, env = "SORI_SESSION_REFRESH_SECS", default_value_t = Self::default().session_refresh_secs)]
     pub session_refresh_secs: u64,
 
     /// Sign-in attempts allowed per minute, per client address and per username (0: no limit).
-    #[arg(long, env = "SORI_SIGN_IN_PER_MINUTE", default_value_t = 10)]
+    #[arg(long, env = "SORI_SIGN_IN_PER_MINUTE", default_value_t = Self::default().sign_in_per_minute)]
     pub sign_in_per_minute: u32,
 
     /// Accounts that one client address may create per hour (0: no limit).
-    #[arg(long, env = "SORI_SIGN_UP_PER_HOUR", default_value_t = 20)]
+    #[arg(long, env = "SORI_SIGN_UP_PER_HOUR", default_value_t = Self::default().sign_up_per_hour)]
     pub sign_up_per_hour: u32,
 
     /// Password hashes computed at once; more requests wait their turn.
-    #[arg(long, env = "SORI_PASSWORD_HASH_CONCURRENCY", default_value_t = 2)]
+    #[arg(long, env = "SORI_PASSWORD_HASH_CONCURRENCY", default_value_t = Self::default().password_hash_concurrency)]
     pub password_hash_concurrency: usize,
 
     /// Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed.
@@ -152,11 +153,10 @@ impl Accounts {
             })
             .await;
         let user = match created {
-            Ok(user) => user,
             Err(StoreError::Conflict) => {
                 return Err(ApiError::invalid(Field::Username, Problem::Taken));
             }
-            Err(error) => return Err(internal("create user", error)),
+            other => other.or_internal("create user")?,
         };
         tracing::info!(user = %user.id, admin = user.is_admin, "account created");
         let token = self.start_session(user.id).await?;
@@ -184,7 +184,7 @@ impl Accounts {
             .store
             .user_by_username(username.trim())
             .await
-            .map_err(|error| internal("find user", error))?;
+            .or_internal("find user")?;
         let verified = match &user {
             Some(user) => self.hasher.verify(password, &user.password_hash).await?,
             None => self.hasher.verify_decoy(password).await?,
@@ -197,7 +197,7 @@ impl Accounts {
             self.store
                 .delete_session(&session::hash_token(old))
                 .await
-                .map_err(|error| internal("end the previous session", error))?;
+                .or_internal("end the previous session")?;
         }
         let token = self.start_session(user.id).await?;
         tracing::info!(user = %user.id, "signed in");
@@ -219,7 +219,7 @@ impl Accounts {
             .store
             .session(&token, now)
             .await
-            .map_err(|error| internal("find session", error))?;
+            .or_internal("find session")?;
         let Some(session) = session else {
             return Ok(None);
         };
@@ -228,7 +228,7 @@ impl Accounts {
             self.store
                 .refresh_session(&token, now, now.saturating_add(self.idle_ms))
                 .await
-                .map_err(|error| internal("refresh session", error))?;
+                .or_internal("refresh session")?;
         }
         Ok(Some(Authenticated {
             user: CurrentUser {
@@ -243,7 +243,7 @@ impl Accounts {
         self.store
             .delete_session(&user.token)
             .await
-            .map_err(|error| internal("delete session", error))
+            .or_internal("delete session")
     }
 
     /// Ends every session of the user, this one included.
@@ -252,7 +252,7 @@ impl Accounts {
             .store
             .delete_sessions_of(user.user.id, None)
             .await
-            .map_err(|error| internal("delete sessions", error))?;
+            .or_internal("delete sessions")?;
         self.hub.close_user(user.user.id, SESSION_ENDED);
         tracing::info!(user = %user.user.id, ended, "signed out everywhere");
         Ok(ended)
@@ -267,7 +267,7 @@ impl Accounts {
         self.store
             .set_display_name(user.user.id, name.as_str())
             .await
-            .map_err(|error| internal("set display name", error))?;
+            .or_internal("set display name")?;
         Ok(UserView {
             display_name: name.as_str().to_owned(),
             ..user.user.clone()
@@ -288,11 +288,11 @@ impl Accounts {
         self.store
             .set_password_hash(user.user.id, &hash)
             .await
-            .map_err(|error| internal("set password", error))?;
+            .or_internal("set password")?;
         self.store
             .delete_sessions_of(user.user.id, Some(&user.token))
             .await
-            .map_err(|error| internal("delete other sessions", error))?;
+            .or_internal("delete other sessions")?;
         tracing::info!(user = %user.user.id, "password changed");
         Ok(())
     }
@@ -303,7 +303,7 @@ impl Accounts {
         self.store
             .delete_user(user.user.id)
             .await
-            .map_err(|error| internal("delete user", error))?;
+            .or_internal("delete user")?;
         self.hub.close_user(user.user.id, SESSION_ENDED);
         tracing::info!(user = %user.user.id, "account deleted");
         Ok(())
@@ -314,7 +314,7 @@ impl Accounts {
             .store
             .user_by_id(id)
             .await
-            .map_err(|error| internal("find user", error))?
+            .or_internal("find user")?
             .ok_or(ApiError::Unauthenticated)?;
         if self.hasher.verify(current, &record.password_hash).await? {
             Ok(())
@@ -332,7 +332,7 @@ impl Accounts {
         self.store
             .create_session(&token.hash(), user, now, now.saturating_add(self.idle_ms))
             .await
-            .map_err(|error| internal("create session", error))?;
+            .or_internal("create session")?;
         Ok(token)
     }
 }
@@ -342,9 +342,3 @@ const SESSION_ENDED: Kick = Kick {
     code: crate::protocol::close::SESSION_ENDED,
     reason: "signed out",
 };
-
-/// Logs a store failure with what was being done, and hides it from the client.
-fn internal(action: &str, error: StoreError) -> ApiError {
-    tracing::error!(%error, action, "store operation failed");
-    ApiError::Internal
-}

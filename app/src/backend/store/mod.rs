@@ -23,23 +23,34 @@ pub enum Durability {
 }
 
 /// Everything needed to open the store. It is part of the server's one configuration struct.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct StoreConfig {
     /// Where the data lives. `sqlite://PATH` (relative paths are from the working directory).
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/sori.db")]
+    #[arg(long, env = "DATABASE_URL", default_value_t = Self::default().database_url)]
     pub database_url: String,
 
     /// What a committed write must survive: `process` (a kill) or `power-loss`.
-    #[arg(long, env = "SORI_DURABILITY", value_enum, default_value = "process")]
+    #[arg(long, env = "SORI_DURABILITY", value_enum, default_value_t = Self::default().durability)]
     pub durability: Durability,
 
     /// How long a write waits for a lock held by another connection, in milliseconds.
-    #[arg(long, env = "SORI_DB_BUSY_TIMEOUT_MS", default_value_t = 5_000)]
+    #[arg(long, env = "SORI_DB_BUSY_TIMEOUT_MS", default_value_t = Self::default().db_busy_timeout_ms)]
     pub db_busy_timeout_ms: u64,
 
     /// Connections in the database pool.
-    #[arg(long, env = "SORI_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    #[arg(long, env = "SORI_DB_MAX_CONNECTIONS", default_value_t = Self::default().db_max_connections)]
     pub db_max_connections: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/sori.db".into(),
+            durability: Durability::Process,
+            db_busy_timeout_ms: 5_000,
+            db_max_connections: 8,
+        }
+    }
 }
 
 impl StoreConfig {
@@ -47,9 +58,7 @@ impl StoreConfig {
     pub fn sqlite_file(path: &std::path::Path) -> Self {
         Self {
             database_url: format!("sqlite://{}", path.display()),
-            durability: Durability::Process,
-            db_busy_timeout_ms: 5_000,
-            db_max_connections: 8,
+            ..Self::default()
         }
     }
 
