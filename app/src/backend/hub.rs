@@ -20,7 +20,7 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::presence::{LocalPresence, PresenceEvent, PresenceTimings, PresenceTracker};
+use super::presence::{Presence, PresenceEvent, PresenceTimings};
 use crate::model::{RoomId, UserId};
 use crate::protocol::{Person, ServerFrame, close};
 
@@ -88,7 +88,7 @@ struct State {
     connections: HashMap<ConnectionId, Connection>,
     rooms: HashMap<RoomId, HashSet<ConnectionId>>,
     users: HashMap<UserId, HashSet<ConnectionId>>,
-    presence: Box<dyn PresenceTracker>,
+    presence: Presence,
 }
 
 /// Socket and fan-out settings; part of the server's one configuration struct.
@@ -182,7 +182,7 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(limits: HubLimits) -> Self {
-        let presence = Box::new(LocalPresence::new(limits.presence));
+        let presence = Presence::new(limits.presence);
         Self {
             limits,
             state: Mutex::new(State {

@@ -1,6 +1,15 @@
-//! The server-side services that server functions and the server crate share: the store,
-//! accounts and sessions, rate limits, and cross-site checks (and, as later issues land, the
-//! hub).
+//! The server-side services that server functions and the server crate share.
+//!
+//! - [`auth`], [`rooms`], [`messages`]: the services that decide (who may do what, the
+//!   delivery contract). Server functions and the socket call them; they call the store and
+//!   the hub.
+//! - [`hub`]: fan-out to open sockets, with [`presence`]; no I/O, never blocks.
+//! - [`store`]: persistence behind the `Store` traits (records in, records out; no frames).
+//! - Edges: [`request`] (the HTTP request being served), [`client_addr`], [`cross_site`],
+//!   [`rate_limit`], [`clock`], [`internal_error`].
+//!
+//! Arrows point one way: `api` → `backend` → (`error`, `model`, `protocol`). Nothing here
+//! imports `api`, and the store knows neither the hub nor the wire frames.
 //!
 //! This whole tree is compiled only with the `ssr` feature; `lib.rs` gates it once, so nothing
 //! inside needs its own `cfg`. It knows nothing about HTTP routing or sockets: the `server`

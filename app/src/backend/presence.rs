@@ -6,10 +6,17 @@
 //! ends, but only after a grace period, so that a reload or a brief network drop does not
 //! flap. Typing expires after a few seconds without a signal, or when the person posts.
 //!
-//! [`PresenceTracker`] is the interface the hub drives. [`LocalPresence`] keeps the state of
-//! one server; a tracker shared by several instances (over PostgreSQL LISTEN/NOTIFY) can
-//! implement the same trait. It does no I/O and reads no clock: the caller passes `now`, so
-//! the state machine is tested with explicit times.
+//! [`Presence`] is a state machine the hub drives under its lock. It does no I/O and reads no
+//! clock: the caller passes `now`, so it is tested with explicit times, and no call can block
+//! the hub.
+//!
+//! It is a concrete type, not a trait, because it has one implementation. Presence across
+//! several instances will not be a second implementation behind this lock: the database and
+//! its notifications are I/O, and I/O under the hub's `std::sync::Mutex` would stall every
+//! delivery. Instead, the same machine will take other instances' arrivals and departures as
+//! inputs (fed by the task that listens for hints, outside any lock), and this instance's own
+//! transitions, which every method already returns as a [`PresenceEvent`], will be handed to
+//! that task to publish once the hub has released its lock.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -50,32 +57,6 @@ pub struct PresenceTimings {
     pub typing_ttl: Duration,
 }
 
-/// The presence state the hub keeps up to date.
-pub trait PresenceTracker: Send {
-    /// One more subscription of `person` to `room`; `Joined` if it is their first.
-    fn arrive(&mut self, room: RoomId, person: &Person, now: Instant) -> Option<PresenceEvent>;
-    /// One subscription of `user` to `room` ended; their last one starts the grace period,
-    /// or (`immediately`, when access was taken away) makes them leave at once: then the
-    /// `Left` is returned.
-    fn depart(
-        &mut self,
-        room: RoomId,
-        user: UserId,
-        now: Instant,
-        immediately: bool,
-    ) -> Option<PresenceEvent>;
-    /// A typing signal; `Typing { typing: true }` if they were not typing already.
-    fn typing(&mut self, room: RoomId, person: &Person, now: Instant) -> Option<PresenceEvent>;
-    /// They posted: typing ends at once.
-    fn stop_typing(&mut self, room: RoomId, user: UserId) -> Option<PresenceEvent>;
-    /// Ends what has expired by `now`: departures past their grace period, stale typing.
-    fn expire(&mut self, now: Instant) -> Vec<(RoomId, PresenceEvent)>;
-    /// Who is online in `room` now (including those within their grace period), by name.
-    fn online(&self, room: RoomId) -> Vec<Person>;
-    /// The room is gone: forget it without announcing anything.
-    fn forget_room(&mut self, room: RoomId);
-}
-
 struct Present {
     person: Person,
     /// This person's subscriptions to the room, over all their sockets.
@@ -91,23 +72,27 @@ struct RoomPresence {
     typing: HashMap<UserId, (Person, Instant)>,
 }
 
-/// The presence of one server's sockets.
-pub struct LocalPresence {
+/// Who is present and typing in each room, from the sockets of this server.
+pub struct Presence {
     timings: PresenceTimings,
     rooms: HashMap<RoomId, RoomPresence>,
 }
 
-impl LocalPresence {
+impl Presence {
     pub fn new(timings: PresenceTimings) -> Self {
         Self {
             timings,
             rooms: HashMap::new(),
         }
     }
-}
 
-impl PresenceTracker for LocalPresence {
-    fn arrive(&mut self, room: RoomId, person: &Person, _now: Instant) -> Option<PresenceEvent> {
+    /// One more subscription of `person` to `room`; `Joined` if it is their first.
+    pub fn arrive(
+        &mut self,
+        room: RoomId,
+        person: &Person,
+        _now: Instant,
+    ) -> Option<PresenceEvent> {
         let people = &mut self.rooms.entry(room).or_default().people;
         match people.get_mut(&person.id) {
             Some(present) => {
@@ -130,7 +115,10 @@ impl PresenceTracker for LocalPresence {
         }
     }
 
-    fn depart(
+    /// One subscription of `user` to `room` ended; their last one starts the grace period,
+    /// or (`immediately`, when access was taken away) makes them leave at once: then the
+    /// `Left` is returned.
+    pub fn depart(
         &mut self,
         room: RoomId,
         user: UserId,
@@ -152,7 +140,8 @@ impl PresenceTracker for LocalPresence {
         Some(PresenceEvent::Left(gone.person))
     }
 
-    fn typing(&mut self, room: RoomId, person: &Person, now: Instant) -> Option<PresenceEvent> {
+    /// A typing signal; `Typing { typing: true }` if they were not typing already.
+    pub fn typing(&mut self, room: RoomId, person: &Person, now: Instant) -> Option<PresenceEvent> {
         let typing = &mut self.rooms.entry(room).or_default().typing;
         let until = now + self.timings.typing_ttl;
         let started = typing.insert(person.id, (person.clone(), until)).is_none();
@@ -162,7 +151,8 @@ impl PresenceTracker for LocalPresence {
         })
     }
 
-    fn stop_typing(&mut self, room: RoomId, user: UserId) -> Option<PresenceEvent> {
+    /// They posted: typing ends at once.
+    pub fn stop_typing(&mut self, room: RoomId, user: UserId) -> Option<PresenceEvent> {
         let (person, _) = self.rooms.get_mut(&room)?.typing.remove(&user)?;
         Some(PresenceEvent::Typing {
             person,
@@ -170,7 +160,8 @@ impl PresenceTracker for LocalPresence {
         })
     }
 
-    fn expire(&mut self, now: Instant) -> Vec<(RoomId, PresenceEvent)> {
+    /// Ends what has expired by `now`: departures past their grace period, stale typing.
+    pub fn expire(&mut self, now: Instant) -> Vec<(RoomId, PresenceEvent)> {
         let mut events = Vec::new();
         for (room, presence) in &mut self.rooms {
             presence.typing.retain(|_, (person, until)| {
@@ -209,7 +200,8 @@ impl PresenceTracker for LocalPresence {
         events
     }
 
-    fn online(&self, room: RoomId) -> Vec<Person> {
+    /// Who is online in `room` now (including those within their grace period), by name.
+    pub fn online(&self, room: RoomId) -> Vec<Person> {
         let mut online: Vec<Person> = self
             .rooms
             .get(&room)
@@ -225,7 +217,8 @@ impl PresenceTracker for LocalPresence {
         online
     }
 
-    fn forget_room(&mut self, room: RoomId) {
+    /// The room is gone: forget it without announcing anything.
+    pub fn forget_room(&mut self, room: RoomId) {
         self.rooms.remove(&room);
     }
 }
@@ -238,8 +231,8 @@ mod tests {
     const GRACE: Duration = Duration::from_secs(5);
     const TYPING: Duration = Duration::from_secs(5);
 
-    fn presence() -> LocalPresence {
-        LocalPresence::new(PresenceTimings {
+    fn presence() -> Presence {
+        Presence::new(PresenceTimings {
             leave_grace: GRACE,
             typing_ttl: TYPING,
         })
@@ -252,7 +245,7 @@ mod tests {
         }
     }
 
-    fn names(presence: &LocalPresence) -> Vec<String> {
+    fn names(presence: &Presence) -> Vec<String> {
         presence
             .online(ROOM)
             .into_iter()
