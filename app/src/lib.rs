@@ -4,14 +4,31 @@
 //! inside the `server` binary; compiled with `hydrate` (by `frontend`) it runs in the browser
 //! as WebAssembly and takes over the server-rendered page.
 //!
-//! ## Layout
-//! - [`api`]: server functions, the typed HTTP API (`/api/...`), and [`api::ApiError`].
+//! # Layout
+//!
+//! ```text
+//! pages, components ──► api ──► backend (ssr only) ──► error, model, protocol
+//!        │                        ├─ auth, rooms, messages   the services that decide
+//!        └──► realtime            ├─ hub, presence           fan-out, no I/O
+//!              (browser side)     └─ store                   Store traits, SqliteStore
+//! ```
+//!
+//! - [`model`]: domain values validated at the edge (`RoomName::parse`, ...), returning a
+//!   [`model::FieldError`], and the views server functions return. Both targets.
+//! - [`protocol`]: the wire protocol of `/ws`, closed serde enums with golden tests.
+//! - [`error`]: [`error::ApiError`], the one error every server function returns.
+//! - [`api`]: server functions, the typed HTTP API (`/api/...`). Their bodies only adapt:
+//!   they find the [`backend`] in the request context and let its services decide.
+//! - [`backend`] (`ssr` only): the services, the hub and the store. This is the one place
+//!   server-only code lives in this crate; the `server` crate owns the process around it.
+//! - [`realtime`]: the browser's socket, feeds and outbox. Its decisions are plain modules
+//!   tested natively; one `browser` module holds the JavaScript glue.
 //! - `pages` and `components`: the UI. They render state and call server functions; they
 //!   contain no business logic and no `cfg`.
-//! - [`backend`] (`ssr` only): the services server functions call (the store, and later
-//!   authentication and the hub). This is the one place server-only code lives in this crate;
-//!   the `server` crate owns the process around it.
 //! - `response`: the two lines that differ between the targets when a page sets its status.
+//!
+//! Arrows point one way, left to right: `backend` never imports `api`, `model` and
+//! `protocol` import neither, and the store returns records, never frames.
 //!
 //! The shell ([`shell`]) and the root component ([`App`]) are here.
 #![recursion_limit = "256"]

@@ -280,7 +280,7 @@ impl Hub {
             // socket counts, so it gets the whole list instead.
             (_, true) => {
                 if let Some(joined) = state.presence.arrive(room, &person, now) {
-                    let frame = joined.into_frame(room);
+                    let frame = presence_frame(room, joined);
                     offer(&mut state, room, Delivery::Presence, encode(&frame));
                 }
             }
@@ -331,7 +331,7 @@ impl Hub {
             return;
         };
         if let Some(started) = state.presence.typing(room, &person, Instant::now()) {
-            let frame = started.into_frame(room);
+            let frame = presence_frame(room, started);
             offer(&mut state, room, Delivery::Presence, encode(&frame));
         }
     }
@@ -340,7 +340,7 @@ impl Hub {
     pub fn stop_typing(&self, room: RoomId, user: UserId) {
         let mut state = self.state();
         if let Some(stopped) = state.presence.stop_typing(room, user) {
-            let frame = stopped.into_frame(room);
+            let frame = presence_frame(room, stopped);
             offer(&mut state, room, Delivery::Presence, encode(&frame));
         }
     }
@@ -350,7 +350,7 @@ impl Hub {
         let mut state = self.state();
         let expired: Vec<(RoomId, PresenceEvent)> = state.presence.expire(now);
         for (room, event) in expired {
-            let frame = event.into_frame(room);
+            let frame = presence_frame(room, event);
             offer(&mut state, room, Delivery::Presence, encode(&frame));
         }
     }
@@ -382,7 +382,7 @@ impl Hub {
                         &mut state,
                         room,
                         Delivery::Presence,
-                        encode(&left.into_frame(room)),
+                        encode(&presence_frame(room, left)),
                     );
                 }
             }
@@ -444,6 +444,19 @@ fn kick(state: &mut State, id: ConnectionId, with: Kick) {
 /// A frame as the bytes every subscriber's queue shares.
 fn encode(frame: &ServerFrame) -> Utf8Bytes {
     Utf8Bytes::from(frame.to_json())
+}
+
+/// A presence change as its room's subscribers receive it.
+fn presence_frame(room: RoomId, event: PresenceEvent) -> ServerFrame {
+    match event {
+        PresenceEvent::Joined(person) => ServerFrame::Joined { room, person },
+        PresenceEvent::Left(person) => ServerFrame::Left { room, person },
+        PresenceEvent::Typing { person, typing } => ServerFrame::Typing {
+            room,
+            person,
+            typing,
+        },
+    }
 }
 
 /// What a frame offered to a room's subscribers is.

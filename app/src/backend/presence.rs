@@ -24,28 +24,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::model::{RoomId, UserId};
-use crate::protocol::{Person, ServerFrame};
+use crate::protocol::Person;
 
-/// A change others in the room should see.
+/// A change others in the room should see; the hub turns it into a frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PresenceEvent {
     Joined(Person),
     Left(Person),
     Typing { person: Person, typing: bool },
-}
-
-impl PresenceEvent {
-    pub fn into_frame(self, room: RoomId) -> ServerFrame {
-        match self {
-            PresenceEvent::Joined(person) => ServerFrame::Joined { room, person },
-            PresenceEvent::Left(person) => ServerFrame::Left { room, person },
-            PresenceEvent::Typing { person, typing } => ServerFrame::Typing {
-                room,
-                person,
-                typing,
-            },
-        }
-    }
 }
 
 /// Presence timings; part of the realtime configuration.
