@@ -1,0 +1,165 @@
+//! The store conformance suite: every contract of [`Store`], written once against
+//! `&dyn Store`, so each backend proves the same promises instead of re-stating them.
+//!
+//! Each contract is an `async fn(&dyn Store)` that gets a fresh, empty store and panics when
+//! the promise is broken. A backend runs the whole suite with one call of
+//! [`store_conformance!`], giving it a factory of fresh stores; the macro expands to one
+//! `#[tokio::test]` per contract, named by the contract's sentence:
+//!
+//! ```ignore
+//! mod conformance {
+//!     crate::backend::store::conformance::store_conformance!(super::scratch_store);
+//! }
+//! ```
+//!
+//! The contracts are grouped like the traits: `lifecycle` ([`Store`]'s own methods),
+//! `accounts`, `rooms` and `messages`. Every contract must be listed in the macro; one that
+//! is not is never called, which the `dead_code` lint reports, so the list cannot silently
+//! fall behind while some backend runs the suite. What only one backend can check (its
+//! pragmas, its files, its raw columns) stays in that backend's own tests.
+
+pub(crate) mod accounts;
+pub(crate) mod lifecycle;
+pub(crate) mod messages;
+pub(crate) mod rooms;
+
+use super::{NewMessage, NewRoom, NewUser, RoomEvent, Store};
+use crate::model::{RoomId, UserId, Visibility};
+use crate::protocol::{ClientId, MessageView};
+
+/// Expands to one `#[tokio::test]` per contract of the suite, each run on its own store
+/// from `$fresh_store`: the path of an async fn without arguments whose output dereferences
+/// to a `dyn Store` that is empty (no users, no rooms) and keeps alive whatever the store
+/// needs (a temporary directory, a scratch database) until the test ends.
+macro_rules! store_conformance {
+    ($fresh_store:path) => {
+        $crate::backend::store::conformance::store_conformance!(@contracts $fresh_store;
+            lifecycle: [
+                a_store_answers_pings_and_keeps_one_instance_row,
+                a_closed_store_answers_no_more,
+            ],
+            accounts: [
+                the_first_user_is_admin_and_later_ones_are_not,
+                only_one_of_concurrent_first_sign_ups_becomes_admin,
+                usernames_are_unique_without_regard_to_case,
+                a_new_user_is_stored_as_given_and_found_by_id_or_name,
+                a_display_name_and_a_password_hash_can_be_changed,
+                sessions_expire_and_go_with_their_user,
+                deleting_a_user_removes_the_account_and_frees_the_username,
+                deleting_a_session_ends_that_one_only,
+                ending_all_sessions_can_keep_the_current_one,
+            ],
+            rooms: [
+                a_room_starts_with_its_owner_and_private_rooms_are_listed_only_for_members,
+                a_room_is_shown_to_any_viewer_with_their_membership,
+                rooms_are_listed_newest_first_with_the_private_ones_the_viewer_is_in,
+                a_room_can_be_renamed_retitled_and_made_private,
+                members_are_listed_in_the_order_they_joined_and_joining_twice_is_fine,
+                a_removed_member_is_no_longer_listed_nor_shown_the_private_room,
+                active_invitations_are_neither_revoked_nor_expired,
+                an_invitation_is_revoked_once_and_only_through_its_own_room,
+                a_direct_room_is_found_again_from_either_side,
+                concurrent_openings_of_a_direct_room_find_one_room,
+                a_direct_room_forgets_the_peer_who_deleted_their_account,
+                deleting_a_room_takes_its_members_invitations_and_messages,
+            ],
+            messages: [
+                messages_take_gapless_numbers_and_a_resend_returns_the_original,
+                concurrent_posts_take_every_number_once,
+                the_same_client_id_from_another_author_is_another_message,
+                each_room_numbers_its_changes_from_one,
+                a_message_is_found_by_id_and_by_its_authors_client_id,
+                history_pages_by_seq_in_both_directions,
+                edits_and_deletes_take_the_next_number_and_replay_with_the_current_state,
+                a_missing_message_cannot_change_and_uses_no_number,
+                unread_counts_others_messages_after_the_read_marker,
+                unread_leaves_out_deleted_messages_and_is_counted_in_lists_only,
+                the_read_marker_never_passes_the_newest_change,
+                marking_read_does_nothing_for_a_non_member,
+                a_deleted_author_leaves_their_messages_without_an_author,
+            ],
+        );
+    };
+    (@contracts $fresh_store:path; $($group:ident: [$($contract:ident),* $(,)?]),* $(,)?) => {
+        $($(
+            #[tokio::test]
+            async fn $contract() {
+                let store = $fresh_store().await;
+                $crate::backend::store::conformance::$group::$contract(&*store).await;
+            }
+        )*)*
+    };
+}
+pub(crate) use store_conformance;
+
+// Fixtures shared by the contracts. They are plain data with fixed values, so a contract's
+// expected values can be read off them.
+
+/// The display name every fixture user gets unless a contract needs another.
+const SOMEONE: &str = "Someone";
+
+fn new_user(username: &str) -> NewUser<'_> {
+    NewUser {
+        username,
+        display_name: SOMEONE,
+        password_hash: "$argon2id$fake",
+        now_ms: 1_000,
+    }
+}
+
+async fn create_user(store: &dyn Store, username: &str) -> UserId {
+    store.create_user(new_user(username)).await.unwrap().id
+}
+
+fn new_room(name: &str, visibility: Visibility, owner: UserId, now_ms: i64) -> NewRoom<'_> {
+    NewRoom {
+        name,
+        topic: "",
+        visibility,
+        owner,
+        now_ms,
+    }
+}
+
+/// A public room "r" and its owner "author", who posts in it.
+async fn room_with_author(store: &dyn Store) -> (RoomId, UserId) {
+    let author = create_user(store, "author").await;
+    let room = store
+        .create_room(new_room("r", Visibility::Public, author, 1))
+        .await
+        .unwrap();
+    (room, author)
+}
+
+fn hello(room: RoomId, author: UserId, client_id: &ClientId) -> NewMessage<'_> {
+    NewMessage {
+        room,
+        author,
+        client_id,
+        author_name: SOMEONE,
+        body: "hello",
+        now_ms: 5,
+    }
+}
+
+fn client_id(n: u8) -> ClientId {
+    ClientId::parse(&format!("00000000-0000-4000-8000-0000000000{n:02x}")).unwrap()
+}
+
+/// The unread count `user` sees for `room` in their room list.
+async fn unread_of(store: &dyn Store, room: RoomId, user: UserId) -> u64 {
+    let rooms = store.rooms_visible_to(user).await.unwrap();
+    rooms
+        .into_iter()
+        .find(|listed| listed.id == room)
+        .unwrap()
+        .unread
+}
+
+fn seqs(messages: &[MessageView]) -> Vec<u64> {
+    messages.iter().map(|message| message.seq).collect()
+}
+
+fn event_seqs(events: &[RoomEvent]) -> Vec<u64> {
+    events.iter().map(|event| event.seq).collect()
+}

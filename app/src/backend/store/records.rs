@@ -1,0 +1,141 @@
+//! The records the store reads and writes: plain data, owned or borrowed, with no behaviour
+//! of their own beyond a user's public view. Inputs are the `New*` structs and [`Change`];
+//! everything else is what a query returns. They are not wire frames: the services turn
+//! them into the protocol's views and frames.
+
+use crate::model::{RoomId, UserId, UserView, Visibility};
+use crate::protocol::{ClientId, MessageView};
+
+/// A user as stored, including the password hash (which never leaves the backend).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub created_ms: i64,
+}
+
+impl UserRecord {
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            is_admin: self.is_admin,
+        }
+    }
+}
+
+/// A new account. The first one ever created becomes the server admin.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub now_ms: i64,
+}
+
+/// A live session: whose it is and when its expiry was last slid forward.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user: UserRecord,
+    pub refreshed_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// The SHA-256 of a session token: the only form in which tokens are stored.
+pub type TokenHash = [u8; 32];
+
+/// A room as stored, plus what the asking user needs to see it: whether they are a member,
+/// and (for a direct conversation) the other person's display name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    pub id: RoomId,
+    pub name: String,
+    pub topic: String,
+    pub visibility: Visibility,
+    pub owner: Option<UserId>,
+    pub created_ms: i64,
+    pub is_direct: bool,
+    pub viewer_is_member: bool,
+    /// For a direct conversation: the other member's display name (None once they deleted
+    /// their account).
+    pub direct_peer: Option<String>,
+    /// Messages from others, not deleted, after the viewer's read marker (0 for
+    /// non-members). Counted in room lists only; 0 from `Store::room`.
+    pub unread: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRoom<'a> {
+    pub name: &'a str,
+    pub topic: &'a str,
+    pub visibility: Visibility,
+    pub owner: UserId,
+    pub now_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRecord {
+    pub id: i64,
+    pub token: String,
+    pub room: RoomId,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    pub revoked: bool,
+}
+
+/// A message to store; it takes the room's next `seq` in the same transaction.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub room: RoomId,
+    pub author: UserId,
+    /// The author's display name, for the stored message's view.
+    pub author_name: &'a str,
+    pub client_id: &'a ClientId,
+    pub body: &'a str,
+    pub now_ms: i64,
+}
+
+/// The outcome of storing a message: the stored row, and whether this call created it (false
+/// when the same author had already sent the same `client_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub message: MessageView,
+    pub created: bool,
+}
+
+/// One change in a room: the number it took, and the changed message as it is now. A
+/// replay sends every change after the client's number, so edits and deletes resume too.
+/// The change is a post when `seq` is the message's own number, a later edit or delete
+/// otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomEvent {
+    pub seq: u64,
+    pub message: MessageView,
+}
+
+/// An edit or a delete of a stored message.
+#[derive(Debug, Clone)]
+pub enum Change<'a> {
+    Edit {
+        body: &'a str,
+    },
+    /// Empties the body: a deleted message's text is gone from the database.
+    Delete,
+}
+
+/// The row that describes this instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub created_ms: i64,
+}
