@@ -29,6 +29,58 @@ pub mod close {
     pub const TOO_SLOW: u16 = 4001;
     /// The session ended (signed out, or the account is gone): do not reconnect.
     pub const SESSION_ENDED: u16 = 4003;
+    /// The server gave up on a peer that stopped answering its pings.
+    pub const GOING_AWAY: u16 = 1001;
+
+    /// Why the server closes a socket: the code and the text of its close frame. The hub's
+    /// kicks and the socket's own endings are both one of these, so a close is spelled once.
+    ///
+    /// The texts are part of the protocol: tests and logs compare them byte for byte, and
+    /// the browser decides on the code alone.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Reason {
+        pub code: u16,
+        pub text: &'static str,
+    }
+
+    impl Reason {
+        /// The server is shutting down; the client reconnects at once.
+        pub const RESTARTING: Self = Self {
+            code: SERVICE_RESTART,
+            text: "server restarting",
+        };
+        /// The connection's outbound queue overflowed; the client resumes from its last `seq`.
+        pub const TOO_SLOW: Self = Self {
+            code: self::TOO_SLOW,
+            text: "too slow; resume",
+        };
+        /// The user's sessions ended; the client must not reconnect.
+        pub const SIGNED_OUT: Self = Self {
+            code: SESSION_ENDED,
+            text: "signed out",
+        };
+        /// Two heartbeat intervals passed without a word from the peer.
+        pub const HEARTBEAT_TIMEOUT: Self = Self {
+            code: GOING_AWAY,
+            text: "heartbeat timeout",
+        };
+        pub const TOO_MANY_CONNECTIONS: Self = Self {
+            code: POLICY,
+            text: "too many connections",
+        };
+        pub const TOO_MANY_SUBSCRIPTIONS: Self = Self {
+            code: POLICY,
+            text: "too many subscriptions",
+        };
+        pub const TOO_MANY_MALFORMED_FRAMES: Self = Self {
+            code: POLICY,
+            text: "too many malformed frames",
+        };
+        pub const FRAME_TOO_LARGE: Self = Self {
+            code: TOO_BIG,
+            text: "frame too large",
+        };
+    }
 }
 
 /// A message's id, unique across rooms.
@@ -567,6 +619,32 @@ mod tests {
             "0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e7g",
         ] {
             assert!(ClientId::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_close_reason_keeps_its_code_and_text() {
+        use close::Reason;
+        let reasons = [
+            (Reason::RESTARTING, 1012, "server restarting"),
+            (Reason::TOO_SLOW, 4001, "too slow; resume"),
+            (Reason::SIGNED_OUT, 4003, "signed out"),
+            (Reason::HEARTBEAT_TIMEOUT, 1001, "heartbeat timeout"),
+            (Reason::TOO_MANY_CONNECTIONS, 1008, "too many connections"),
+            (
+                Reason::TOO_MANY_SUBSCRIPTIONS,
+                1008,
+                "too many subscriptions",
+            ),
+            (
+                Reason::TOO_MANY_MALFORMED_FRAMES,
+                1008,
+                "too many malformed frames",
+            ),
+            (Reason::FRAME_TOO_LARGE, 1009, "frame too large"),
+        ];
+        for (reason, code, text) in reasons {
+            assert_eq!((reason.code, reason.text), (code, text));
         }
     }
 }

@@ -16,39 +16,57 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::presence::{Presence, PresenceEvent, PresenceTimings};
 use crate::model::{RoomId, UserId};
-use crate::protocol::{Person, ServerFrame, close};
+use crate::protocol::close::Reason;
+use crate::protocol::{Person, ServerFrame};
 
 /// Identifies one socket for the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnectionId(u64);
 
-/// What a connection's writer receives from the hub. Frames are encoded once into
-/// reference-counted bytes that every subscriber's write shares.
+/// A server frame encoded once as JSON, in reference-counted bytes: cloning it for another
+/// subscriber copies a pointer, not the frame.
+///
+/// It is built only from a [`ServerFrame`]'s JSON text, so its bytes are always UTF-8; the
+/// socket relies on that to send them as a text message.
+#[derive(Debug, Clone)]
+pub struct Encoded(Bytes);
+
+impl From<&ServerFrame> for Encoded {
+    fn from(frame: &ServerFrame) -> Self {
+        Self(Bytes::from(frame.to_json()))
+    }
+}
+
+impl Encoded {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The shared bytes, for the socket to hand to its WebSocket library without a copy.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+/// What a connection's socket receives from the hub.
 #[derive(Debug, Clone)]
 pub enum Outbound {
-    /// A room event; `seq` lets the writer drop what a replay already sent.
+    /// A room event; `seq` lets the socket drop what a replay already sent.
     Event {
         room: RoomId,
         seq: u64,
-        json: Utf8Bytes,
+        json: Encoded,
     },
     /// The subscription to `room` ended (access revoked, room deleted); `json` says why.
-    Ended { room: RoomId, json: Utf8Bytes },
+    Ended { room: RoomId, json: Encoded },
     /// Presence or typing in `room`: no `seq`, delivered only while subscribed.
-    Ephemeral { room: RoomId, json: Utf8Bytes },
-}
-
-/// Why the hub told a connection to close.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Kick {
-    pub code: u16,
-    pub reason: &'static str,
+    Ephemeral { room: RoomId, json: Encoded },
 }
 
 /// The connection's end of the hub: its queue, and the signal that it must close.
@@ -56,7 +74,8 @@ pub struct Subscription {
     pub id: ConnectionId,
     pub user: UserId,
     pub outbound: mpsc::Receiver<Outbound>,
-    pub kicked: watch::Receiver<Option<Kick>>,
+    /// Set once, when the hub tells the connection to close and forgets it.
+    pub kicked: watch::Receiver<Option<Reason>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +96,7 @@ pub enum SubscribeError {
 struct Connection {
     person: Person,
     queue: mpsc::Sender<Outbound>,
-    kick: watch::Sender<Option<Kick>>,
+    kick: watch::Sender<Option<Reason>>,
     /// Subscribed rooms, each `true` if the subscription makes the person present there
     /// (a quiet one only follows the room's events, for its unread count).
     rooms: HashMap<RoomId, bool>,
@@ -409,7 +428,7 @@ impl Hub {
     }
 
     /// Closes every socket of `user` (signed out everywhere, or the account was deleted).
-    pub fn close_user(&self, user: UserId, kick_with: Kick) {
+    pub fn close_user(&self, user: UserId, kick_with: Reason) {
         let mut state = self.state();
         let ids = connections_of(&state, user);
         for id in ids {
@@ -434,7 +453,7 @@ fn connections_of(state: &State, user: UserId) -> Vec<ConnectionId> {
 }
 
 /// Tells a connection to close and forgets it, so nothing more is queued for it.
-fn kick(state: &mut State, id: ConnectionId, with: Kick) {
+fn kick(state: &mut State, id: ConnectionId, with: Reason) {
     if let Some(connection) = state.connections.get(&id) {
         connection.kick.send_replace(Some(with));
     }
@@ -442,8 +461,8 @@ fn kick(state: &mut State, id: ConnectionId, with: Kick) {
 }
 
 /// A frame as the bytes every subscriber's queue shares.
-fn encode(frame: &ServerFrame) -> Utf8Bytes {
-    Utf8Bytes::from(frame.to_json())
+fn encode(frame: &ServerFrame) -> Encoded {
+    Encoded::from(frame)
 }
 
 /// A presence change as its room's subscribers receive it.
@@ -470,7 +489,7 @@ enum Delivery {
 
 /// Offers a frame to the subscribers of `room` without waiting; a subscriber whose queue is
 /// full has fallen behind and is cut off.
-fn offer(state: &mut State, room: RoomId, delivery: Delivery, json: Utf8Bytes) {
+fn offer(state: &mut State, room: RoomId, delivery: Delivery, json: Encoded) {
     let Some(subscribers) = state.rooms.get(&room) else {
         return;
     };
@@ -498,14 +517,7 @@ fn offer(state: &mut State, room: RoomId, delivery: Delivery, json: Utf8Bytes) {
         }
     }
     for id in slow {
-        kick(
-            state,
-            id,
-            Kick {
-                code: close::TOO_SLOW,
-                reason: "too slow; resume",
-            },
-        );
+        kick(state, id, Reason::TOO_SLOW);
     }
 }
 
@@ -541,7 +553,7 @@ fn remove_from_room(state: &mut State, room: RoomId, id: ConnectionId) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::UnsubscribeReason;
+    use crate::protocol::{UnsubscribeReason, close};
 
     const ROOM: RoomId = RoomId(1);
 
@@ -581,7 +593,7 @@ mod tests {
         let mut frames = Vec::new();
         while let Ok(outbound) = subscription.outbound.try_recv() {
             if let Outbound::Ephemeral { json, .. } = outbound {
-                frames.push(serde_json::from_str(json.as_str()).unwrap());
+                frames.push(serde_json::from_slice(json.as_bytes()).unwrap());
             }
         }
         frames
@@ -633,8 +645,8 @@ mod tests {
         else {
             panic!("both receive the event");
         };
-        // Utf8Bytes clones share one allocation.
-        assert_eq!(first.as_str().as_ptr(), second.as_str().as_ptr());
+        // Clones of `Encoded` share one allocation.
+        assert_eq!(first.as_bytes().as_ptr(), second.as_bytes().as_ptr());
     }
 
     #[test]
@@ -727,9 +739,9 @@ mod tests {
         let tab1 = hub.connect(person(1)).unwrap();
         let tab2 = hub.connect(person(1)).unwrap();
         let other = hub.connect(person(2)).unwrap();
-        let ended = Kick {
+        let ended = Reason {
             code: close::SESSION_ENDED,
-            reason: "signed out",
+            text: "signed out",
         };
         hub.close_user(UserId(1), ended);
         assert_eq!(*tab1.kicked.borrow(), Some(ended));

@@ -2,9 +2,12 @@
 //!
 //! The upgrade needs a session (401 without one) and a browser `Origin` equal to the public
 //! origin (403 otherwise, with the reason logged): a page on another site must not be able to
-//! read a user's rooms through their cookie. After the upgrade, `connection` runs the socket.
+//! read a user's rooms through their cookie. After the upgrade, `connection` runs the socket
+//! (its I/O) and `subscriptions` decides what it writes (per-room bookkeeping, admission and
+//! order of live events), a pure module tested without a socket.
 
 mod connection;
+mod subscriptions;
 
 use app::backend::auth::CurrentUser;
 use app::backend::cross_site;

@@ -19,7 +19,7 @@ pub use session::{SessionCookie, SessionToken};
 
 use super::client_addr::IpNet;
 use super::clock::{Clock, millis};
-use super::hub::{Hub, Kick};
+use super::hub::Hub;
 use super::internal_error::OrInternal;
 use super::rate_limit::RateLimiter;
 use super::store::{NewUser, Store, StoreError};
@@ -338,7 +338,4 @@ impl Accounts {
 }
 
 /// How sockets close when their user's sessions end: the client must not reconnect.
-const SESSION_ENDED: Kick = Kick {
-    code: crate::protocol::close::SESSION_ENDED,
-    reason: "signed out",
-};
+const SESSION_ENDED: crate::protocol::close::Reason = crate::protocol::close::Reason::SIGNED_OUT;

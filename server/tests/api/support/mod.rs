@@ -1,7 +1,5 @@
 //! Starts a real Sori on a free loopback port with a fresh database, the way `main` does.
 
-#![allow(dead_code)] // Each test binary uses a different part of the support code.
-
 pub mod browser;
 pub mod chat;
 pub mod socket;

@@ -1,13 +1,11 @@
 //! Accounts and sessions against the real server: every rule of sign-up, sign-in, sessions,
 //! cross-site protection and rate limiting.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::TestApp;
 use app::backend::clock::Clock;
 use serde_json::{Value, json};
-use support::TestApp;
 
 const PASSWORD: &str = "correct horse battery";
 

@@ -2,14 +2,12 @@
 //! member, non-member, admin, anonymous), including 404-not-403 for private rooms and
 //! expired or revoked invitations.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::TestApp;
+use crate::support::browser::Browser;
 use app::backend::clock::Clock;
 use serde_json::{Value, json};
-use support::TestApp;
-use support::browser::Browser;
 
 const PASSWORD: &str = "correct horse battery";
 

@@ -2,18 +2,16 @@
 //! and deletes numbered, broadcast and replayed, who may delete what, revocation that ends
 //! subscriptions at once, and unread counts.
 
-mod support;
-
 use std::time::Duration;
 
-use app::protocol::{ClientFrame, Person, ServerFrame, UnsubscribeReason, close};
-use serde_json::Value;
-use support::TestApp;
-use support::browser::Browser;
-use support::chat::{
+use crate::support::TestApp;
+use crate::support::browser::Browser;
+use crate::support::chat::{
     PASSWORD, call_json, person, post, private_room_with, room_with, subscribed, uuid,
 };
-use support::socket::{Closed, Socket};
+use crate::support::socket::{Closed, Socket};
+use app::protocol::{ClientFrame, Person, ServerFrame, UnsubscribeReason, close};
+use serde_json::Value;
 
 /// Short presence timings, so tests wait for fractions of a second.
 async fn quick_app() -> TestApp {
@@ -30,7 +28,7 @@ async fn next_presence(socket: &mut Socket, wait: Duration) -> Option<ServerFram
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let frame = socket.next_any_within(left).await?;
-        if support::socket::is_presence(&frame) {
+        if crate::support::socket::is_presence(&frame) {
             return Some(frame);
         }
     }

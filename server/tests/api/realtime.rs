@@ -2,19 +2,17 @@
 //! broadcast; idempotent resends; resume, refetch and gap fills; the upgrade's checks; and
 //! the limits on bodies, rates and frames.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::TestApp;
+use crate::support::chat::{
+    next_message, person, post, private_room, private_room_with, room_with, subscribed, uuid,
+};
+use crate::support::socket::{Closed, Socket};
 use app::backend::clock::Clock;
 use app::model::RoomId;
 use app::protocol::{ClientFrame, ProtocolError, ServerFrame, close};
 use serde_json::{Value, json};
-use support::TestApp;
-use support::chat::{
-    next_message, person, post, private_room, private_room_with, room_with, subscribed, uuid,
-};
-use support::socket::{Closed, Socket};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]

@@ -2,15 +2,13 @@
 //! on the same database. Every acknowledged message is there exactly once, the room's numbers
 //! have no holes, and resending the unacknowledged ones creates no duplicates.
 
-mod support;
-
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::support::browser::Browser;
 use serde_json::Value;
-use support::browser::Browser;
 
 const PASSWORD: &str = "correct horse battery";
 

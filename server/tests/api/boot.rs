@@ -1,10 +1,8 @@
 //! The server boots on port 0, answers its probes and renders pages.
 
-mod support;
-
 use std::time::Duration;
 
-use support::TestApp;
+use crate::support::TestApp;
 
 #[tokio::test]
 async fn healthz_answers_without_the_database_and_for_any_host() {
@@ -127,7 +125,9 @@ async fn pages_answer_while_another_server_boots_in_the_same_process() {
 
     let app = TestApp::spawn().await;
     let mut browser = app.browser();
-    browser.register("minji", support::chat::PASSWORD).await;
+    browser
+        .register("minji", crate::support::chat::PASSWORD)
+        .await;
     let cookie = browser.cookie.clone().expect("signed in");
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -1,0 +1,16 @@
+//! Sori's integration tests, in one binary: each module drives a real server (or the real
+//! `sori` binary) from the outside, through HTTP and WebSocket only, with `support` to start
+//! servers and play browsers.
+//!
+//! One binary compiles `support` once and links once. Its tests run on parallel threads of
+//! one process, each with its own server, port and database; nothing here may rely on being
+//! alone in the process (see the route list made once per process in `server::site`).
+
+mod accounts;
+mod boot;
+mod cli;
+mod crash;
+mod realtime;
+mod room_life;
+mod rooms;
+mod support;
