@@ -1,7 +1,13 @@
-//! The browser-only half of [`super::Realtime`]: the socket loop with its reconnect backoff,
-//! the outbox's sending and storage, and the clock. This is the one module of the crate that
-//! differs between the targets: on the server every function here does nothing, because a
-//! server-rendered page has no socket, no storage and no viewer's time zone.
+//! The browser-only half of [`super::Realtime`]: the JavaScript glue. It runs the socket
+//! loop (gloo-net) and sleeps its backoff, sends the outbox and the read markers through the
+//! server functions, keeps the outbox in `localStorage`, and reads the clock and the random
+//! source. What to do at each step (reconnect or not and how soon, retry, park or fail a
+//! post, which read marker goes next) is asked of the pure modules beside this one, which
+//! are tested natively; nothing here decides.
+//!
+//! This is the one module of the crate that differs between the targets: on the server
+//! every function here does nothing, because a server-rendered page has no socket, no
+//! storage and no viewer's time zone.
 
 use crate::protocol::ClientFrame;
 
@@ -34,10 +40,11 @@ pub fn flush(_realtime: super::Realtime) {}
 #[cfg(not(feature = "hydrate"))]
 pub fn mark_read(_realtime: super::Realtime, _room: crate::model::RoomId, _seq: u64) {}
 
-/// Posts are only made in the browser; the server never needs an id.
+/// Posts are only made in the browser; the server never posts, so it needs no randomness
+/// and answers the all-zero version-4 id.
 #[cfg(not(feature = "hydrate"))]
-pub fn new_client_id() -> String {
-    String::new()
+pub fn new_client_id() -> crate::protocol::ClientId {
+    super::outbox::new_client_id(|| 0.0)
 }
 
 /// The wall clock, for throttling what the browser sends; the server never throttles.
@@ -56,7 +63,6 @@ pub fn local_time(_unix_ms: i64) -> String {
 #[cfg(feature = "hydrate")]
 mod live {
     use std::sync::atomic::Ordering;
-    use std::time::Duration;
 
     use futures_channel::mpsc::{UnboundedReceiver, unbounded};
     use futures_util::future::{Either, select};
@@ -69,10 +75,11 @@ mod live {
 
     use super::Link;
     use crate::api::messages::send_message;
-    use crate::error::ApiError;
     use crate::model::{RoomId, UserId};
-    use crate::protocol::{ClientFrame, ClientId, MessageView, Person, ServerFrame, close};
-    use crate::realtime::{ConnectionStatus, OutboxEntry, OutboxState, Realtime};
+    use crate::protocol::{ClientFrame, ClientId, ServerFrame};
+    use crate::realtime::outbox::{self, AfterSend, Outbox};
+    use crate::realtime::reconnect::{Disconnect, Reconnect};
+    use crate::realtime::{ConnectionStatus, OutboxState, Realtime};
 
     impl Link {
         pub fn send(&self, frame: ClientFrame) {
@@ -90,44 +97,25 @@ mod live {
             .link
             .update_value(|link| link.frames = Some(frames));
         let key = format!("sori.outbox.{user}");
-        let stored = storage()
-            .and_then(|storage| storage.get_item(&key).ok().flatten())
-            .and_then(|json| serde_json::from_str::<Vec<OutboxEntry>>(&json).ok())
-            .unwrap_or_default();
-        realtime.outbox.set(
-            stored
-                .into_iter()
-                .map(|entry| match entry.state {
-                    // A post that was on its way when the page closed goes again.
-                    OutboxState::Sending => OutboxEntry {
-                        state: OutboxState::Queued,
-                        ..entry
-                    },
-                    _ => entry,
-                })
-                .collect(),
-        );
+        let stored = storage().and_then(|storage| storage.get_item(&key).ok().flatten());
+        realtime.outbox.set(Outbox::from_stored(stored.as_deref()));
         // Keeps the outbox in storage from now on. Created here, once per page, after the
         // stored outbox was loaded, so it never overwrites it with an empty one.
         Owner::new().with(|| {
             Effect::new(move |_| {
-                let outbox = realtime.outbox.get();
-                if let Some(storage) = storage() {
-                    let json = serde_json::to_string(&outbox).unwrap_or_else(|_| "[]".into());
-                    if storage.set_item(&key, &json).is_err() {
-                        leptos::logging::warn!("the outbox could not be saved");
-                    }
+                let json = realtime.outbox.with(Outbox::to_stored);
+                if let Some(storage) = storage()
+                    && storage.set_item(&key, &json).is_err()
+                {
+                    leptos::logging::warn!("the outbox could not be saved");
                 }
             });
         });
         let open = realtime.link.with_value(|link| link.open.clone());
         let _online = window_event_listener(leptos::ev::online, move |_| {
-            if realtime.status.get_untracked() == ConnectionStatus::Offline {
-                realtime.status.set(if open.load(Ordering::SeqCst) {
-                    ConnectionStatus::Connected
-                } else {
-                    ConnectionStatus::Reconnecting
-                });
+            let socket_open = open.load(Ordering::SeqCst);
+            if let Some(status) = realtime.status.get_untracked().back_online(socket_open) {
+                realtime.status.set(status);
             }
             realtime.flush();
         });
@@ -145,53 +133,22 @@ mod live {
         window().navigator().on_line()
     }
 
-    /// How a connection ended.
-    enum Outcome {
-        /// Closed after the session ended: do not reconnect.
-        SessionEnded,
-        /// The server is restarting: reconnect at once.
-        Restart,
-        /// Dropped; `true` if it had been connected (the backoff starts over).
-        Dropped(bool),
-    }
-
     async fn run(realtime: Realtime, mut commands: UnboundedReceiver<ClientFrame>) {
         let open = realtime.link.with_value(|link| link.open.clone());
-        let mut attempt: u32 = 0;
+        let mut reconnect = Reconnect::default();
         loop {
-            let status = match (online(), attempt) {
-                (false, _) => ConnectionStatus::Offline,
-                (true, 0) => ConnectionStatus::Connecting,
-                (true, _) => ConnectionStatus::Reconnecting,
-            };
-            realtime.status.set(status);
-            let outcome = serve(realtime, &mut commands).await;
+            realtime
+                .status
+                .set(ConnectionStatus::opening(online(), reconnect.attempt()));
+            let disconnect = serve(realtime, &mut commands).await;
             open.store(false, Ordering::SeqCst);
-            match outcome {
-                Outcome::SessionEnded => {
-                    realtime.status.set(ConnectionStatus::SignedOut);
-                    return;
-                }
-                Outcome::Restart => attempt = 1,
-                Outcome::Dropped(true) => attempt = 1,
-                Outcome::Dropped(false) => attempt = attempt.saturating_add(1),
+            if !reconnect.after(disconnect) {
+                realtime.status.set(ConnectionStatus::SignedOut);
+                return;
             }
-            realtime.status.set(if online() {
-                ConnectionStatus::Reconnecting
-            } else {
-                ConnectionStatus::Offline
-            });
-            gloo_timers::future::sleep(backoff(attempt)).await;
+            realtime.status.set(ConnectionStatus::waiting(online()));
+            gloo_timers::future::sleep(reconnect.delay(js_sys::Math::random())).await;
         }
-    }
-
-    /// Exponential backoff with jitter: 0.5 s doubling up to a 30 s cap, each wait a random
-    /// 50–100 % of that, so a restarted server is not hit by every client at once.
-    fn backoff(attempt: u32) -> Duration {
-        let base_ms = 500f64 * 2f64.powi(attempt.saturating_sub(1).min(6) as i32);
-        let capped = base_ms.min(30_000.0);
-        let jitter = 0.5 + js_sys::Math::random() / 2.0;
-        Duration::from_millis((capped * jitter) as u64)
     }
 
     fn socket_url() -> String {
@@ -205,12 +162,18 @@ mod live {
     }
 
     /// One connection: subscribe every followed room on hello, then relay frames both ways.
-    async fn serve(realtime: Realtime, commands: &mut UnboundedReceiver<ClientFrame>) -> Outcome {
+    async fn serve(
+        realtime: Realtime,
+        commands: &mut UnboundedReceiver<ClientFrame>,
+    ) -> Disconnect {
         let Ok(socket) = WebSocket::open(&socket_url()) else {
-            return Outcome::Dropped(false);
+            return Disconnect::Dropped {
+                was_connected: false,
+            };
         };
         let (mut write, mut read) = socket.split();
         let mut connected = false;
+        let dropped = |was_connected| Disconnect::Dropped { was_connected };
         loop {
             match select(read.next(), commands.next()).await {
                 Either::Left((Some(Ok(Message::Text(text))), _)) => {
@@ -227,7 +190,7 @@ mod live {
                         }
                         for subscribe in realtime.resubscriptions() {
                             if send(&mut write, &subscribe).await.is_err() {
-                                return Outcome::Dropped(true);
+                                return dropped(true);
                             }
                         }
                         realtime.flush();
@@ -237,21 +200,17 @@ mod live {
                 }
                 Either::Left((Some(Ok(Message::Bytes(_))), _)) => {}
                 Either::Left((Some(Err(WebSocketError::ConnectionClose(event))), _)) => {
-                    return match event.code {
-                        close::SESSION_ENDED => Outcome::SessionEnded,
-                        close::SERVICE_RESTART => Outcome::Restart,
-                        _ => Outcome::Dropped(connected),
-                    };
+                    return Disconnect::from_close_code(event.code, connected);
                 }
-                Either::Left((Some(Err(_)) | None, _)) => return Outcome::Dropped(connected),
+                Either::Left((Some(Err(_)) | None, _)) => return dropped(connected),
                 Either::Right((Some(frame), _)) => {
                     // Before the hello, nothing is subscribed yet; the hello subscribes every
                     // followed room from where its feed stands, which covers this frame.
                     if connected && send(&mut write, &frame).await.is_err() {
-                        return Outcome::Dropped(true);
+                        return dropped(true);
                     }
                 }
-                Either::Right((None, _)) => return Outcome::SessionEnded,
+                Either::Right((None, _)) => return Disconnect::SessionEnded,
             }
         }
     }
@@ -271,140 +230,52 @@ mod live {
             return;
         }
         spawn_local(async move {
-            while let Some(entry) = next_queued(realtime) {
-                set_state(realtime, &entry.client_id, OutboxState::Sending);
-                let sent =
-                    send_message(entry.room, entry.client_id.clone(), entry.body.clone()).await;
-                match sent {
-                    Ok(ack) => {
-                        // Show it at its place at once; the broadcast replaces it by `seq`.
-                        let author = realtime.me.get_untracked().map(|me| Person {
-                            id: me.id,
-                            display_name: me.display_name,
-                        });
-                        let client_id = ClientId::parse(&entry.client_id);
-                        let feed = realtime.feed(entry.room);
-                        // The broadcast often comes first; the server's copy then stays.
-                        let arrived = feed
-                            .messages
-                            .with_untracked(|known| known.contains_key(&ack.seq));
-                        if let (Some(client_id), false) = (client_id, arrived) {
-                            feed.merge([MessageView {
-                                id: ack.id,
-                                room: entry.room,
-                                seq: ack.seq,
-                                client_id,
-                                author,
-                                body: entry.body.clone(),
-                                created_ms: js_sys::Date::now() as i64,
-                                edited_ms: None,
-                                deleted: false,
-                                changed_seq: ack.seq,
-                            }]);
-                        }
-                        realtime.outbox.update(|outbox| {
-                            outbox.retain(|queued| queued.client_id != entry.client_id)
-                        });
-                    }
-                    Err(ApiError::RateLimited { retry_after_secs }) => {
-                        set_state(realtime, &entry.client_id, OutboxState::Queued);
-                        gloo_timers::future::sleep(Duration::from_secs(retry_after_secs)).await;
-                    }
-                    Err(ApiError::Request(_) | ApiError::Internal | ApiError::Unavailable) => {
-                        // The server is unreachable: keep it queued; the next connection
-                        // (or the browser coming back online) flushes again.
-                        set_state(realtime, &entry.client_id, OutboxState::Queued);
-                        break;
-                    }
-                    Err(refused) => {
-                        set_state(
-                            realtime,
-                            &entry.client_id,
-                            OutboxState::Failed(refused.to_string()),
-                        );
-                    }
+            while let Some(entry) = realtime
+                .outbox
+                .with_untracked(|outbox| outbox.next_queued().cloned())
+            {
+                realtime
+                    .outbox
+                    .update(|outbox| outbox.set_state(&entry.client_id, OutboxState::Sending));
+                let sent = send_message(
+                    entry.room,
+                    entry.client_id.as_str().to_owned(),
+                    entry.body.clone(),
+                )
+                .await;
+                let after = AfterSend::decide(sent);
+                realtime.settle(&entry, &after);
+                match after {
+                    AfterSend::RetryAfter(wait) => gloo_timers::future::sleep(wait).await,
+                    AfterSend::Park => break,
+                    AfterSend::Delivered(_) | AfterSend::Fail(_) => {}
                 }
             }
             flushing.store(false, Ordering::SeqCst);
         });
     }
 
-    /// Sends the read marker of `room`, one request at a time per room; a newer one asked
-    /// for meanwhile goes next.
+    /// Sends the read marker of `room` (see [`crate::realtime::ReadMarkers`] for which and
+    /// when).
     pub fn mark_read(realtime: Realtime, room: RoomId, seq: u64) {
-        let start = realtime.read.try_update_value(|read| {
-            let sent = read.sent.get(&room).copied().unwrap_or(0);
-            let wanted = read.wanted.entry(room).or_default();
-            *wanted = (*wanted).max(seq);
-            *wanted > sent && read.in_flight.insert(room)
-        });
-        if start != Some(true) {
+        let Some(Some(first)) = realtime.read.try_update_value(|read| read.want(room, seq)) else {
             return;
-        }
+        };
         spawn_local(async move {
-            while let Some(seq) = realtime
-                .read
-                .with_value(|read| read.wanted.get(&room).copied())
-            {
-                let done = crate::api::messages::mark_read(room, seq).await.is_ok();
-                let again = realtime.read.try_update_value(|read| {
-                    if done {
-                        let sent = read.sent.entry(room).or_default();
-                        *sent = (*sent).max(seq);
-                    }
-                    let sent = read.sent.get(&room).copied().unwrap_or(0);
-                    let more = done && read.wanted.get(&room).is_some_and(|wanted| *wanted > sent);
-                    if !more {
-                        read.in_flight.remove(&room);
-                    }
-                    more
-                });
-                if again != Some(true) {
-                    break;
-                }
-            }
-        });
-    }
-
-    fn next_queued(realtime: Realtime) -> Option<OutboxEntry> {
-        realtime.outbox.with_untracked(|outbox| {
-            outbox
-                .iter()
-                .find(|entry| entry.state == OutboxState::Queued)
-                .cloned()
-        })
-    }
-
-    fn set_state(realtime: Realtime, client_id: &str, state: OutboxState) {
-        realtime.outbox.update(|outbox| {
-            for entry in outbox
-                .iter_mut()
-                .filter(|entry| entry.client_id == client_id)
-            {
-                entry.state = state.clone();
+            let mut next = Some(first);
+            while let Some(seq) = next {
+                let accepted = crate::api::messages::mark_read(room, seq).await.is_ok();
+                next = realtime
+                    .read
+                    .try_update_value(|read| read.finished(room, seq, accepted))
+                    .flatten();
             }
         });
     }
 
     /// A random version-4 UUID for a new post.
-    pub fn new_client_id() -> String {
-        let mut hex = String::with_capacity(32);
-        while hex.len() < 32 {
-            // 13 hex digits from each draw: Math.random carries 52 random bits.
-            let draw = (js_sys::Math::random() * (1u64 << 52) as f64) as u64;
-            hex.push_str(&format!("{draw:013x}"));
-        }
-        let hex = &hex[..32];
-        let variant = ["8", "9", "a", "b"][(js_sys::Math::random() * 4.0) as usize % 4];
-        format!(
-            "{}-{}-4{}-{}{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[13..16],
-            variant,
-            &hex[17..20],
-            &hex[20..32]
-        )
+    pub fn new_client_id() -> ClientId {
+        outbox::new_client_id(js_sys::Math::random)
     }
 
     pub fn now_ms() -> f64 {

@@ -15,252 +15,50 @@
 //! Presence (who is online, who is typing, "X joined") is ephemeral: it has no number, and
 //! a fresh subscription starts from the server's current list.
 //!
-//! This module holds the state and the decisions, and compiles for both targets; `browser`
-//! is the one place that touches the socket, timers and storage (it does nothing on the
-//! server, where there is no socket).
+//! The state and the decisions compile for both targets and are tested natively, one
+//! responsibility per module: [`feed`] (a room's messages and presence), [`progress`] (which
+//! numbered changes are applied), [`outbox`] (the posts waiting, and what each attempt to
+//! send one came to), [`read_markers`], [`following`] (the rooms subscribed to), [`status`]
+//! and [`reconnect`] (the socket's state and its backoff); `inbound` applies the server's
+//! frames to them. `browser` is the one place that touches the socket, timers, storage and
+//! server functions, and does nothing on the server, where there is no socket: it asks the
+//! modules above what to do, and does it.
 
 mod browser;
+pub mod feed;
+pub mod following;
+mod inbound;
+pub mod outbox;
+pub mod progress;
+pub mod read_markers;
+pub mod reconnect;
+pub mod status;
 
 pub use browser::local_time;
+pub use feed::{Notice, NoticeKind, RoomFeed};
+pub use outbox::{OutboxEntry, OutboxState};
+pub use progress::Progress;
+pub use read_markers::ReadMarkers;
+pub use status::ConnectionStatus;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::model::{RoomId, UserId, UserView};
-use crate::protocol::{ClientFrame, MessageView, Person, UnsubscribeReason};
+use crate::protocol::{ClientFrame, ClientId, Person};
+use following::Following;
+use outbox::{AfterSend, Outbox};
 
 /// At most one typing signal per this many milliseconds leaves the browser.
 const TYPING_SIGNAL_EVERY_MS: f64 = 3_000.0;
-
-/// What the "Connection" status shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectionStatus {
-    Connecting,
-    Connected,
-    Reconnecting,
-    /// The browser reports no network.
-    Offline,
-    /// The session ended (signed out elsewhere): nothing to reconnect to.
-    SignedOut,
-}
-
-impl ConnectionStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            ConnectionStatus::Connecting => "Connecting…",
-            ConnectionStatus::Connected => "Connected",
-            ConnectionStatus::Reconnecting => "Reconnecting…",
-            ConnectionStatus::Offline => "Offline",
-            ConnectionStatus::SignedOut => "Signed out",
-        }
-    }
-}
-
-/// A post waiting for its acknowledgement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    pub client_id: String,
-    pub room: RoomId,
-    pub body: String,
-    pub state: OutboxState,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum OutboxState {
-    /// Waiting to be sent (or resent: offline, rate-limited, server unreachable).
-    Queued,
-    /// On its way to the server.
-    Sending,
-    /// The server refused it for good; the reason is shown with a "Retry" button.
-    Failed(String),
-}
-
-/// A line in the timeline that is not a message: someone joined or left. These come from
-/// presence, are not stored, and are shown only to those who saw them happen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    /// Shown after the message with this `seq`.
-    pub after_seq: u64,
-    /// Orders notices after the same message.
-    pub order: u32,
-    pub kind: NoticeKind,
-}
-
-/// Typed, so the words can be translated where they are shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NoticeKind {
-    Joined(Person),
-    Left(Person),
-}
-
-/// How far a feed has applied the room's numbered changes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Progress {
-    /// Whether `through` is a real position (from history or a subscription), so that a
-    /// resume replays from it. An empty room is known through 0.
-    pub known: bool,
-    /// Every change up to this number has been applied.
-    pub through: u64,
-    /// Changes applied beyond a hole, waiting for it to be filled.
-    pub ahead: BTreeSet<u64>,
-    /// The end of the last range asked for, so one hole is asked for once.
-    pub requested_until: u64,
-}
-
-impl Progress {
-    /// Records change `seq`. Returns whether it was new, and the hole before it, if any
-    /// and not yet asked for, as the `(after_seq, until_seq)` range to fetch.
-    pub fn apply(&mut self, seq: u64) -> (bool, Option<(u64, u64)>) {
-        if seq <= self.through || self.ahead.contains(&seq) {
-            return (false, None);
-        }
-        if seq == self.through + 1 || !self.known {
-            self.through = seq;
-            self.known = true;
-            self.absorb();
-            return (true, None);
-        }
-        self.ahead.insert(seq);
-        // The hole ends at the first change waiting beyond it.
-        let hole_end = self.ahead.first().copied().unwrap_or(seq);
-        (true, self.ask_until(hole_end))
-    }
-
-    /// The subscription says the room's newest change is `last_seq`. Returns the range to
-    /// fetch if this feed is behind it (a live-only start is simply placed there).
-    pub fn subscribed_at(&mut self, last_seq: u64) -> Option<(u64, u64)> {
-        if !self.known {
-            self.known_through(last_seq);
-            return None;
-        }
-        if last_seq <= self.through {
-            return None;
-        }
-        self.ask_until(last_seq + 1)
-    }
-
-    /// The range `(through, until_seq)` to fetch, unless it was already asked for.
-    fn ask_until(&mut self, until_seq: u64) -> Option<(u64, u64)> {
-        if until_seq <= self.requested_until {
-            return None;
-        }
-        self.requested_until = until_seq;
-        Some((self.through, until_seq))
-    }
-
-    /// Everything up to `seq` is known (a history page read at that point, or a subscription
-    /// that starts there).
-    pub fn known_through(&mut self, seq: u64) {
-        self.known = true;
-        if seq > self.through {
-            self.through = seq;
-            self.absorb();
-        }
-    }
-
-    /// Where a subscription resumes: after the last applied change, or (nothing known yet)
-    /// from now on without a replay.
-    pub fn resume_point(&self) -> Option<u64> {
-        self.known.then_some(self.through)
-    }
-
-    fn absorb(&mut self) {
-        self.ahead = self.ahead.split_off(&(self.through + 1));
-        while self.ahead.first() == Some(&(self.through + 1)) {
-            self.through += 1;
-            self.ahead.pop_first();
-        }
-    }
-}
-
-/// One room as this tab knows it: its messages keyed by the `seq` of their posting, how far
-/// its changes are applied, and its live presence.
-#[derive(Clone, Copy)]
-pub struct RoomFeed {
-    pub messages: RwSignal<BTreeMap<u64, MessageView>>,
-    pub progress: RwSignal<Progress>,
-    /// Bumped when the server says the gap is too large to replay: reload the history.
-    pub refetch: RwSignal<u32>,
-    /// Set when the subscription ended without the user asking.
-    pub ended: RwSignal<Option<UnsubscribeReason>>,
-    /// Who is online, by name.
-    pub online: RwSignal<Vec<Person>>,
-    /// Who is typing (never me).
-    pub typing: RwSignal<Vec<Person>>,
-    pub notices: RwSignal<Vec<Notice>>,
-}
-
-impl RoomFeed {
-    fn new() -> Self {
-        Self {
-            messages: RwSignal::new(BTreeMap::new()),
-            progress: RwSignal::new(Progress::default()),
-            refetch: RwSignal::new(0),
-            ended: RwSignal::new(None),
-            online: RwSignal::new(Vec::new()),
-            typing: RwSignal::new(Vec::new()),
-            notices: RwSignal::new(Vec::new()),
-        }
-    }
-
-    /// Adds messages (from history, a replay or live), keeping the newest copy of each.
-    pub fn merge(&self, messages: impl IntoIterator<Item = MessageView>) {
-        self.messages.update(|known| {
-            for message in messages {
-                let newer = known
-                    .get(&message.seq)
-                    .is_none_or(|old| message.supersedes(old));
-                if newer {
-                    known.insert(message.seq, message);
-                }
-            }
-        });
-    }
-
-    /// Merges the newest history page, read when the room's changes stood at `last_seq`.
-    pub fn merge_latest(&self, messages: Vec<MessageView>, last_seq: u64) {
-        self.merge(messages);
-        self.progress
-            .update(|progress| progress.known_through(last_seq));
-    }
-
-    /// Where a subscription resumes (see [`Progress::resume_point`]).
-    pub fn resume_point(&self) -> Option<u64> {
-        self.progress.with_untracked(Progress::resume_point)
-    }
-
-    /// Forgets everything: the gap was too large to replay and no page is showing it.
-    fn reset(&self) {
-        self.messages.update(|known| known.clear());
-        self.notices.update(|notices| notices.clear());
-        self.progress.set(Progress::default());
-    }
-
-    fn notice(&self, kind: NoticeKind) {
-        let after_seq = self
-            .messages
-            .with_untracked(|known| known.keys().next_back().copied().unwrap_or(0));
-        self.notices.update(|notices| {
-            let order = notices
-                .iter()
-                .filter(|notice| notice.after_seq == after_seq)
-                .count() as u32;
-            notices.push(Notice {
-                after_seq,
-                order,
-                kind,
-            });
-        });
-    }
-}
 
 /// The tab's real-time service, provided once by `App`.
 #[derive(Clone, Copy)]
 pub struct Realtime {
     pub status: RwSignal<ConnectionStatus>,
-    pub outbox: RwSignal<Vec<OutboxEntry>>,
+    /// The posts not yet acknowledged; `browser` keeps a copy in storage.
+    outbox: RwSignal<Outbox>,
     /// Who is signed in: the socket opens only for a user, and the outbox is theirs.
     me: RwSignal<Option<UserView>>,
     /// The room the tab shows now, if any: its new messages are read, not unread.
@@ -269,10 +67,7 @@ pub struct Realtime {
     unread: RwSignal<HashMap<RoomId, u64>>,
     /// When this tab last sent a typing signal, per room (ms since the epoch).
     typing_sent: StoredValue<HashMap<RoomId, f64>>,
-    /// The rooms this tab subscribes to, least recently followed first, each `true` if the
-    /// user is present in it (its page is open) rather than following it quietly for the
-    /// unread count.
-    followed: StoredValue<Vec<(RoomId, bool)>>,
+    followed: StoredValue<Following>,
     /// Read markers: the newest sent per room, and the rooms with a request in flight.
     // Used by the browser half only.
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -285,6 +80,23 @@ pub struct Realtime {
 }
 
 impl Realtime {
+    /// The service before anyone signs in: nothing followed, no socket.
+    fn new() -> Self {
+        Self {
+            status: RwSignal::new(ConnectionStatus::Connecting),
+            outbox: RwSignal::new(Outbox::default()),
+            me: RwSignal::new(None),
+            open_room: RwSignal::new(None),
+            unread: RwSignal::new(HashMap::new()),
+            typing_sent: StoredValue::new(HashMap::new()),
+            followed: StoredValue::new(Following::default()),
+            read: StoredValue::new(ReadMarkers::default()),
+            feeds: StoredValue::new(HashMap::new()),
+            link: StoredValue::new(browser::Link::default()),
+            owner: StoredValue::new(Owner::current().unwrap_or_default()),
+        }
+    }
+
     /// The feed of `room`, created empty if this tab has not seen the room yet.
     pub fn feed(&self, room: RoomId) -> RoomFeed {
         if let Some(feed) = self.feeds.with_value(|feeds| feeds.get(&room).copied()) {
@@ -306,11 +118,9 @@ impl Realtime {
 
     /// Follows `room` quietly, for its unread count: the user is not shown as present.
     pub fn watch(&self, room: RoomId) {
-        let present = self.followed.with_value(|followed| {
-            followed
-                .iter()
-                .any(|(followed, present)| *followed == room && *present)
-        });
+        let present = self
+            .followed
+            .with_value(|followed| followed.is_present(room));
         if !present {
             self.subscribe(room, false);
         }
@@ -322,8 +132,7 @@ impl Realtime {
         if keep_watching {
             self.subscribe(room, false);
         } else {
-            self.followed
-                .update_value(|followed| followed.retain(|(followed, _)| *followed != room));
+            self.followed.update_value(|followed| followed.forget(room));
             self.send_frame(ClientFrame::Unsubscribe { room });
         }
     }
@@ -331,20 +140,9 @@ impl Realtime {
     fn subscribe(&self, room: RoomId, present: bool) {
         let feed = self.feed(room);
         feed.ended.set(None);
-        let evicted = self.followed.try_update_value(|followed| {
-            followed.retain(|(followed, _)| *followed != room);
-            followed.push((room, present));
-            // The server closes a socket with too many subscriptions: let the least recently
-            // followed quiet rooms go first.
-            let mut evicted = Vec::new();
-            while followed.len() > MAX_FOLLOWED {
-                let Some(index) = followed.iter().position(|(_, present)| !present) else {
-                    break;
-                };
-                evicted.push(followed.remove(index).0);
-            }
-            evicted
-        });
+        let evicted = self
+            .followed
+            .try_update_value(|followed| followed.follow(room, present));
         for gone in evicted.unwrap_or_default() {
             self.send_frame(ClientFrame::Unsubscribe { room: gone });
         }
@@ -360,7 +158,9 @@ impl Realtime {
     // Used by the socket loop, which exists only in the browser build.
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn resubscriptions(&self) -> Vec<ClientFrame> {
-        let followed = self.followed.get_value();
+        let followed: Vec<(RoomId, bool)> = self
+            .followed
+            .with_value(|followed| followed.rooms().collect());
         followed
             .into_iter()
             .filter_map(|(room, present)| {
@@ -447,42 +247,25 @@ impl Realtime {
 
     /// Puts a new post in the outbox and starts sending it.
     pub fn post(&self, room: RoomId, body: String) {
-        let entry = OutboxEntry {
-            client_id: browser::new_client_id(),
-            room,
-            body,
-            state: OutboxState::Queued,
-        };
+        let client_id = browser::new_client_id();
         // The next keystroke after a post is a new bout of typing.
         self.typing_sent.update_value(|sent| {
             sent.remove(&room);
         });
-        self.outbox.update(|outbox| outbox.push(entry));
+        self.outbox
+            .update(|outbox| outbox.push(client_id, room, body));
         self.flush();
     }
 
     /// Queues a failed post again.
-    pub fn retry(&self, client_id: &str) {
-        self.outbox.update(|outbox| {
-            for entry in outbox
-                .iter_mut()
-                .filter(|entry| entry.client_id == client_id)
-            {
-                entry.state = OutboxState::Queued;
-            }
-        });
+    pub fn retry(&self, client_id: &ClientId) {
+        self.outbox.update(|outbox| outbox.retry(client_id));
         self.flush();
     }
 
     /// The posts of `room` still waiting, oldest first.
     pub fn pending(&self, room: RoomId) -> Vec<OutboxEntry> {
-        self.outbox.with(|outbox| {
-            outbox
-                .iter()
-                .filter(|entry| entry.room == room)
-                .cloned()
-                .collect()
-        })
+        self.outbox.with(|outbox| outbox.pending(room))
     }
 
     /// Sends what the outbox holds, one post at a time in order.
@@ -490,169 +273,29 @@ impl Realtime {
         browser::flush(*self);
     }
 
-    // Used by the socket loop, which exists only in the browser build.
+    /// One attempt to send `entry` came to `after`: a delivered post shows at its place at
+    /// once (the broadcast replaces it by `seq`) and leaves the outbox; any other stays.
+    // Used by the outbox's sending, which exists only in the browser build.
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    /// Applies a frame from the server (other than the hello, which the socket loop handles).
-    fn handle(&self, frame: crate::protocol::ServerFrame) {
-        use crate::protocol::{ProtocolError, ServerFrame};
-        match frame {
-            ServerFrame::Message { message } => self.receive(message.seq, message, true),
-            ServerFrame::Changed { seq, message } => self.receive(seq, message, false),
-            ServerFrame::Subscribed { room, last_seq } => {
-                let mut hole = None;
-                self.feed(room)
-                    .progress
-                    .update(|progress| hole = progress.subscribed_at(last_seq));
-                if let Some((after_seq, until_seq)) = hole {
-                    self.send_frame(ClientFrame::Fetch {
-                        room,
-                        after_seq,
-                        until_seq,
-                    });
-                }
-            }
-            ServerFrame::Presence { room, online } => {
-                let feed = self.feed(room);
-                feed.online.set(online);
-                // Typing is not part of the snapshot; whoever still types signals again.
-                feed.typing.set(Vec::new());
-            }
-            ServerFrame::Joined { room, person } => {
-                let feed = self.feed(room);
-                let known = feed
-                    .online
-                    .with_untracked(|online| online.iter().any(|p| p.id == person.id));
-                if !known {
-                    feed.online.update(|online| {
-                        online.push(person.clone());
-                        online.sort_by(|a, b| a.display_name.cmp(&b.display_name));
-                    });
-                    feed.notice(NoticeKind::Joined(person));
-                }
-            }
-            ServerFrame::Left { room, person } => {
-                let feed = self.feed(room);
-                feed.online
-                    .update(|online| online.retain(|p| p.id != person.id));
-                feed.typing
-                    .update(|typing| typing.retain(|p| p.id != person.id));
-                feed.notice(NoticeKind::Left(person));
-            }
-            ServerFrame::Typing {
-                room,
-                person,
-                typing,
-            } => {
-                if Some(person.id) == self.me.with_untracked(|me| me.as_ref().map(|me| me.id)) {
-                    return;
-                }
-                self.feed(room).typing.update(|list| {
-                    list.retain(|p| p.id != person.id);
-                    if typing {
-                        list.push(person);
-                    }
-                });
-            }
-            ServerFrame::Refetch { room, .. } => {
-                let feed = self.feed(room);
-                if self.is_open(room) {
-                    // The page reloads its newest history and follows on from there.
-                    feed.refetch.update(|n| *n += 1);
-                } else {
-                    // Nobody is looking: start over, live from now.
-                    feed.reset();
-                    self.watch(room);
-                }
-            }
-            ServerFrame::Unsubscribed { room, reason } => {
-                let feed = self.feed(room);
-                feed.ended.set(Some(reason));
-                feed.online.set(Vec::new());
-                feed.typing.set(Vec::new());
-            }
-            ServerFrame::Error {
-                error: ProtocolError::NotFound { room },
-            } => self
-                .feed(room)
-                .ended
-                .set(Some(UnsubscribeReason::AccessEnded)),
-            ServerFrame::Hello { .. } | ServerFrame::Error { .. } => {}
-        }
-    }
-
-    // Used by the socket loop, which exists only in the browser build.
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    /// Change `seq` arrived (live, replayed or fetched): apply it, drop the post's outbox
-    /// entry, count it as unread if it is new and not on screen, and ask for any range
-    /// skipped before it.
-    fn receive(&self, seq: u64, message: MessageView, posted: bool) {
-        let room = message.room;
-        let Some(feed) = self.feeds.with_value(|feeds| feeds.get(&room).copied()) else {
-            return;
-        };
-        let mut outcome = (false, None);
-        feed.progress
-            .update(|progress| outcome = progress.apply(seq));
-        let (new, hole) = outcome;
-        let client_id = message.client_id.as_str().to_owned();
-        let author = message.author.as_ref().map(|author| author.id);
-        let me = self.me.with_untracked(|me| me.as_ref().map(|me| me.id));
-        if posted {
-            // Their message arrived: they are no longer typing.
-            feed.typing
-                .update(|typing| typing.retain(|p| Some(p.id) != author));
-        }
-        let unread = new
-            && posted
-            && !message.deleted
-            && author != me
-            && self.open_room.get_untracked() != Some(room);
-        feed.merge([message]);
-        self.outbox
-            .update(|outbox| outbox.retain(|entry| entry.client_id != client_id));
-        if unread {
-            self.unread
-                .update(|unread| *unread.entry(room).or_default() += 1);
-        }
-        if let Some((after_seq, until_seq)) = hole {
-            self.send_frame(ClientFrame::Fetch {
-                room,
-                after_seq,
-                until_seq,
+    fn settle(&self, entry: &OutboxEntry, after: &AfterSend) {
+        if let AfterSend::Delivered(ack) = after {
+            let author = self.me.get_untracked().map(|me| Person {
+                id: me.id,
+                display_name: me.display_name,
             });
+            let now_ms = browser::now_ms() as i64;
+            self.feed(entry.room)
+                .show_sent(outbox::sent_message(entry, ack, author, now_ms));
         }
+        self.outbox
+            .update(|outbox| outbox.settle(&entry.client_id, after));
     }
-}
-
-/// Rooms one tab subscribes to at most; the server allows 100 per socket.
-const MAX_FOLLOWED: usize = 90;
-
-/// The read markers this tab has sent, and the requests in flight.
-#[derive(Debug, Default)]
-pub struct ReadMarkers {
-    /// The newest `seq` asked for per room.
-    pub wanted: HashMap<RoomId, u64>,
-    /// The newest `seq` the server accepted per room.
-    pub sent: HashMap<RoomId, u64>,
-    pub in_flight: std::collections::HashSet<RoomId>,
 }
 
 /// Creates the tab's real-time service and opens its socket once the page is interactive
 /// and someone is signed in.
 pub fn provide_realtime(me: Signal<Option<UserView>>) -> Realtime {
-    let realtime = Realtime {
-        status: RwSignal::new(ConnectionStatus::Connecting),
-        outbox: RwSignal::new(Vec::new()),
-        me: RwSignal::new(None),
-        open_room: RwSignal::new(None),
-        unread: RwSignal::new(HashMap::new()),
-        typing_sent: StoredValue::new(HashMap::new()),
-        followed: StoredValue::new(Vec::new()),
-        read: StoredValue::new(ReadMarkers::default()),
-        feeds: StoredValue::new(HashMap::new()),
-        link: StoredValue::new(browser::Link::default()),
-        owner: StoredValue::new(Owner::current().unwrap_or_default()),
-    };
+    let realtime = Realtime::new();
     provide_context(realtime);
     // Effects run only in the browser, after hydration.
     Effect::new(move |started: Option<bool>| {
@@ -675,83 +318,131 @@ pub fn use_realtime() -> Realtime {
     expect_context::<Realtime>()
 }
 
+/// The owner a test's signals live under. The server build's signals are sandboxed per
+/// request (Leptos's `sandboxed-arenas`), so a signal created with no owner set panics.
+/// Keep it alive for the whole test: dropping it disposes the signals.
+#[cfg(test)]
+fn test_owner() -> Owner {
+    let owner = Owner::new();
+    owner.set();
+    owner
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ApiError;
+    use crate::protocol::{Ack, MessageId};
 
-    fn progress(through: u64, ahead: &[u64]) -> Progress {
-        Progress {
-            known: true,
-            through,
-            ahead: ahead.iter().copied().collect(),
-            requested_until: 0,
+    const ROOM: RoomId = RoomId(1);
+
+    fn signed_in() -> (Owner, Realtime) {
+        let owner = test_owner();
+        let realtime = Realtime::new();
+        realtime.me.set(Some(UserView {
+            id: UserId(5),
+            username: "minji".into(),
+            display_name: "Minji".into(),
+            is_admin: false,
+        }));
+        (owner, realtime)
+    }
+
+    fn posted(realtime: &Realtime, body: &str) -> OutboxEntry {
+        realtime.post(ROOM, body.into());
+        realtime
+            .pending(ROOM)
+            .pop()
+            .expect("the post waits in the outbox")
+    }
+
+    #[test]
+    fn a_post_waits_in_its_rooms_outbox_until_delivered() {
+        let (_owner, realtime) = signed_in();
+        let entry = posted(&realtime, "hi");
+        assert_eq!(entry.state, OutboxState::Queued);
+        assert!(realtime.pending(RoomId(2)).is_empty());
+    }
+
+    #[test]
+    fn a_delivered_post_leaves_the_outbox_and_shows_as_mine_at_its_place() {
+        let (_owner, realtime) = signed_in();
+        let entry = posted(&realtime, "hi");
+        let ack = Ack {
+            id: MessageId(70),
+            seq: 4,
+            client_id: entry.client_id.clone(),
+        };
+        realtime.settle(&entry, &AfterSend::Delivered(ack));
+        assert!(realtime.pending(ROOM).is_empty());
+        let shown = realtime
+            .feed(ROOM)
+            .messages
+            .with_untracked(|known| known.get(&4).cloned())
+            .expect("shown at its seq");
+        assert_eq!((shown.id, shown.body.as_str()), (MessageId(70), "hi"));
+        assert_eq!(
+            shown.author.map(|author| author.display_name),
+            Some("Minji".into())
+        );
+    }
+
+    #[test]
+    fn a_refused_post_stays_failed_with_its_reason_and_shows_nothing() {
+        let (_owner, realtime) = signed_in();
+        let entry = posted(&realtime, "hi");
+        realtime.settle(&entry, &AfterSend::decide(Err(ApiError::NotMember)));
+        let failed = realtime.pending(ROOM);
+        assert_eq!(
+            failed[0].state,
+            OutboxState::Failed(ApiError::NotMember.to_string())
+        );
+        assert!(
+            realtime
+                .feed(ROOM)
+                .messages
+                .with_untracked(|known| known.is_empty())
+        );
+        realtime.retry(&entry.client_id);
+        assert_eq!(realtime.pending(ROOM)[0].state, OutboxState::Queued);
+    }
+
+    #[test]
+    fn quiet_rooms_past_the_limit_are_let_go_but_the_open_one_stays() {
+        let (_owner, realtime) = signed_in();
+        realtime.follow(ROOM);
+        for n in 0..following::MAX_FOLLOWED as i64 {
+            realtime.watch(RoomId(100 + n));
         }
+        let rooms: Vec<RoomId> = realtime
+            .resubscriptions()
+            .into_iter()
+            .map(|frame| match frame {
+                ClientFrame::Subscribe { room, .. } => room,
+                other => panic!("only subscriptions, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(rooms.len(), following::MAX_FOLLOWED);
+        assert_eq!(rooms[0], ROOM);
+        assert!(!rooms.contains(&RoomId(100)), "the oldest quiet room went");
     }
 
     #[test]
-    fn changes_in_order_advance_and_repeats_are_not_new() {
-        let mut state = progress(0, &[]);
-        assert_eq!(state.apply(1), (true, None));
-        assert_eq!(state.apply(2), (true, None));
-        assert_eq!(state.apply(2), (false, None), "a replayed duplicate");
-        assert_eq!(state, progress(2, &[]));
-    }
-
-    #[test]
-    fn a_jump_asks_for_the_hole_and_filling_it_catches_up() {
-        let mut state = progress(3, &[]);
-        assert_eq!(state.apply(6), (true, Some((3, 6))));
+    fn a_room_whose_subscription_ended_is_not_subscribed_again() {
+        let (_owner, realtime) = signed_in();
+        realtime.follow(ROOM);
+        realtime.follow(RoomId(2));
+        realtime
+            .feed(RoomId(2))
+            .ended
+            .set(Some(crate::protocol::UnsubscribeReason::Left));
         assert_eq!(
-            state.apply(7),
-            (true, None),
-            "the same hole is asked for once"
+            realtime.resubscriptions(),
+            [ClientFrame::Subscribe {
+                room: ROOM,
+                after_seq: None,
+                quiet: false
+            }]
         );
-        assert_eq!(state.apply(4), (true, None));
-        assert_eq!((state.through, state.ahead.len()), (4, 2));
-        assert_eq!(state.apply(5), (true, None));
-        assert_eq!(
-            (state.through, state.ahead.len()),
-            (7, 0),
-            "the waiting ones are absorbed"
-        );
-    }
-
-    #[test]
-    fn a_history_page_moves_the_start_forward() {
-        let mut state = Progress::default();
-        state.known_through(50);
-        assert_eq!(state.apply(50), (false, None), "already in the page");
-        assert_eq!(state.apply(51), (true, None));
-        let mut waiting = progress(2, &[9]);
-        waiting.known_through(8);
-        assert_eq!((waiting.through, waiting.ahead.len()), (9, 0));
-    }
-
-    #[test]
-    fn a_subscription_ahead_of_the_feed_asks_for_the_rest_once() {
-        let mut state = progress(3, &[]);
-        assert_eq!(state.subscribed_at(3), None, "up to date");
-        assert_eq!(state.subscribed_at(8), Some((3, 9)));
-        assert_eq!(state.subscribed_at(8), None, "already asked");
-        let mut live = Progress::default();
-        assert_eq!(
-            live.subscribed_at(8),
-            None,
-            "a live-only start is placed there"
-        );
-        assert_eq!(live.resume_point(), Some(8));
-    }
-
-    #[test]
-    fn nothing_known_subscribes_live_but_an_empty_room_resumes_from_zero() {
-        assert_eq!(Progress::default().resume_point(), None);
-        let mut empty = Progress::default();
-        empty.known_through(0);
-        assert_eq!(
-            empty.resume_point(),
-            Some(0),
-            "a post before the socket is not lost"
-        );
-        assert_eq!(progress(12, &[]).resume_point(), Some(12));
     }
 }

@@ -1,0 +1,206 @@
+//! One line of the conversation that is a message: [`MessageItem`] (author, time, text, and
+//! the "Edit message" and "Delete message" buttons), its in-place [`EditForm`], and
+//! [`PendingItem`] for a post still in the outbox ("sending…", or "failed" with "Retry").
+//!
+//! What the messages of one conversation share is one [`MessageTools`], made by the chat
+//! view. Who may edit or delete is decided again by the server; the buttons only follow it.
+
+use leptos::prelude::*;
+
+use crate::api::messages::{delete_message, edit_message};
+use crate::components::form::action_error;
+use crate::components::hydration::{Hydrated, use_hydrated};
+use crate::error::ApiError;
+use crate::model::Field;
+use crate::protocol::{MessageId, MessageView};
+use crate::realtime::{OutboxEntry, OutboxState, Realtime, use_realtime};
+
+/// What the messages of one conversation share: one delete action, which message is being
+/// edited, and who is looking. One set per conversation rather than per message: a page of
+/// fifty messages used to create fifty actions and their signals, on the server too.
+#[derive(Clone, Copy)]
+pub(super) struct MessageTools {
+    delete: Action<MessageId, Result<MessageView, ApiError>>,
+    /// The message the last delete was for: its error shows there.
+    deleting: RwSignal<Option<MessageId>>,
+    /// The message being edited (one at a time), with its `changed_seq`: once the message
+    /// changes (this edit saved, or someone deleted it), that version is no longer edited.
+    editing: RwSignal<Option<(MessageId, u64)>>,
+    realtime: Realtime,
+    hydrated: Hydrated,
+    can_manage: bool,
+}
+
+impl MessageTools {
+    pub(super) fn new(can_manage: bool) -> Self {
+        Self {
+            delete: Action::new(move |id: &MessageId| delete_message(*id)),
+            deleting: RwSignal::new(None),
+            editing: RwSignal::new(None),
+            realtime: use_realtime(),
+            hydrated: use_hydrated(),
+            can_manage,
+        }
+    }
+
+    fn delete(&self, id: MessageId) {
+        self.deleting.set(Some(id));
+        self.delete.dispatch(id);
+    }
+
+    /// Why deleting `id` failed, if the last delete was for it and failed.
+    fn delete_error(&self, id: MessageId) -> Option<ApiError> {
+        if self.deleting.get() != Some(id) {
+            return None;
+        }
+        self.delete.value().get().and_then(Result::err)
+    }
+}
+
+#[component]
+pub(super) fn MessageItem(message: MessageView, tools: MessageTools) -> impl IntoView {
+    let author = message.author.as_ref().map_or_else(
+        || "deleted user".to_owned(),
+        |author| author.display_name.clone(),
+    );
+    let created = message.created_ms;
+    let id = message.id;
+    let author_id = message.author.as_ref().map(|author| author.id);
+    let own = move || author_id.is_some() && author_id == tools.realtime.me();
+    let version = (id, message.changed_seq);
+    let editing = move || tools.editing.get() == Some(version);
+    let deleted = message.deleted;
+    let edited = message.edited_ms.is_some();
+    let body = message.body;
+    view! {
+        <li class="message" class:deleted=deleted>
+            <div class="message-meta">
+                <span class="author">{author}</span>
+                " "
+                <time datetime=created.to_string()>
+                    {move || tools.hydrated.get().then(|| crate::realtime::local_time(created))}
+                </time>
+                {(!deleted).then(|| view! {
+                    <span class="message-actions">
+                        {move || (own() && !editing()).then(|| view! {
+                            <button type="button" class="link" on:click=move |_| tools.editing.set(Some(version))>
+                                "Edit message"
+                            </button>
+                        })}
+                        {move || (own() || tools.can_manage).then(|| view! {
+                            <button
+                                type="button"
+                                class="link"
+                                disabled=move || tools.delete.pending().get() && tools.deleting.get() == Some(id)
+                                on:click=move |_| tools.delete(id)
+                            >
+                                "Delete message"
+                            </button>
+                        })}
+                    </span>
+                })}
+            </div>
+            {if deleted {
+                view! { <p class="body deleted">"message deleted"</p> }.into_any()
+            } else {
+                (move || if editing() {
+                    view! { <EditForm id body=body.clone() editing=tools.editing /> }.into_any()
+                } else {
+                    // Text, never HTML: Leptos escapes it.
+                    view! {
+                        <p class="body">
+                            {body.clone()}
+                            {edited.then(|| view! { " " <span class="edited">"(edited)"</span> })}
+                        </p>
+                    }.into_any()
+                }).into_any()
+            }}
+            {move || tools.delete_error(id).map(|error| view! {
+                <p class="form-error" role="alert">{error.to_string()}</p>
+            })}
+        </li>
+    }
+}
+
+/// Editing a message in place: "Save" replaces its text, "Cancel" (or Escape) leaves it.
+#[component]
+fn EditForm(
+    id: MessageId,
+    body: String,
+    editing: RwSignal<Option<(MessageId, u64)>>,
+) -> impl IntoView {
+    let draft = RwSignal::new(body);
+    let save = Action::new(move |body: &String| edit_message(id, body.clone()));
+    let error = action_error(save);
+    let stop = move || editing.set(None);
+    Effect::new(move |_| {
+        if matches!(save.value().get(), Some(Ok(_))) {
+            stop();
+        }
+    });
+    let field_id = format!("edit-{}", id.0);
+    let error_id = format!("{field_id}-error");
+    let message = move || {
+        error.get().map(|error| {
+            error
+                .for_field(Field::Message)
+                .map_or_else(|| error.to_string(), ToString::to_string)
+        })
+    };
+    view! {
+        <form
+            class="edit-message"
+            on:submit=move |event| {
+                event.prevent_default();
+                save.dispatch(draft.get_untracked());
+            }
+        >
+            <label for=field_id.clone() class="visually-hidden">"Edit message text"</label>
+            <textarea
+                id=field_id
+                rows="2"
+                prop:value=move || draft.get()
+                on:input=move |event| draft.set(event_target_value(&event))
+                on:keydown=move |event| {
+                    if event.key() == "Escape" {
+                        stop();
+                    }
+                }
+                aria-invalid=move || message().is_some().then_some("true")
+                aria-describedby=error_id.clone()
+            ></textarea>
+            <p id=error_id class="field-error">{message}</p>
+            <div class="edit-actions">
+                <button type="submit" disabled=move || save.pending().get()>"Save"</button>
+                <button type="button" class="secondary" on:click=move |_| stop()>"Cancel"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+pub(super) fn PendingItem(entry: OutboxEntry) -> impl IntoView {
+    let realtime = use_realtime();
+    let client_id = entry.client_id.clone();
+    let status = match &entry.state {
+        OutboxState::Queued | OutboxState::Sending => {
+            view! { <span class="pending">"sending…"</span> }.into_any()
+        }
+        OutboxState::Failed(reason) => view! {
+            <span class="failed">"failed"</span>
+            " "
+            <span class="reason">{reason.clone()}</span>
+            " "
+            <button type="button" class="secondary" on:click=move |_| realtime.retry(&client_id)>
+                "Retry"
+            </button>
+        }
+        .into_any(),
+    };
+    view! {
+        <li class="message outgoing">
+            <div class="message-meta">{status}</div>
+            <p class="body">{entry.body}</p>
+        </li>
+    }
+}

@@ -1,0 +1,331 @@
+//! Applying the server's frames to the tab's state: each message or change to its room's
+//! feed (and out of the outbox, once the post it carries is in), presence to the online and
+//! typing lists, and the endings of subscriptions to the feeds that show them.
+//!
+//! The socket loop in `browser` hands every frame but the hello here; nothing here reads
+//! the socket. The ranges [`super::Progress`] finds skipped are asked for at once.
+
+use leptos::prelude::*;
+
+use super::{NoticeKind, Realtime};
+use crate::protocol::{ClientFrame, MessageView, ProtocolError, ServerFrame, UnsubscribeReason};
+
+impl Realtime {
+    // Used by the socket loop, which exists only in the browser build.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    /// Applies a frame from the server (other than the hello, which the socket loop handles).
+    pub(super) fn handle(&self, frame: ServerFrame) {
+        match frame {
+            ServerFrame::Message { message } => self.receive(message.seq, message, true),
+            ServerFrame::Changed { seq, message } => self.receive(seq, message, false),
+            ServerFrame::Subscribed { room, last_seq } => {
+                let mut hole = None;
+                self.feed(room)
+                    .progress
+                    .update(|progress| hole = progress.subscribed_at(last_seq));
+                if let Some((after_seq, until_seq)) = hole {
+                    self.send_frame(ClientFrame::Fetch {
+                        room,
+                        after_seq,
+                        until_seq,
+                    });
+                }
+            }
+            ServerFrame::Presence { room, online } => {
+                let feed = self.feed(room);
+                feed.online.set(online);
+                // Typing is not part of the snapshot; whoever still types signals again.
+                feed.typing.set(Vec::new());
+            }
+            ServerFrame::Joined { room, person } => {
+                let feed = self.feed(room);
+                let known = feed
+                    .online
+                    .with_untracked(|online| online.iter().any(|p| p.id == person.id));
+                if !known {
+                    feed.online.update(|online| {
+                        online.push(person.clone());
+                        online.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+                    });
+                    feed.notice(NoticeKind::Joined(person));
+                }
+            }
+            ServerFrame::Left { room, person } => {
+                let feed = self.feed(room);
+                feed.online
+                    .update(|online| online.retain(|p| p.id != person.id));
+                feed.typing
+                    .update(|typing| typing.retain(|p| p.id != person.id));
+                feed.notice(NoticeKind::Left(person));
+            }
+            ServerFrame::Typing {
+                room,
+                person,
+                typing,
+            } => {
+                if Some(person.id) == self.me.with_untracked(|me| me.as_ref().map(|me| me.id)) {
+                    return;
+                }
+                self.feed(room).typing.update(|list| {
+                    list.retain(|p| p.id != person.id);
+                    if typing {
+                        list.push(person);
+                    }
+                });
+            }
+            ServerFrame::Refetch { room, .. } => {
+                let feed = self.feed(room);
+                if self.is_open(room) {
+                    // The page reloads its newest history and follows on from there.
+                    feed.refetch.update(|n| *n += 1);
+                } else {
+                    // Nobody is looking: start over, live from now.
+                    feed.reset();
+                    self.watch(room);
+                }
+            }
+            ServerFrame::Unsubscribed { room, reason } => {
+                let feed = self.feed(room);
+                feed.ended.set(Some(reason));
+                feed.online.set(Vec::new());
+                feed.typing.set(Vec::new());
+            }
+            ServerFrame::Error {
+                error: ProtocolError::NotFound { room },
+            } => self
+                .feed(room)
+                .ended
+                .set(Some(UnsubscribeReason::AccessEnded)),
+            ServerFrame::Hello { .. } | ServerFrame::Error { .. } => {}
+        }
+    }
+
+    /// Change `seq` arrived (live, replayed or fetched): apply it, drop the post's outbox
+    /// entry, count it as unread if it is new and not on screen, and ask for any range
+    /// skipped before it.
+    fn receive(&self, seq: u64, message: MessageView, posted: bool) {
+        let room = message.room;
+        let Some(feed) = self.feeds.with_value(|feeds| feeds.get(&room).copied()) else {
+            return;
+        };
+        let mut outcome = (false, None);
+        feed.progress
+            .update(|progress| outcome = progress.apply(seq));
+        let (new, hole) = outcome;
+        let client_id = message.client_id.clone();
+        let author = message.author.as_ref().map(|author| author.id);
+        let me = self.me.with_untracked(|me| me.as_ref().map(|me| me.id));
+        if posted {
+            // Their message arrived: they are no longer typing.
+            feed.typing
+                .update(|typing| typing.retain(|p| Some(p.id) != author));
+        }
+        let unread = new
+            && posted
+            && !message.deleted
+            && author != me
+            && self.open_room.get_untracked() != Some(room);
+        feed.merge([message]);
+        self.outbox.update(|outbox| outbox.remove(&client_id));
+        if unread {
+            self.unread
+                .update(|unread| *unread.entry(room).or_default() += 1);
+        }
+        if let Some((after_seq, until_seq)) = hole {
+            self.send_frame(ClientFrame::Fetch {
+                room,
+                after_seq,
+                until_seq,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{RoomId, UserId, UserView};
+    use crate::protocol::{ClientId, MessageId, Person};
+
+    const ROOM: RoomId = RoomId(1);
+
+    fn person(id: i64) -> Person {
+        Person {
+            id: UserId(id),
+            display_name: format!("person {id}"),
+        }
+    }
+
+    fn signed_in_as(id: i64) -> (Owner, Realtime) {
+        let owner = crate::realtime::test_owner();
+        let realtime = Realtime::new();
+        realtime.me.set(Some(UserView {
+            id: UserId(id),
+            username: format!("user{id}"),
+            display_name: format!("person {id}"),
+            is_admin: false,
+        }));
+        (owner, realtime)
+    }
+
+    fn posted(seq: u64, author: i64, client_id: &ClientId) -> ServerFrame {
+        ServerFrame::Message {
+            message: MessageView {
+                id: MessageId(seq as i64),
+                room: ROOM,
+                seq,
+                client_id: client_id.clone(),
+                author: Some(person(author)),
+                body: format!("message {seq}"),
+                created_ms: 0,
+                edited_ms: None,
+                deleted: false,
+                changed_seq: seq,
+            },
+        }
+    }
+
+    fn client_id(n: u8) -> ClientId {
+        ClientId::parse(&format!("00000000-0000-4000-8000-0000000000{n:02x}")).unwrap()
+    }
+
+    #[test]
+    fn the_broadcast_of_my_post_takes_it_out_of_the_outbox_and_is_not_unread() {
+        let (_owner, realtime) = signed_in_as(1);
+        realtime.feed(ROOM);
+        realtime
+            .outbox
+            .update(|outbox| outbox.push(client_id(1), ROOM, "message 1".into()));
+        realtime.handle(posted(1, 1, &client_id(1)));
+        assert!(realtime.pending(ROOM).is_empty());
+        assert_eq!(realtime.unread(ROOM), 0);
+        assert!(
+            realtime
+                .feed(ROOM)
+                .messages
+                .with_untracked(|known| known.contains_key(&1))
+        );
+    }
+
+    #[test]
+    fn a_new_message_from_someone_else_counts_once_unless_its_room_is_on_screen() {
+        let (_owner, realtime) = signed_in_as(1);
+        realtime.feed(ROOM);
+        realtime.handle(posted(1, 2, &client_id(1)));
+        realtime.handle(posted(1, 2, &client_id(1)));
+        assert_eq!(realtime.unread(ROOM), 1, "a replayed copy is not new");
+        realtime.open(ROOM);
+        assert_eq!(realtime.unread(ROOM), 0);
+        realtime.handle(posted(2, 2, &client_id(2)));
+        assert_eq!(realtime.unread(ROOM), 0);
+    }
+
+    #[test]
+    fn a_message_for_a_room_without_a_feed_is_ignored() {
+        let (_owner, realtime) = signed_in_as(1);
+        realtime.handle(posted(1, 2, &client_id(1)));
+        assert_eq!(realtime.unread(ROOM), 0);
+    }
+
+    #[test]
+    fn their_message_ends_their_typing_and_my_own_typing_is_never_shown() {
+        let (_owner, realtime) = signed_in_as(1);
+        let feed = realtime.feed(ROOM);
+        for id in [1, 2, 3] {
+            realtime.handle(ServerFrame::Typing {
+                room: ROOM,
+                person: person(id),
+                typing: true,
+            });
+        }
+        assert_eq!(feed.typing.get_untracked(), [person(2), person(3)]);
+        realtime.handle(posted(1, 2, &client_id(1)));
+        assert_eq!(feed.typing.get_untracked(), [person(3)]);
+    }
+
+    #[test]
+    fn joining_adds_a_name_once_in_order_and_leaving_removes_it_with_a_notice_each() {
+        let (_owner, realtime) = signed_in_as(1);
+        let feed = realtime.feed(ROOM);
+        let zed = Person {
+            id: UserId(9),
+            display_name: "Zed".into(),
+        };
+        let ana = Person {
+            id: UserId(8),
+            display_name: "Ana".into(),
+        };
+        for person in [zed.clone(), ana.clone(), ana.clone()] {
+            realtime.handle(ServerFrame::Joined { room: ROOM, person });
+        }
+        assert_eq!(feed.online.get_untracked(), [ana.clone(), zed.clone()]);
+        realtime.handle(ServerFrame::Left {
+            room: ROOM,
+            person: zed.clone(),
+        });
+        assert_eq!(feed.online.get_untracked(), std::slice::from_ref(&ana));
+        let kinds: Vec<NoticeKind> = feed
+            .notices
+            .with_untracked(|notices| notices.iter().map(|n| n.kind.clone()).collect());
+        assert_eq!(
+            kinds,
+            [
+                NoticeKind::Joined(zed.clone()),
+                NoticeKind::Joined(ana),
+                NoticeKind::Left(zed)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refetch_reloads_the_open_room_but_starts_a_hidden_one_over() {
+        let (_owner, realtime) = signed_in_as(1);
+        let feed = realtime.feed(ROOM);
+        feed.merge_latest(Vec::new(), 5);
+        realtime.open(ROOM);
+        realtime.handle(ServerFrame::Refetch {
+            room: ROOM,
+            last_seq: 900,
+        });
+        assert_eq!(
+            feed.refetch.get_untracked(),
+            1,
+            "the page reloads its history"
+        );
+        assert_eq!(feed.resume_point(), Some(5));
+
+        realtime.close(ROOM);
+        realtime.handle(ServerFrame::Refetch {
+            room: ROOM,
+            last_seq: 900,
+        });
+        assert_eq!(feed.refetch.get_untracked(), 1);
+        assert_eq!(feed.resume_point(), None, "live from now");
+    }
+
+    #[test]
+    fn an_ended_subscription_clears_presence_and_says_why() {
+        let (_owner, realtime) = signed_in_as(1);
+        let feed = realtime.feed(ROOM);
+        realtime.handle(ServerFrame::Presence {
+            room: ROOM,
+            online: vec![person(2)],
+        });
+        realtime.handle(ServerFrame::Unsubscribed {
+            room: ROOM,
+            reason: UnsubscribeReason::RoomDeleted,
+        });
+        assert_eq!(
+            feed.ended.get_untracked(),
+            Some(UnsubscribeReason::RoomDeleted)
+        );
+        assert!(feed.online.get_untracked().is_empty());
+        realtime.handle(ServerFrame::Error {
+            error: ProtocolError::NotFound { room: RoomId(2) },
+        });
+        assert_eq!(
+            realtime.feed(RoomId(2)).ended.get_untracked(),
+            Some(UnsubscribeReason::AccessEnded)
+        );
+    }
+}
