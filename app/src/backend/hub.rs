@@ -91,6 +91,8 @@ pub enum SubscribeError {
     },
     /// The connection was closed or cut off meanwhile.
     Gone,
+    /// The connection no longer follows the room: access was revoked meanwhile.
+    Revoked,
 }
 
 struct Connection {
@@ -274,42 +276,58 @@ impl Hub {
         remove_connection(&mut state, id);
     }
 
-    /// Starts delivering `room`'s events to the connection; `quiet` ones do not make the
-    /// person present. Subscribing again changes the mode. Returns whether it is new.
-    pub fn subscribe(
-        &self,
-        id: ConnectionId,
-        room: RoomId,
-        quiet: bool,
-    ) -> Result<bool, SubscribeError> {
+    /// Starts following `room` on the connection: its events are delivered from now on, but
+    /// the person is not present there (a subscription it already has keeps its mode).
+    /// Returns whether it is new. Check access *after* this returns: from then on, losing
+    /// access revokes this registration, so no removal can slip between check and delivery.
+    pub fn follow(&self, id: ConnectionId, room: RoomId) -> Result<bool, SubscribeError> {
         let mut state = self.state();
         let limit = self.limits.subscriptions_per_connection;
         let connection = state.connections.get_mut(&id).ok_or(SubscribeError::Gone)?;
-        let person = connection.person.clone();
-        let present = !quiet;
-        let was = connection.rooms.get(&room).copied();
-        if was.is_none() && connection.rooms.len() >= limit {
-            return Err(SubscribeError::TooManySubscriptions { limit });
+        let new = !connection.rooms.contains_key(&room);
+        if new {
+            if connection.rooms.len() >= limit {
+                return Err(SubscribeError::TooManySubscriptions { limit });
+            }
+            connection.rooms.insert(room, false);
+            state.rooms.entry(room).or_default().insert(id);
         }
-        connection.rooms.insert(room, present);
+        Ok(new)
+    }
+
+    /// Makes a followed room's subscription present (the person is online there) or quiet
+    /// (it only follows the room's events, for its unread count). Becoming present announces
+    /// `Joined` to the others in the room, not to this socket, which gets the whole list
+    /// instead. `Revoked` if the connection no longer follows the room: access ended since
+    /// [`Hub::follow`], and the socket has been told.
+    pub fn set_present(
+        &self,
+        id: ConnectionId,
+        room: RoomId,
+        present: bool,
+    ) -> Result<(), SubscribeError> {
+        let mut state = self.state();
+        let connection = state.connections.get_mut(&id).ok_or(SubscribeError::Gone)?;
+        let was = *connection.rooms.get(&room).ok_or(SubscribeError::Revoked)?;
+        let person = connection.person.clone();
         let now = Instant::now();
         match (was, present) {
-            (Some(before), after) if before == after => {}
-            // Now present (new, or a quiet one opened): announced to the others before this
-            // socket counts, so it gets the whole list instead.
-            (_, true) => {
+            (false, true) => {
+                // Offered while this socket is still quiet there, so only the others get it.
                 if let Some(joined) = state.presence.arrive(room, &person, now) {
                     let frame = presence_frame(room, joined);
                     offer(&mut state, room, Delivery::Presence, encode(&frame));
                 }
             }
-            (Some(true), false) => {
+            (true, false) => {
                 let _ = state.presence.depart(room, person.id, now, false);
             }
-            (_, false) => {}
+            _ => {}
         }
-        state.rooms.entry(room).or_default().insert(id);
-        Ok(was.is_none())
+        if let Some(connection) = state.connections.get_mut(&id) {
+            connection.rooms.insert(room, present);
+        }
+        Ok(())
     }
 
     pub fn unsubscribe(&self, id: ConnectionId, room: RoomId) {
@@ -559,6 +577,18 @@ mod tests {
 
     const GRACE: Duration = Duration::from_secs(5);
 
+    /// Follows and sets the mode in one step, as a socket does once access is checked.
+    fn subscribe(
+        hub: &Hub,
+        id: ConnectionId,
+        room: RoomId,
+        quiet: bool,
+    ) -> Result<bool, SubscribeError> {
+        let new = hub.follow(id, room)?;
+        hub.set_present(id, room, !quiet)?;
+        Ok(new)
+    }
+
     fn hub(queue_capacity: usize) -> Hub {
         Hub::new(HubLimits {
             queue_capacity,
@@ -622,9 +652,9 @@ mod tests {
         let mut a = hub.connect(person(1)).unwrap();
         let mut b = hub.connect(person(2)).unwrap();
         let mut other = hub.connect(person(3)).unwrap();
-        hub.subscribe(a.id, ROOM, false).unwrap();
-        hub.subscribe(b.id, ROOM, false).unwrap();
-        hub.subscribe(other.id, RoomId(2), false).unwrap();
+        subscribe(&hub, a.id, ROOM, false).unwrap();
+        subscribe(&hub, b.id, ROOM, false).unwrap();
+        subscribe(&hub, other.id, RoomId(2), false).unwrap();
         hub.publish(ROOM, 1, &frame(1));
         hub.publish(ROOM, 2, &frame(2));
         assert_eq!(received(&mut a), [1, 2]);
@@ -637,8 +667,8 @@ mod tests {
         let hub = hub(8);
         let mut a = hub.connect(person(1)).unwrap();
         let mut b = hub.connect(person(2)).unwrap();
-        hub.subscribe(a.id, ROOM, false).unwrap();
-        hub.subscribe(b.id, ROOM, false).unwrap();
+        subscribe(&hub, a.id, ROOM, false).unwrap();
+        subscribe(&hub, b.id, ROOM, false).unwrap();
         hub.publish(ROOM, 1, &frame(1));
         let (Some(Outbound::Event { json: first, .. }), Some(Outbound::Event { json: second, .. })) =
             (next_not_presence(&mut a), next_not_presence(&mut b))
@@ -654,8 +684,8 @@ mod tests {
         let hub = hub(2);
         let slow = hub.connect(person(1)).unwrap();
         let mut fast = hub.connect(person(2)).unwrap();
-        hub.subscribe(slow.id, ROOM, false).unwrap();
-        hub.subscribe(fast.id, ROOM, false).unwrap();
+        subscribe(&hub, slow.id, ROOM, false).unwrap();
+        subscribe(&hub, fast.id, ROOM, false).unwrap();
         for seq in 1..=3 {
             hub.publish(ROOM, seq, &frame(seq));
             // The fast one keeps up; the slow one never reads.
@@ -684,11 +714,11 @@ mod tests {
     fn subscriptions_per_connection_are_capped_and_repeats_are_free() {
         let hub = hub(8);
         let a = hub.connect(person(1)).unwrap();
-        assert_eq!(hub.subscribe(a.id, RoomId(1), false), Ok(true));
-        assert_eq!(hub.subscribe(a.id, RoomId(1), false), Ok(false));
-        assert_eq!(hub.subscribe(a.id, RoomId(2), false), Ok(true));
+        assert_eq!(subscribe(&hub, a.id, RoomId(1), false), Ok(true));
+        assert_eq!(subscribe(&hub, a.id, RoomId(1), false), Ok(false));
+        assert_eq!(subscribe(&hub, a.id, RoomId(2), false), Ok(true));
         assert_eq!(
-            hub.subscribe(a.id, RoomId(3), false),
+            subscribe(&hub, a.id, RoomId(3), false),
             Err(SubscribeError::TooManySubscriptions { limit: 2 })
         );
     }
@@ -697,11 +727,11 @@ mod tests {
     fn unsubscribing_and_disconnecting_stop_delivery() {
         let hub = hub(8);
         let mut a = hub.connect(person(1)).unwrap();
-        hub.subscribe(a.id, ROOM, false).unwrap();
+        subscribe(&hub, a.id, ROOM, false).unwrap();
         hub.unsubscribe(a.id, ROOM);
         hub.publish(ROOM, 1, &frame(1));
         assert!(received(&mut a).is_empty());
-        hub.subscribe(a.id, ROOM, false).unwrap();
+        subscribe(&hub, a.id, ROOM, false).unwrap();
         hub.disconnect(a.id);
         hub.disconnect(a.id);
         assert_eq!(hub.connection_count(), 0);
@@ -714,7 +744,7 @@ mod tests {
         let mut tab2 = hub.connect(person(1)).unwrap();
         let mut other = hub.connect(person(2)).unwrap();
         for id in [tab1.id, tab2.id, other.id] {
-            hub.subscribe(id, ROOM, false).unwrap();
+            subscribe(&hub, id, ROOM, false).unwrap();
         }
         let notice = ServerFrame::Unsubscribed {
             room: ROOM,
@@ -754,12 +784,12 @@ mod tests {
     fn a_persons_first_subscription_announces_them_once() {
         let hub = hub(8);
         let mut watcher = hub.connect(person(2)).unwrap();
-        hub.subscribe(watcher.id, ROOM, false).unwrap();
+        subscribe(&hub, watcher.id, ROOM, false).unwrap();
         ephemeral(&mut watcher);
         let tab1 = hub.connect(person(1)).unwrap();
         let tab2 = hub.connect(person(1)).unwrap();
-        hub.subscribe(tab1.id, ROOM, false).unwrap();
-        hub.subscribe(tab2.id, ROOM, false).unwrap();
+        subscribe(&hub, tab1.id, ROOM, false).unwrap();
+        subscribe(&hub, tab2.id, ROOM, false).unwrap();
         let frames = ephemeral(&mut watcher);
         assert_eq!(frames.len(), 1, "{frames:?}");
         assert_eq!(frames[0]["type"], "joined");
@@ -773,11 +803,11 @@ mod tests {
         let hub = Arc::new(hub(8));
         let _timer = Hub::start_presence_timer(&hub);
         let mut watcher = hub.connect(person(2)).unwrap();
-        hub.subscribe(watcher.id, ROOM, false).unwrap();
+        subscribe(&hub, watcher.id, ROOM, false).unwrap();
         let tab1 = hub.connect(person(1)).unwrap();
         let tab2 = hub.connect(person(1)).unwrap();
-        hub.subscribe(tab1.id, ROOM, false).unwrap();
-        hub.subscribe(tab2.id, ROOM, false).unwrap();
+        subscribe(&hub, tab1.id, ROOM, false).unwrap();
+        subscribe(&hub, tab2.id, ROOM, false).unwrap();
         ephemeral(&mut watcher);
 
         hub.disconnect(tab1.id);
@@ -803,8 +833,8 @@ mod tests {
         let _timer = Hub::start_presence_timer(&hub);
         let mut watcher = hub.connect(person(2)).unwrap();
         let typist = hub.connect(person(1)).unwrap();
-        hub.subscribe(watcher.id, ROOM, false).unwrap();
-        hub.subscribe(typist.id, ROOM, false).unwrap();
+        subscribe(&hub, watcher.id, ROOM, false).unwrap();
+        subscribe(&hub, typist.id, ROOM, false).unwrap();
         ephemeral(&mut watcher);
         hub.typing(typist.id, ROOM);
         hub.typing(typist.id, ROOM);
@@ -827,9 +857,9 @@ mod tests {
     fn a_quiet_subscription_follows_events_but_is_not_presence() {
         let hub = hub(8);
         let mut watcher = hub.connect(person(2)).unwrap();
-        hub.subscribe(watcher.id, ROOM, false).unwrap();
+        subscribe(&hub, watcher.id, ROOM, false).unwrap();
         let mut quiet = hub.connect(person(1)).unwrap();
-        hub.subscribe(quiet.id, ROOM, true).unwrap();
+        subscribe(&hub, quiet.id, ROOM, true).unwrap();
         assert!(
             ephemeral(&mut watcher).is_empty(),
             "no join for a quiet follower"
@@ -844,11 +874,11 @@ mod tests {
         );
 
         // Opening the room makes them present; closing it again starts the grace period.
-        assert_eq!(hub.subscribe(quiet.id, ROOM, false), Ok(false));
+        assert_eq!(subscribe(&hub, quiet.id, ROOM, false), Ok(false));
         let frames = ephemeral(&mut watcher);
         assert_eq!(frames.len(), 1, "{frames:?}");
         assert_eq!(frames[0]["type"], "joined");
-        hub.subscribe(quiet.id, ROOM, true).unwrap();
+        subscribe(&hub, quiet.id, ROOM, true).unwrap();
         hub.expire_presence(Instant::now() + GRACE);
         let frames = ephemeral(&mut watcher);
         assert_eq!(frames.len(), 1, "{frames:?}");
@@ -859,9 +889,9 @@ mod tests {
     fn losing_access_is_announced_as_leaving_at_once() {
         let hub = hub(8);
         let mut watcher = hub.connect(person(2)).unwrap();
-        hub.subscribe(watcher.id, ROOM, false).unwrap();
+        subscribe(&hub, watcher.id, ROOM, false).unwrap();
         let removed = hub.connect(person(1)).unwrap();
-        hub.subscribe(removed.id, ROOM, false).unwrap();
+        subscribe(&hub, removed.id, ROOM, false).unwrap();
         ephemeral(&mut watcher);
         let notice = ServerFrame::Unsubscribed {
             room: ROOM,
@@ -874,5 +904,49 @@ mod tests {
             frames[0]["type"], "left",
             "without waiting for the grace period"
         );
+    }
+
+    #[test]
+    fn a_follower_made_present_is_announced_to_the_others_only() {
+        let hub = hub(8);
+        let mut watcher = hub.connect(person(2)).unwrap();
+        subscribe(&hub, watcher.id, ROOM, false).unwrap();
+        let mut arriving = hub.connect(person(1)).unwrap();
+        assert_eq!(hub.follow(arriving.id, ROOM), Ok(true));
+        assert!(
+            ephemeral(&mut watcher).is_empty(),
+            "following alone announces nothing, before access is checked"
+        );
+        hub.set_present(arriving.id, ROOM, true).unwrap();
+        let frames = ephemeral(&mut watcher);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0]["type"], "joined");
+        assert!(
+            ephemeral(&mut arriving).is_empty(),
+            "the arriving socket gets the whole list instead of its own join"
+        );
+        assert_eq!(hub.follow(arriving.id, ROOM), Ok(false), "a repeat");
+        assert_eq!(hub.online(ROOM).len(), 2, "and it keeps its mode");
+    }
+
+    #[test]
+    fn a_room_revoked_after_following_cannot_be_made_present() {
+        let hub = hub(8);
+        let mut watcher = hub.connect(person(2)).unwrap();
+        subscribe(&hub, watcher.id, ROOM, false).unwrap();
+        let removed = hub.connect(person(1)).unwrap();
+        hub.follow(removed.id, ROOM).unwrap();
+        // The removal lands between the socket's access check and its presence.
+        let notice = ServerFrame::Unsubscribed {
+            room: ROOM,
+            reason: UnsubscribeReason::AccessEnded,
+        };
+        hub.revoke_room(UserId(1), ROOM, &notice);
+        assert_eq!(
+            hub.set_present(removed.id, ROOM, true),
+            Err(SubscribeError::Revoked)
+        );
+        assert!(ephemeral(&mut watcher).is_empty(), "never announced");
+        assert!(hub.online(ROOM).iter().all(|person| person.id != UserId(1)));
     }
 }

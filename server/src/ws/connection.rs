@@ -236,18 +236,16 @@ impl Connection {
         Ok(Flow::Continue)
     }
 
-    /// Subscribes to `room`: registers with the hub, checks access, replays what the client
-    /// missed, confirms with `Subscribed` and (unless quiet) who is online.
+    /// Subscribes to `room`: follows it in the hub, checks access once, makes the person
+    /// present (unless quiet), replays what the client missed, and confirms with
+    /// `Subscribed` and (unless quiet) who is online.
     ///
     /// Access is read after the hub holds the registration: a removal commits before it
     /// revokes what the hub holds, so one that commits after the read finds the
     /// registration and its notice reaches this socket's queue, and one that commits before
-    /// is seen by the read. A present subscription announces the person to the room as it
-    /// registers, so it is checked before as well (a stranger to a private room is never
-    /// announced in it); that earlier check suffices if the hub reports it held this
-    /// socket's registration all along, since a removal in between would have revoked it.
-    /// So access is read once, except for a new present subscription (once per
-    /// connection, for the open room), which reads it on both sides of the registration.
+    /// is seen by the read. Following announces nothing; only `set_present`, after the
+    /// read, tells the room someone joined, and it fails if a removal revoked the
+    /// registration in between.
     async fn subscribe(
         &mut self,
         room: RoomId,
@@ -255,29 +253,32 @@ impl Connection {
         quiet: bool,
     ) -> Result<Flow, Gone> {
         let id = self.hub.id;
-        let checked = if quiet {
-            None
-        } else {
-            match self.backend.rooms().visible(&self.user, room).await {
-                Ok(record) => Some(record),
-                Err(_) => return self.refuse(room).await,
-            }
-        };
-        let new = match self.backend.hub().subscribe(id, room, quiet) {
-            Ok(new) => new,
+        // Follow first, check access second: a removal that lands after the check revokes
+        // the registration, so nothing is delivered to someone who lost access. Presence
+        // comes last, so a stranger to a private room is never announced in it.
+        match self.backend.hub().follow(id, room) {
+            Ok(_) => {}
             Err(SubscribeError::TooManySubscriptions { .. }) => {
                 return Ok(Flow::Close(Reason::TOO_MANY_SUBSCRIPTIONS));
             }
             // The hub closed or cut off this socket meanwhile and no longer serves it.
-            Err(SubscribeError::Gone) => return Err(Gone),
+            Err(SubscribeError::Gone | SubscribeError::Revoked) => return Err(Gone),
+        }
+        let record = match self.backend.rooms().visible(&self.user, room).await {
+            Ok(record) => record,
+            Err(_) => return self.refuse(room).await,
         };
-        let record = match checked {
-            Some(record) if !new => record,
-            _ => match self.backend.rooms().visible(&self.user, room).await {
-                Ok(record) => record,
-                Err(_) => return self.refuse(room).await,
-            },
-        };
+        match self.backend.hub().set_present(id, room, !quiet) {
+            Ok(()) => {}
+            // Access ended since the check, and the hub has queued the notice saying so.
+            Err(SubscribeError::Revoked) => {
+                self.subscriptions.end(room);
+                return Ok(Flow::Continue);
+            }
+            Err(SubscribeError::TooManySubscriptions { .. } | SubscribeError::Gone) => {
+                return Err(Gone);
+            }
+        }
         let replay = match self.backend.messages().replay(room, after_seq).await {
             Ok(replay) => replay,
             Err(error) => {
