@@ -589,6 +589,13 @@ mod tests {
         Ok(new)
     }
 
+    /// Person 2, present in `ROOM`, to see what the others are told.
+    fn watching(hub: &Hub) -> Subscription {
+        let watcher = hub.connect(person(2)).unwrap();
+        subscribe(hub, watcher.id, ROOM, false).unwrap();
+        watcher
+    }
+
     fn hub(queue_capacity: usize) -> Hub {
         Hub::new(HubLimits {
             queue_capacity,
@@ -783,8 +790,7 @@ mod tests {
     #[test]
     fn a_persons_first_subscription_announces_them_once() {
         let hub = hub(8);
-        let mut watcher = hub.connect(person(2)).unwrap();
-        subscribe(&hub, watcher.id, ROOM, false).unwrap();
+        let mut watcher = watching(&hub);
         ephemeral(&mut watcher);
         let tab1 = hub.connect(person(1)).unwrap();
         let tab2 = hub.connect(person(1)).unwrap();
@@ -856,8 +862,7 @@ mod tests {
     #[test]
     fn a_quiet_subscription_follows_events_but_is_not_presence() {
         let hub = hub(8);
-        let mut watcher = hub.connect(person(2)).unwrap();
-        subscribe(&hub, watcher.id, ROOM, false).unwrap();
+        let mut watcher = watching(&hub);
         let mut quiet = hub.connect(person(1)).unwrap();
         subscribe(&hub, quiet.id, ROOM, true).unwrap();
         assert!(
@@ -888,8 +893,7 @@ mod tests {
     #[test]
     fn losing_access_is_announced_as_leaving_at_once() {
         let hub = hub(8);
-        let mut watcher = hub.connect(person(2)).unwrap();
-        subscribe(&hub, watcher.id, ROOM, false).unwrap();
+        let mut watcher = watching(&hub);
         let removed = hub.connect(person(1)).unwrap();
         subscribe(&hub, removed.id, ROOM, false).unwrap();
         ephemeral(&mut watcher);
@@ -909,8 +913,7 @@ mod tests {
     #[test]
     fn a_follower_made_present_is_announced_to_the_others_only() {
         let hub = hub(8);
-        let mut watcher = hub.connect(person(2)).unwrap();
-        subscribe(&hub, watcher.id, ROOM, false).unwrap();
+        let mut watcher = watching(&hub);
         let mut arriving = hub.connect(person(1)).unwrap();
         assert_eq!(hub.follow(arriving.id, ROOM), Ok(true));
         assert!(
@@ -932,8 +935,7 @@ mod tests {
     #[test]
     fn a_room_revoked_after_following_cannot_be_made_present() {
         let hub = hub(8);
-        let mut watcher = hub.connect(person(2)).unwrap();
-        subscribe(&hub, watcher.id, ROOM, false).unwrap();
+        let mut watcher = watching(&hub);
         let removed = hub.connect(person(1)).unwrap();
         hub.follow(removed.id, ROOM).unwrap();
         // The removal lands between the socket's access check and its presence.

@@ -2,7 +2,8 @@
 //! edits and deletes, replay, history and read markers.
 
 use super::{
-    SOMEONE, client_id, create_user, event_seqs, hello, new_room, room_with_author, seqs, unread_of,
+    SOMEONE, client_id, create_user, event_seqs, hello, new_room, post, room_with_author, seqs,
+    unread_of,
 };
 use crate::backend::store::{Change, NewMessage, NewUser, RoomEvent, Store};
 use crate::model::{UserId, Visibility};
@@ -13,18 +14,9 @@ pub(crate) async fn messages_take_gapless_numbers_and_a_resend_returns_the_origi
 ) {
     let (room, author) = room_with_author(store).await;
     let (one, two) = (client_id(1), client_id(2));
-    let first = store
-        .insert_message(hello(room, author, &one))
-        .await
-        .unwrap();
-    let resend = store
-        .insert_message(hello(room, author, &one))
-        .await
-        .unwrap();
-    let second = store
-        .insert_message(hello(room, author, &two))
-        .await
-        .unwrap();
+    let first = post(store, room, author, &one).await;
+    let resend = post(store, room, author, &one).await;
+    let second = post(store, room, author, &two).await;
     assert!(first.created && !resend.created && second.created);
     assert_eq!(resend.message, first.message);
     assert_eq!(
@@ -58,14 +50,8 @@ pub(crate) async fn the_same_client_id_from_another_author_is_another_message(st
     let other = create_user(store, "other").await;
     store.add_member(room, other, 2).await.unwrap();
     let shared = client_id(1);
-    let first = store
-        .insert_message(hello(room, author, &shared))
-        .await
-        .unwrap();
-    let second = store
-        .insert_message(hello(room, other, &shared))
-        .await
-        .unwrap();
+    let first = post(store, room, author, &shared).await;
+    let second = post(store, room, other, &shared).await;
     assert!(second.created, "client ids are unique per author only");
     assert_ne!(second.message.id, first.message.id);
     assert_eq!(second.message.seq, 2);
@@ -84,15 +70,9 @@ pub(crate) async fn each_room_numbers_its_changes_from_one(store: &dyn Store) {
         "no change yet"
     );
     for n in 1..=3 {
-        store
-            .insert_message(hello(room, author, &client_id(n)))
-            .await
-            .unwrap();
+        post(store, room, author, &client_id(n)).await;
     }
-    let elsewhere = store
-        .insert_message(hello(other_room, author, &client_id(4)))
-        .await
-        .unwrap();
+    let elsewhere = post(store, other_room, author, &client_id(4)).await;
     assert_eq!(elsewhere.message.seq, 1);
     assert_eq!(
         (
@@ -110,11 +90,7 @@ pub(crate) async fn a_message_is_found_by_id_and_by_its_authors_client_id(store:
     let (room, author) = room_with_author(store).await;
     let other = create_user(store, "other").await;
     let one = client_id(1);
-    let posted = store
-        .insert_message(hello(room, author, &one))
-        .await
-        .unwrap()
-        .message;
+    let posted = post(store, room, author, &one).await.message;
     assert_eq!(
         posted,
         MessageView {
@@ -211,14 +187,8 @@ pub(crate) async fn edits_and_deletes_take_the_next_number_and_replay_with_the_c
 ) {
     let (room, author) = room_with_author(store).await;
     let (one, two) = (client_id(1), client_id(2));
-    let first = store
-        .insert_message(hello(room, author, &one))
-        .await
-        .unwrap();
-    store
-        .insert_message(hello(room, author, &two))
-        .await
-        .unwrap();
+    let first = post(store, room, author, &one).await;
+    post(store, room, author, &two).await;
     let id = first.message.id;
 
     let edit = store
@@ -289,10 +259,7 @@ pub(crate) async fn edits_and_deletes_take_the_next_number_and_replay_with_the_c
 
 pub(crate) async fn a_missing_message_cannot_change_and_uses_no_number(store: &dyn Store) {
     let (room, author) = room_with_author(store).await;
-    let posted = store
-        .insert_message(hello(room, author, &client_id(1)))
-        .await
-        .unwrap();
+    let posted = post(store, room, author, &client_id(1)).await;
     let missing = MessageId(posted.message.id.0 + 100);
     let edit = Change::Edit { body: "nobody" };
     assert_eq!(store.change_message(missing, edit, 6).await.unwrap(), None);
@@ -310,10 +277,7 @@ pub(crate) async fn a_missing_message_cannot_change_and_uses_no_number(store: &d
 
 pub(crate) async fn unread_counts_others_messages_after_the_read_marker(store: &dyn Store) {
     let (room, author) = room_with_author(store).await;
-    store
-        .insert_message(hello(room, author, &client_id(1)))
-        .await
-        .unwrap();
+    post(store, room, author, &client_id(1)).await;
     let reader = store
         .create_user(NewUser {
             username: "reader",
@@ -331,10 +295,7 @@ pub(crate) async fn unread_counts_others_messages_after_the_read_marker(store: &
         "history before joining is read"
     );
     for n in 2..=4 {
-        store
-            .insert_message(hello(room, author, &client_id(n)))
-            .await
-            .unwrap();
+        post(store, room, author, &client_id(n)).await;
     }
     assert_eq!(unread_of(store, room, reader).await, 3);
     store.mark_read(room, reader, 2).await.unwrap();
@@ -363,10 +324,7 @@ pub(crate) async fn unread_leaves_out_deleted_messages_and_is_counted_in_lists_o
     store.add_member(room, reader, 2).await.unwrap();
     let mut posted = Vec::new();
     for n in 1..=3 {
-        let message = store
-            .insert_message(hello(room, author, &client_id(n)))
-            .await
-            .unwrap();
+        let message = post(store, room, author, &client_id(n)).await;
         posted.push(message.message.id);
     }
     assert_eq!(unread_of(store, room, reader).await, 3);
@@ -404,17 +362,11 @@ pub(crate) async fn the_read_marker_never_passes_the_newest_change(store: &dyn S
     let reader = create_user(store, "reader").await;
     store.add_member(room, reader, 2).await.unwrap();
     for n in 1..=2 {
-        store
-            .insert_message(hello(room, author, &client_id(n)))
-            .await
-            .unwrap();
+        post(store, room, author, &client_id(n)).await;
     }
     store.mark_read(room, reader, 99).await.unwrap();
     assert_eq!(unread_of(store, room, reader).await, 0);
-    store
-        .insert_message(hello(room, author, &client_id(3)))
-        .await
-        .unwrap();
+    post(store, room, author, &client_id(3)).await;
     assert_eq!(
         unread_of(store, room, reader).await,
         1,
@@ -425,10 +377,7 @@ pub(crate) async fn the_read_marker_never_passes_the_newest_change(store: &dyn S
 pub(crate) async fn marking_read_does_nothing_for_a_non_member(store: &dyn Store) {
     let (room, author) = room_with_author(store).await;
     let outsider = create_user(store, "outsider").await;
-    store
-        .insert_message(hello(room, author, &client_id(1)))
-        .await
-        .unwrap();
+    post(store, room, author, &client_id(1)).await;
     store.mark_read(room, outsider, 1).await.unwrap();
     let members: Vec<UserId> = store
         .members(room)

@@ -23,7 +23,7 @@ pub(crate) mod lifecycle;
 pub(crate) mod messages;
 pub(crate) mod rooms;
 
-use super::{NewMessage, NewRoom, NewUser, RoomEvent, Store};
+use super::{NewMessage, NewRoom, NewUser, Posted, RoomEvent, Store};
 use crate::model::{RoomId, UserId, Visibility};
 use crate::protocol::{ClientId, MessageView};
 
@@ -140,6 +140,14 @@ fn hello(room: RoomId, author: UserId, client_id: &ClientId) -> NewMessage<'_> {
         body: "hello",
         now_ms: 5,
     }
+}
+
+/// Stores [`hello`] from `author` in `room` under `client_id`.
+async fn post(store: &dyn Store, room: RoomId, author: UserId, client_id: &ClientId) -> Posted {
+    store
+        .insert_message(hello(room, author, client_id))
+        .await
+        .unwrap()
 }
 
 fn client_id(n: u8) -> ClientId {

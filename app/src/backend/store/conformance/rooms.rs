@@ -10,6 +10,21 @@ async fn listed_ids(store: &dyn Store, viewer: UserId) -> Vec<RoomId> {
     rooms.into_iter().map(|room| room.id).collect()
 }
 
+/// "owner" and their two private rooms, "r" and "elsewhere", for rules that must stay
+/// within one room.
+async fn owner_of_two_private_rooms(store: &dyn Store) -> (UserId, RoomId, RoomId) {
+    let owner = create_user(store, "owner").await;
+    let mut rooms = Vec::new();
+    for name in ["r", "elsewhere"] {
+        let room = store
+            .create_room(new_room(name, Visibility::Private, owner, 1))
+            .await
+            .unwrap();
+        rooms.push(room);
+    }
+    (owner, rooms[0], rooms[1])
+}
+
 fn member(id: UserId, username: &str) -> MemberRecord {
     MemberRecord {
         id,
@@ -204,15 +219,7 @@ pub(crate) async fn a_removed_member_is_no_longer_listed_nor_shown_the_private_r
 }
 
 pub(crate) async fn active_invitations_are_neither_revoked_nor_expired(store: &dyn Store) {
-    let owner = create_user(store, "owner").await;
-    let room = store
-        .create_room(new_room("r", Visibility::Private, owner, 1))
-        .await
-        .unwrap();
-    let elsewhere = store
-        .create_room(new_room("elsewhere", Visibility::Private, owner, 1))
-        .await
-        .unwrap();
+    let (owner, room, elsewhere) = owner_of_two_private_rooms(store).await;
     let first = store
         .create_invitation(room, "tok-1", owner, 10, 100)
         .await
@@ -261,15 +268,7 @@ pub(crate) async fn active_invitations_are_neither_revoked_nor_expired(store: &d
 }
 
 pub(crate) async fn an_invitation_is_revoked_once_and_only_through_its_own_room(store: &dyn Store) {
-    let owner = create_user(store, "owner").await;
-    let room = store
-        .create_room(new_room("r", Visibility::Private, owner, 1))
-        .await
-        .unwrap();
-    let elsewhere = store
-        .create_room(new_room("elsewhere", Visibility::Private, owner, 1))
-        .await
-        .unwrap();
+    let (owner, room, elsewhere) = owner_of_two_private_rooms(store).await;
     let invitation = store
         .create_invitation(room, "tok", owner, 1, 1_000)
         .await
