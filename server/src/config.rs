@@ -62,6 +62,8 @@ pub struct Config {
 }
 
 /// Every default is written here once: the flags' defaults (`sori --help`) are read from it.
+/// (The address and the site root have none here: they fall back to `cargo leptos`'s
+/// variables first, see [`Config::listen_addr`] and [`Config::site_root`].)
 impl Default for Config {
     fn default() -> Self {
         Self {

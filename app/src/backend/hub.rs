@@ -278,8 +278,9 @@ impl Hub {
 
     /// Starts following `room` on the connection: its events are delivered from now on, but
     /// the person is not present there (a subscription it already has keeps its mode).
-    /// Returns whether it is new. Check access *after* this returns: from then on, losing
-    /// access revokes this registration, so no removal can slip between check and delivery.
+    /// Returns whether it is new. Check access *after* this returns: from then on, a
+    /// revocation finds this registration, so one that lands between the check and
+    /// `set_present` is not missed.
     pub fn follow(&self, id: ConnectionId, room: RoomId) -> Result<bool, SubscribeError> {
         let mut state = self.state();
         let limit = self.limits.subscriptions_per_connection;
@@ -299,7 +300,7 @@ impl Hub {
     /// (it only follows the room's events, for its unread count). Becoming present announces
     /// `Joined` to the others in the room, not to this socket, which gets the whole list
     /// instead. `Revoked` if the connection no longer follows the room: access ended since
-    /// [`Hub::follow`], and the socket has been told.
+    /// [`Hub::follow`], and the socket has been queued the notice saying so.
     pub fn set_present(
         &self,
         id: ConnectionId,

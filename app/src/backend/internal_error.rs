@@ -1,9 +1,11 @@
-//! Failures the user cannot act on (the database refused, a task panicked) become
-//! [`ApiError::Internal`] in one place, with the details logged on the server and never sent
-//! to the browser. Services write `.or_internal("load room")?` instead of mapping by hand.
+//! Store failures the user cannot act on become [`ApiError::Internal`] in one place, with the
+//! details logged on the server and never sent to the browser. Services write
+//! `.or_internal("load room")?` instead of mapping by hand.
+//!
+//! It is implemented for store results only: on an `ApiError` it would turn a `NotFound` or
+//! an `Unauthenticated` into a 500 without a word.
 
-use std::fmt::Display;
-
+use super::store::StoreError;
 use crate::error::ApiError;
 
 pub trait OrInternal<T> {
@@ -11,10 +13,10 @@ pub trait OrInternal<T> {
     fn or_internal(self, action: &'static str) -> Result<T, ApiError>;
 }
 
-impl<T, E: Display> OrInternal<T> for Result<T, E> {
+impl<T> OrInternal<T> for Result<T, StoreError> {
     fn or_internal(self, action: &'static str) -> Result<T, ApiError> {
         self.map_err(|error| {
-            tracing::error!(%error, action, "operation failed");
+            tracing::error!(%error, action, "store operation failed");
             ApiError::Internal
         })
     }
@@ -26,9 +28,9 @@ mod tests {
 
     #[test]
     fn a_failure_becomes_internal_and_a_success_passes_through() {
-        let failed: Result<(), &str> = Err("disk I/O error at /var/lib/sori");
+        let failed: Result<(), StoreError> = Err(StoreError::Conflict);
         assert_eq!(failed.or_internal("load room"), Err(ApiError::Internal));
-        let done: Result<u8, &str> = Ok(7);
+        let done: Result<u8, StoreError> = Ok(7);
         assert_eq!(done.or_internal("load room"), Ok(7));
     }
 }

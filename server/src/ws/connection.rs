@@ -5,7 +5,8 @@
 //!
 //! This module does the I/O and asks [`super::subscriptions`] what to write: which frames
 //! from the hub a replay already sent, which rooms are followed, who may type. Every write
-//! goes through [`within`], one timeout per write or batch, and a failed write ends the
+//! of a served socket goes through [`within`], one timeout per write or batch (the one
+//! close sent to a socket refused at the door does not need it), and a failed write ends the
 //! socket through `?` ([`Gone`]); a decision to close is a [`Flow`] with its close
 //! [`Reason`]. It does not decide access (the rooms service does) nor fan-out (the hub does).
 
@@ -245,7 +246,9 @@ impl Connection {
     /// registration and its notice reaches this socket's queue, and one that commits before
     /// is seen by the read. Following announces nothing; only `set_present`, after the
     /// read, tells the room someone joined, and it fails if a removal revoked the
-    /// registration in between.
+    /// registration in between. (What this does not close: a post committed between a
+    /// removal's commit and its revocation still reaches the removed socket, as it did
+    /// before this check was reordered; the security issue owns that window.)
     async fn subscribe(
         &mut self,
         room: RoomId,
@@ -253,16 +256,23 @@ impl Connection {
         quiet: bool,
     ) -> Result<Flow, Gone> {
         let id = self.hub.id;
-        // Follow first, check access second: a removal that lands after the check revokes
-        // the registration, so nothing is delivered to someone who lost access. Presence
-        // comes last, so a stranger to a private room is never announced in it.
         match self.backend.hub().follow(id, room) {
             Ok(_) => {}
             Err(SubscribeError::TooManySubscriptions { .. }) => {
+                // A room the user cannot see is answered as unknown, at the limit or not,
+                // so the limit says nothing about which rooms exist.
+                if self
+                    .backend
+                    .rooms()
+                    .visible(&self.user, room)
+                    .await
+                    .is_err()
+                {
+                    return self.refuse(room).await;
+                }
                 return Ok(Flow::Close(Reason::TOO_MANY_SUBSCRIPTIONS));
             }
-            // The hub closed or cut off this socket meanwhile and no longer serves it.
-            Err(SubscribeError::Gone | SubscribeError::Revoked) => return Err(Gone),
+            Err(SubscribeError::Gone | SubscribeError::Revoked) => return self.let_go(),
         }
         let record = match self.backend.rooms().visible(&self.user, room).await {
             Ok(record) => record,
@@ -270,13 +280,14 @@ impl Connection {
         };
         match self.backend.hub().set_present(id, room, !quiet) {
             Ok(()) => {}
-            // Access ended since the check, and the hub has queued the notice saying so.
+            // Access ended since the check, and the hub has queued the notice saying so
+            // (or cut this socket off, if its queue was full).
             Err(SubscribeError::Revoked) => {
                 self.subscriptions.end(room);
                 return Ok(Flow::Continue);
             }
             Err(SubscribeError::TooManySubscriptions { .. } | SubscribeError::Gone) => {
-                return Err(Gone);
+                return self.let_go();
             }
         }
         let replay = match self.backend.messages().replay(room, after_seq).await {
@@ -313,6 +324,16 @@ impl Connection {
             self.send(&ServerFrame::Presence { room, online }).await?;
         }
         Ok(Flow::Continue)
+    }
+
+    /// The hub no longer serves this socket: it was kicked (signed out, too slow) while a
+    /// subscription was under way. It closes with the kick's reason, so the browser knows
+    /// whether to resume or stop, rather than seeing a broken connection.
+    fn let_go(&self) -> Result<Flow, Gone> {
+        match *self.hub.kicked.borrow() {
+            Some(reason) => Ok(Flow::Close(reason)),
+            None => Err(Gone),
+        }
     }
 
     /// Answers a subscription to a room the user cannot see (or that does not exist), and
