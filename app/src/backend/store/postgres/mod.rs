@@ -66,6 +66,8 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Connects to the database named by `config.database_url` and applies pending
+    /// migrations.
     pub async fn open(config: &StoreConfig) -> Result<Self, OpenError> {
         Self::open_within(config, ACQUIRE_TIMEOUT).await
     }
