@@ -37,8 +37,10 @@ lint:
 	cargo clippy -p app -p server -p bench --features app/ssr --all-targets -- -D warnings
 	cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
+# The PostgreSQL store's tests need a server: scripts/with-postgres.sh starts a throwaway one
+# for the run and removes it afterwards, whatever the outcome.
 unit:
-	cargo test -p app -p server -p bench --features app/ssr
+	scripts/with-postgres.sh cargo test -p app -p server -p bench --features app/ssr
 
 # A small fan-out run so the load generator never rots: it asserts only that every message
 # reached every subscriber exactly once (timings are for `make fanout` and `make bench`).

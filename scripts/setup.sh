@@ -4,7 +4,8 @@
 #
 #   scripts/setup.sh          toolchain for building and serving (wasm target, cargo-leptos,
 #                             wasm-bindgen CLI, npm packages incl. wasm-opt)
-#   scripts/setup.sh --test   also Chromium and the Playwright packages for the end-to-end suite
+#   scripts/setup.sh --test   also Chromium and the Playwright packages for the end-to-end suite,
+#                             and PostgreSQL for the store's tests (scripts/with-postgres.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +60,25 @@ if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
   else
     say "Chromium is missing and this is not root: run 'sudo apt-get install chromium'"; exit 1
+  fi
+fi
+
+# The PostgreSQL store's tests run against a throwaway server that scripts/with-postgres.sh
+# makes from these binaries. The packaged service is not wanted: while installing, a
+# policy-rc.d that refuses every start keeps it stopped (unless the machine has its own).
+if [ "$want_test" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing PostgreSQL from Debian for the store's tests (its service stays stopped)"
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+      # Removed however the installation ends: left behind, it would refuse every service.
+      trap 'rm -f "$policy"' EXIT
+      printf '#!/bin/sh\nexit 101\n' >"$policy"
+      chmod +x "$policy"
+    fi
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+  else
+    say "PostgreSQL is missing and this is not root: run 'sudo apt-get install postgresql'"; exit 1
   fi
 fi
 

@@ -3,7 +3,7 @@
 //! their sessions), [`RoomStore`] (rooms, members, invitations, direct conversations) and
 //! [`MessageStore`] (messages, their changes, read markers), so each backend file implements
 //! one aggregate and a reader finds a contract next to its siblings. `sqlite` is the embedded
-//! default. A PostgreSQL implementation for multi-instance deployments slots in beside it,
+//! default; `postgres`, for a deployment of several instances on one database, sits beside it,
 //! chosen by the scheme of `DATABASE_URL` in [`open`], without touching callers; the
 //! `conformance` suite (tests only) is the one statement of every contract, run against each
 //! backend.
@@ -15,6 +15,7 @@ mod config;
 #[cfg(test)]
 mod conformance;
 mod error;
+mod postgres;
 mod records;
 mod sqlite;
 
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 pub use config::{Durability, StoreConfig};
 pub use error::{OpenError, StoreError};
+pub use postgres::PgStore;
 pub use records::{
     Change, Instance, InvitationRecord, MemberRecord, NewMessage, NewRoom, NewUser, Posted,
     RoomEvent, RoomRecord, SessionRecord, TokenHash, UserRecord,
@@ -216,16 +218,20 @@ pub trait MessageStore: Send + Sync {
     async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError>;
 }
 
-/// Opens the store named by the configuration's URL and applies pending migrations.
+/// Opens the store named by the configuration's URL and applies pending migrations:
+/// `sqlite://` opens [`SqliteStore`], `postgres://` or `postgresql://` opens [`PgStore`].
 pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>, OpenError> {
     let url = config.database_url.trim();
     let scheme = url.split_once(':').map(|(scheme, _)| scheme);
     match scheme {
         Some("sqlite") => Ok(Arc::new(SqliteStore::open(config).await?)),
-        Some("postgres" | "postgresql") => Err(OpenError::UnsupportedScheme { url: url.into() }),
-        _ => Err(OpenError::MalformedUrl {
-            url: url.into(),
-            reason: "it does not start with sqlite://".into(),
+        Some("postgres" | "postgresql") => Ok(Arc::new(PgStore::open(config).await?)),
+        Some(_) => Err(OpenError::UnsupportedScheme {
+            url: error::without_password(url),
+        }),
+        None => Err(OpenError::MalformedUrl {
+            url: error::without_password(url),
+            reason: "it does not start with sqlite:// or postgres://".into(),
         }),
     }
 }

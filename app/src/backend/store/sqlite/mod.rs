@@ -6,7 +6,7 @@
 //!
 //! This file opens the pool and answers for the instance as a whole; each aggregate's
 //! queries and row mappers live in their own file (`accounts`, `rooms`, `messages`), which
-//! share only the pool and the conversions below. The schema is in `app/migrations/`, not
+//! share only the pool and the conversions below. The schema is in `app/migrations/sqlite/`, not
 //! here.
 
 mod accounts;
@@ -35,7 +35,7 @@ fn conflict_or(error: sqlx::Error) -> StoreError {
     }
 }
 
-static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// The SQLite [`Store`]: a pool of connections to one database file. Its aggregate traits
 /// are implemented in `accounts`, `rooms` and `messages`.

@@ -1,0 +1,338 @@
+//! Messages, their changes and read markers in PostgreSQL: `impl MessageStore for PgStore`,
+//! over the tables of migration 0004.
+//!
+//! # The counter: a row lock on the room
+//!
+//! Every change in a room (a post, an edit, a delete) takes the next number of
+//! `rooms.last_seq` in the same transaction that writes the change and its `room_events`
+//! row. Taking the number is an `UPDATE` of the room's row, so the transaction holds that
+//! row's lock until it commits or rolls back. Writers to one room, on this instance or any
+//! other, queue on that one row; at READ COMMITTED a writer that waited re-reads the row as
+//! its predecessor committed it, so it takes the next number. Different rooms never wait for
+//! each other. This gives three promises at once:
+//!
+//! - **no gaps**: a number is only ever taken inside the transaction that uses it, so a
+//!   failed or rolled-back change returns its number with everything else;
+//! - **no duplicates**: two writers never hold the lock together (and the unique
+//!   `(room_id, seq)` of `messages` and `room_events` would refuse a second one anyway);
+//! - **numbers become visible in order**: the next writer gets the lock only after the
+//!   previous one committed, so a reader never sees number N+1 while N is still to come,
+//!   and "everything after the last number I saw" never skips one.
+//!
+//! The alternatives were worse. A sequence hands its numbers out outside the transaction
+//! (a rollback leaves a gap) and in an order commits need not follow (a reader could see 6
+//! before 5). SERIALIZABLE isolation would make every concurrent pair of posts in a room a
+//! serialization failure to retry. An advisory lock would order the writers too, but it is
+//! one more statement per post and a key scheme to keep apart from sqlx's migration lock,
+//! while the row lock comes free with the update that takes the number.
+//!
+//! # A post is one statement
+//!
+//! A post is one round trip: the counter `UPDATE`, the message `INSERT` and the event
+//! `INSERT` are one statement (data-modifying `WITH` clauses), so one implicit transaction.
+//! The counter moves only when the author has not sent this client id before. A concurrent
+//! resend of the same client id can slip past that check (both saw no message yet); it then
+//! fails the unique constraint `messages_client_id_once`, which aborts the whole statement,
+//! counter included, and the store returns the original. So `(author, client_id)` is
+//! idempotent across instances and a resend never takes a number.
+//!
+//! # An edit or a delete locks the room first
+//!
+//! An edit or a delete is a short transaction: it locks the room's row (`FOR NO KEY UPDATE`,
+//! the lock an update of the counter takes, which does not block foreign-key checks of new
+//! members or invitations), then, in a new snapshot that sees everything committed before
+//! the lock was granted, changes the message only if it is not deleted and moves the
+//! counter. Two concurrent deletes of one message thus make one change. Room before
+//! message is also the order in which deleting a room locks them (the delete cascades to
+//! the messages), so an edit and a room deletion never deadlock.
+
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::{PgStore, seq_of, seq_param};
+use crate::backend::store::{Change, MessageStore, NewMessage, Posted, RoomEvent, StoreError};
+use crate::model::{RoomId, UserId};
+use crate::protocol::{ClientId, MessageId, MessageView, Person};
+
+/// The constraint that makes `(author, client id)` identify one message; violating it means
+/// "this is a resend".
+const CLIENT_ID_ONCE: &str = "messages_client_id_once";
+
+/// What `message_from_row` reads, from messages `m` joined with its author `u`.
+macro_rules! message_columns {
+    () => {
+        "m.id, m.room_id, m.seq, m.client_id, m.author_id, u.display_name AS author_name, \
+         m.body, m.created_at, m.edited_at, m.deleted_at, m.changed_seq"
+    };
+}
+
+const MESSAGE_SELECT: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages m LEFT JOIN users u ON u.id = m.author_id"
+);
+
+/// A room's changes, each with its message's current state.
+const EVENT_SELECT: &str = concat!(
+    "SELECT e.seq AS event_seq, ",
+    message_columns!(),
+    " FROM room_events e JOIN messages m ON m.id = e.message_id \
+      LEFT JOIN users u ON u.id = m.author_id"
+);
+
+/// A post: the counter, the message and the event in one statement (see the module doc).
+/// `$1` room, `$2` author, `$3` client id, `$4` body, `$5` now.
+const POST: &str = "\
+    WITH counter AS ( \
+        UPDATE rooms SET last_seq = last_seq + 1 \
+        WHERE id = $1 \
+          AND NOT EXISTS (SELECT 1 FROM messages WHERE author_id = $2 AND client_id = $3) \
+        RETURNING id, last_seq), \
+    posted AS ( \
+        INSERT INTO messages (room_id, seq, changed_seq, author_id, client_id, body, created_at) \
+        SELECT id, last_seq, last_seq, $2, $3, $4, $5 FROM counter \
+        RETURNING id, room_id, seq), \
+    logged AS ( \
+        INSERT INTO room_events (room_id, seq, message_id) \
+        SELECT room_id, seq, id FROM posted) \
+    SELECT id, seq FROM posted";
+
+/// Locks the counter of the message's room for an edit or a delete. `$1` message.
+const LOCK_ROOM_OF_MESSAGE: &str = "\
+    SELECT r.id FROM messages m JOIN rooms r ON r.id = m.room_id \
+    WHERE m.id = $1 FOR NO KEY UPDATE OF r";
+
+/// An edit or a delete of a live message, under its room's lock: the message, the counter
+/// and the event in one statement, returning the message as it is now. `$1` message, `$2`
+/// the new body, `$3` edited at (NULL for a delete, which keeps an earlier edit's time), `$4`
+/// deleted at (NULL for an edit).
+const CHANGE: &str = concat!(
+    "WITH changed AS ( \
+        UPDATE messages m SET body = $2, edited_at = COALESCE($3, m.edited_at), \
+            deleted_at = $4, changed_seq = r.last_seq + 1 \
+        FROM rooms r \
+        WHERE m.id = $1 AND m.deleted_at IS NULL AND r.id = m.room_id \
+        RETURNING m.*), \
+    counter AS ( \
+        UPDATE rooms SET last_seq = changed.changed_seq \
+        FROM changed WHERE rooms.id = changed.room_id), \
+    logged AS ( \
+        INSERT INTO room_events (room_id, seq, message_id) \
+        SELECT room_id, changed_seq, id FROM changed) \
+    SELECT ",
+    message_columns!(),
+    " FROM changed m LEFT JOIN users u ON u.id = m.author_id"
+);
+
+fn event_from_row(row: &PgRow) -> Result<RoomEvent, sqlx::Error> {
+    Ok(RoomEvent {
+        seq: seq_of(row.try_get("event_seq")?),
+        message: message_from_row(row)?,
+    })
+}
+
+fn message_from_row(row: &PgRow) -> Result<MessageView, sqlx::Error> {
+    let author_id: Option<i64> = row.try_get("author_id")?;
+    let author_name: Option<String> = row.try_get("author_name")?;
+    let client_id: String = row.try_get("client_id")?;
+    Ok(MessageView {
+        id: MessageId(row.try_get("id")?),
+        room: RoomId(row.try_get("room_id")?),
+        seq: seq_of(row.try_get("seq")?),
+        // Stored only after `ClientId::parse` accepted it.
+        client_id: ClientId::parse(&client_id).ok_or_else(|| {
+            sqlx::Error::Decode(format!("stored client id {client_id:?} is not a UUID").into())
+        })?,
+        author: author_id.zip(author_name).map(|(id, display_name)| Person {
+            id: UserId(id),
+            display_name,
+        }),
+        body: row.try_get("body")?,
+        created_ms: row.try_get("created_at")?,
+        edited_ms: row.try_get("edited_at")?,
+        deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+        changed_seq: seq_of(row.try_get("changed_seq")?),
+    })
+}
+
+/// Whether the error is the refusal of a second message with the same (author, client id).
+fn is_resend(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.constraint() == Some(CLIENT_ID_ONCE))
+}
+
+#[async_trait::async_trait]
+impl MessageStore for PgStore {
+    async fn insert_message(&self, message: NewMessage<'_>) -> Result<Posted, StoreError> {
+        let inserted = sqlx::query_as::<_, (i64, i64)>(POST)
+            .bind(message.room.0)
+            .bind(message.author.0)
+            .bind(message.client_id.as_str())
+            .bind(message.body)
+            .bind(message.now_ms)
+            .fetch_optional(&self.pool)
+            .await;
+        let inserted = match inserted {
+            Ok(inserted) => inserted,
+            // A concurrent resend committed first; this statement took nothing.
+            Err(error) if is_resend(&error) => None,
+            Err(error) => return Err(error.into()),
+        };
+        let Some((id, seq)) = inserted else {
+            // A resend (or a room deleted meanwhile): return the original.
+            let original = self
+                .message_by_client_id(message.author, message.client_id)
+                .await?
+                .ok_or(StoreError::Conflict)?;
+            return Ok(Posted {
+                message: original,
+                created: false,
+            });
+        };
+        let seq = seq_of(seq);
+        Ok(Posted {
+            message: MessageView {
+                id: MessageId(id),
+                room: message.room,
+                seq,
+                client_id: message.client_id.clone(),
+                author: Some(Person {
+                    id: message.author,
+                    display_name: message.author_name.to_owned(),
+                }),
+                body: message.body.to_owned(),
+                created_ms: message.now_ms,
+                edited_ms: None,
+                deleted: false,
+                changed_seq: seq,
+            },
+            created: true,
+        })
+    }
+
+    async fn message_by_client_id(
+        &self,
+        author: UserId,
+        client_id: &ClientId,
+    ) -> Result<Option<MessageView>, StoreError> {
+        let sql = format!("{MESSAGE_SELECT} WHERE m.author_id = $1 AND m.client_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(author.0)
+            .bind(client_id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(message_from_row).transpose()?)
+    }
+
+    async fn events_after(
+        &self,
+        room: RoomId,
+        after_seq: u64,
+        until_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<RoomEvent>, StoreError> {
+        let sql = format!(
+            "{EVENT_SELECT} WHERE e.room_id = $1 AND e.seq > $2 AND e.seq < $3 \
+             ORDER BY e.seq LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(room.0)
+            .bind(seq_param(after_seq))
+            .bind(until_seq.map_or(i64::MAX, seq_param))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn message(&self, id: MessageId) -> Result<Option<MessageView>, StoreError> {
+        let sql = format!("{MESSAGE_SELECT} WHERE m.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(message_from_row).transpose()?)
+    }
+
+    async fn change_message(
+        &self,
+        id: MessageId,
+        change: Change<'_>,
+        now_ms: i64,
+    ) -> Result<Option<RoomEvent>, StoreError> {
+        let (body, edited_ms, deleted_ms) = match change {
+            Change::Edit { body } => (body, Some(now_ms), None),
+            Change::Delete => ("", None, Some(now_ms)),
+        };
+        // Dropping the transaction without a commit rolls it back: an early return below
+        // changes nothing and takes no number.
+        let mut tx = self.pool.begin().await?;
+        let room: Option<i64> = sqlx::query_scalar(LOCK_ROOM_OF_MESSAGE)
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if room.is_none() {
+            return Ok(None);
+        }
+        let row = sqlx::query(CHANGE)
+            .bind(id.0)
+            .bind(body)
+            .bind(edited_ms)
+            .bind(deleted_ms)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            // Deleted already, possibly by a change that held the lock just before.
+            return Ok(None);
+        };
+        let message = message_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(RoomEvent {
+            seq: message.changed_seq,
+            message,
+        }))
+    }
+
+    async fn mark_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE memberships SET read_seq = \
+                 GREATEST(read_seq, LEAST($3, (SELECT last_seq FROM rooms WHERE id = $1))) \
+             WHERE room_id = $1 AND user_id = $2",
+        )
+        .bind(room.0)
+        .bind(user.0)
+        .bind(seq_param(seq))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn messages_before(
+        &self,
+        room: RoomId,
+        before_seq: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<MessageView>, StoreError> {
+        let sql = format!(
+            "SELECT * FROM ({MESSAGE_SELECT} WHERE m.room_id = $1 AND m.seq < $2 \
+             ORDER BY m.seq DESC LIMIT $3) AS page ORDER BY seq"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(room.0)
+            .bind(before_seq.map_or(i64::MAX, seq_param))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM rooms WHERE id = $1")
+            .bind(room.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(seq.map_or(0, seq_of))
+    }
+}

@@ -1,0 +1,627 @@
+//! The PostgreSQL store, for a deployment of several Sori instances on one database.
+//!
+//! It keeps every promise the SQLite store keeps (the conformance suite runs unchanged
+//! against both), and keeps them when the writers are on different instances: each rule
+//! lives in the database (a row lock, a unique constraint, a cascade), never in this
+//! process's memory. How each aggregate does it is in its own file (`accounts`, `rooms`,
+//! `messages`); `messages` explains the per-room counter, the one place where concurrency
+//! is the whole design. The schema is in `app/migrations/postgres/`, applied when the store
+//! opens (sqlx holds an advisory lock meanwhile, so instances starting together migrate
+//! once).
+//!
+//! Connections run at PostgreSQL's default READ COMMITTED isolation; the counter's row lock,
+//! not a stricter isolation level, is what orders concurrent changes, so no statement ever
+//! needs a retry. Two settings of [`StoreConfig`] reach the server as startup options:
+//! `db_busy_timeout_ms` becomes `lock_timeout` (a change waits that long for a room's
+//! counter, then fails as SQLite's busy timeout makes it fail), and `power-loss` durability
+//! forces `synchronous_commit = on` whatever the server's default; `process` durability
+//! leaves the server's setting alone (PostgreSQL survives this process being killed either
+//! way).
+//!
+//! It deliberately does nothing between instances beyond sharing the database: no
+//! LISTEN/NOTIFY, no presence. It has no TLS support either (no TLS feature of sqlx is
+//! built), so the server must be reachable over a trusted network.
+
+mod accounts;
+mod messages;
+mod rooms;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::{Durability, Instance, OpenError, Store, StoreConfig, StoreError};
+
+/// `seq` values are stored as BIGINT (i64); they never approach 2^63.
+fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// A `seq` read back from a BIGINT column, which only ever holds counter values (>= 0).
+fn seq_of(stored: i64) -> u64 {
+    u64::try_from(stored).unwrap_or(0)
+}
+
+/// Turns a violated uniqueness rule into [`StoreError::Conflict`], so callers can tell the
+/// user rather than report an internal error.
+fn conflict_or(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Database(error),
+    }
+}
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long opening the store keeps retrying a server that refuses connections (one that is
+/// still starting, say) before giving up; also how long a query waits for a free pooled
+/// connection. It is sqlx's default, written down so the start-up failure is predictable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The PostgreSQL [`Store`]: a pool of connections to one database, which other instances
+/// may share. Its aggregate traits are implemented in `accounts`, `rooms` and `messages`.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database named by `config.database_url` and applies pending
+    /// migrations.
+    pub async fn open(config: &StoreConfig) -> Result<Self, OpenError> {
+        Self::open_within(config, ACQUIRE_TIMEOUT).await
+    }
+
+    async fn open_within(
+        config: &StoreConfig,
+        acquire_timeout: Duration,
+    ) -> Result<Self, OpenError> {
+        let url = config.database_url.trim();
+        let options = PgConnectOptions::from_str(url).map_err(|error| OpenError::MalformedUrl {
+            url: super::error::without_password(url),
+            reason: error.to_string(),
+        })?;
+        let mut settings = vec![("lock_timeout", config.db_busy_timeout_ms.to_string())];
+        if config.durability == Durability::PowerLoss {
+            settings.push(("synchronous_commit", "on".into()));
+        }
+        let mut options = options.options(settings);
+        if options.get_application_name().is_none() {
+            // Lets an operator tell Sori's connections apart in pg_stat_activity.
+            options = options.application_name("sori");
+        }
+        let server = format!(
+            "{}:{}/{} as user {}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or("(the user's database)"),
+            options.get_username()
+        );
+
+        let pool = PgPoolOptions::new()
+            .max_connections(config.db_max_connections.max(1))
+            .acquire_timeout(acquire_timeout)
+            .connect_with(options)
+            .await
+            .map_err(|source| OpenError::ConnectServer { server, source })?;
+        MIGRATIONS.run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn instance(&self) -> Result<Instance, StoreError> {
+        let created_ms: i64 = sqlx::query_scalar("SELECT created_at FROM instance WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Instance { created_ms })
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use sqlx::{ConnectOptions, Connection};
+
+    use super::*;
+    use crate::backend::store::{
+        AccountStore, Change, MessageStore, NewMessage, NewRoom, NewUser, RoomStore,
+    };
+    use crate::model::{RoomId, UserId, Visibility};
+    use crate::protocol::{ClientId, MessageId};
+
+    const SERVER_VARIABLE: &str = "SORI_TEST_POSTGRES_URL";
+
+    /// The server the tests create their databases on. Without one the tests fail, never
+    /// pass silently: a suite that skips itself would hide a broken store.
+    fn server_url() -> String {
+        std::env::var(SERVER_VARIABLE).unwrap_or_else(|_| {
+            panic!(
+                "{SERVER_VARIABLE} is not set, and the PostgreSQL store's tests need a server: \
+                 run them under scripts/with-postgres.sh, which starts a throwaway one (as \
+                 `make unit` does), for example `scripts/with-postgres.sh cargo test -p app \
+                 --features app/ssr --lib -- backend::store`"
+            )
+        })
+    }
+
+    /// `url` with its database (the path) replaced by `database`; the query is kept.
+    fn with_database(url: &str, database: &str) -> String {
+        let authority_start = url.find("://").map_or(0, |at| at + 3);
+        let path_start = url[authority_start..]
+            .find(['/', '?'])
+            .map_or(url.len(), |at| authority_start + at);
+        let query = url[path_start..]
+            .find('?')
+            .map_or("", |at| &url[path_start + at..]);
+        format!("{}/{database}{query}", &url[..path_start])
+    }
+
+    /// A database of one test's own on the test server, dropped when this drops.
+    struct ScratchDatabase {
+        name: String,
+        url: String,
+        server: PgConnectOptions,
+    }
+
+    impl ScratchDatabase {
+        async fn create() -> Self {
+            static CREATED: AtomicU64 = AtomicU64::new(0);
+            let server_url = server_url();
+            let server = PgConnectOptions::from_str(&server_url)
+                .unwrap_or_else(|error| panic!("{SERVER_VARIABLE} is not a URL: {error}"));
+            // The process id keeps concurrent test binaries apart, the counter the tests of
+            // one binary.
+            let name = format!(
+                "sori_test_{}_{}",
+                std::process::id(),
+                CREATED.fetch_add(1, Ordering::Relaxed)
+            );
+            let mut connection = server
+                .connect()
+                .await
+                .unwrap_or_else(|error| panic!("cannot reach {SERVER_VARIABLE}: {error}"));
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut connection)
+                .await
+                .expect("the scratch database is created");
+            connection.close().await.ok();
+            Self {
+                url: with_database(&server_url, &name),
+                name,
+                server,
+            }
+        }
+
+        fn config(&self) -> StoreConfig {
+            StoreConfig {
+                database_url: self.url.clone(),
+                ..StoreConfig::default()
+            }
+        }
+
+        async fn open(&self) -> PgStore {
+            PgStore::open(&self.config())
+                .await
+                .expect("the store opens")
+        }
+    }
+
+    impl Drop for ScratchDatabase {
+        fn drop(&mut self) {
+            let (server, name) = (self.server.clone(), self.name.clone());
+            // Drop runs on the test's runtime, which cannot block on a future; a thread with
+            // a runtime of its own can. FORCE ends the connections the store still holds.
+            let dropped = std::thread::spawn(move || -> Result<(), sqlx::Error> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    let mut connection = server.connect().await?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut connection)
+                        .await?;
+                    connection.close().await
+                })
+            })
+            .join();
+            // Never panic in drop (it may run while a failed test unwinds); the throwaway
+            // server's removal takes whatever is left.
+            if !matches!(dropped, Ok(Ok(()))) {
+                eprintln!(
+                    "scratch database {} was not dropped: {dropped:?}",
+                    self.name
+                );
+            }
+        }
+    }
+
+    /// A store on a database of its own, dropped when the test ends.
+    struct ScratchStore {
+        store: PgStore,
+        _database: ScratchDatabase,
+    }
+
+    impl std::ops::Deref for ScratchStore {
+        type Target = dyn Store;
+
+        fn deref(&self) -> &Self::Target {
+            &self.store
+        }
+    }
+
+    async fn fresh_pg_store() -> ScratchStore {
+        let database = ScratchDatabase::create().await;
+        ScratchStore {
+            store: database.open().await,
+            _database: database,
+        }
+    }
+
+    /// Every `Store` contract, run against PostgreSQL.
+    mod conformance {
+        crate::backend::store::conformance::store_conformance!(super::fresh_pg_store);
+    }
+
+    // Fixtures for the PostgreSQL-only tests below.
+
+    fn client_id(n: u32) -> ClientId {
+        ClientId::parse(&format!("00000000-0000-4000-8000-{n:012x}")).expect("a UUID")
+    }
+
+    /// An author and a public room of theirs.
+    async fn room_with_author(store: &PgStore) -> (RoomId, UserId) {
+        let author = store
+            .create_user(NewUser {
+                username: "author",
+                display_name: "Someone",
+                password_hash: "$argon2id$fake",
+                now_ms: 1,
+            })
+            .await
+            .expect("the user is created")
+            .id;
+        let room = NewRoom {
+            name: "r",
+            topic: "",
+            visibility: Visibility::Public,
+            owner: author,
+            now_ms: 1,
+        };
+        let room = store.create_room(room).await.expect("the room is created");
+        (room, author)
+    }
+
+    async fn post(store: &PgStore, room: RoomId, author: UserId, n: u32) -> (MessageId, u64) {
+        let client_id = client_id(n);
+        let message = NewMessage {
+            room,
+            author,
+            client_id: &client_id,
+            author_name: "Someone",
+            body: "hello",
+            now_ms: 5,
+        };
+        let posted = store.insert_message(message).await.expect("posted");
+        (posted.message.id, posted.message.seq)
+    }
+
+    /// The room's log as the database holds it: how many events, and the highest number.
+    async fn logged(store: &PgStore, room: RoomId) -> (i64, Option<i64>) {
+        sqlx::query_as("SELECT count(*), max(seq) FROM room_events WHERE room_id = $1")
+            .bind(room.0)
+            .fetch_one(&store.pool)
+            .await
+            .expect("the log is read")
+    }
+
+    /// Every number from 1 to `count` once, in the replay and in the counter.
+    async fn assert_gapless(store: &PgStore, room: RoomId, count: u64) {
+        let replay = store.events_after(room, 0, None, 10_000).await.unwrap();
+        let numbers: Vec<u64> = replay.iter().map(|event| event.seq).collect();
+        assert_eq!(numbers, (1..=count).collect::<Vec<_>>());
+        assert_eq!(store.last_seq(room).await.unwrap(), count);
+        let count = i64::try_from(count).unwrap();
+        assert_eq!(logged(store, room).await, (count, Some(count)));
+    }
+
+    #[tokio::test]
+    async fn migrations_apply_once_and_reopening_keeps_the_data() {
+        let database = ScratchDatabase::create().await;
+        let first = database.open().await;
+        first
+            .create_user(NewUser {
+                username: "kept",
+                display_name: "Kept",
+                password_hash: "x",
+                now_ms: 1,
+            })
+            .await
+            .unwrap();
+        let again = database.open().await;
+        assert_eq!(
+            again.instance().await.unwrap(),
+            first.instance().await.unwrap()
+        );
+        assert!(again.user_by_username("KEPT").await.unwrap().is_some());
+        let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+            .fetch_one(&again.pool)
+            .await
+            .unwrap();
+        assert_eq!(applied, i64::try_from(MIGRATIONS.iter().count()).unwrap());
+    }
+
+    #[tokio::test]
+    async fn usernames_fold_ascii_letters_only_and_are_found_through_their_index() {
+        let database = ScratchDatabase::create().await;
+        let store = database.open().await;
+        let user = NewUser {
+            username: "Kim",
+            display_name: "Kim",
+            password_hash: "x",
+            now_ms: 1,
+        };
+        store.create_user(user).await.unwrap();
+        assert!(store.user_by_username("kIM").await.unwrap().is_some());
+        // U+212A KELVIN SIGN lowercases to 'k' in Unicode, but not in SQLite's NOCASE.
+        assert_eq!(store.user_by_username("\u{212A}im").await.unwrap(), None);
+
+        let mut connection = store.pool.acquire().await.unwrap();
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut *connection)
+            .await
+            .unwrap();
+        let plan: Vec<String> = sqlx::query_scalar(
+            "EXPLAIN SELECT id FROM users WHERE lower(username COLLATE \"C\") = lower($1 COLLATE \"C\")",
+        )
+        .bind("kim")
+        .fetch_all(&mut *connection)
+        .await
+        .unwrap();
+        assert!(
+            plan.concat().contains("users_username_any_case"),
+            "{plan:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_posts_from_many_connections_take_every_number_once() {
+        let database = ScratchDatabase::create().await;
+        let store = Arc::new(database.open().await);
+        let (room, author) = room_with_author(&store).await;
+        let (writers, posts_each) = (8u32, 25u32);
+        let mut tasks = tokio::task::JoinSet::new();
+        for writer in 0..writers {
+            let store = Arc::clone(&store);
+            tasks.spawn(async move {
+                let mut numbers = Vec::new();
+                for n in 0..posts_each {
+                    numbers.push(post(&store, room, author, writer * 1_000 + n).await.1);
+                }
+                numbers
+            });
+        }
+        let mut numbers: Vec<u64> = tasks.join_all().await.into_iter().flatten().collect();
+        numbers.sort_unstable();
+        let total = u64::from(writers * posts_each);
+        assert_eq!(numbers, (1..=total).collect::<Vec<_>>());
+        assert_gapless(&store, room, total).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_stores_on_one_database_number_posts_and_edits_without_gaps() {
+        // Two stores with pools of their own are two Sori instances on one database.
+        let database = ScratchDatabase::create().await;
+        let (one, two) = (
+            Arc::new(database.open().await),
+            Arc::new(database.open().await),
+        );
+        let (room, author) = room_with_author(&one).await;
+        let rounds = 40u32;
+        let instance = |store: Arc<PgStore>, offset: u32| async move {
+            for n in 0..rounds {
+                let (id, _) = post(&store, room, author, offset + n).await;
+                let edit = Change::Edit { body: "edited" };
+                let edited = store.change_message(id, edit, 6).await.unwrap();
+                assert!(edited.is_some(), "a live message can be edited");
+            }
+        };
+        let (a, b) = tokio::join!(
+            tokio::spawn(instance(Arc::clone(&one), 0)),
+            tokio::spawn(instance(Arc::clone(&two), 10_000)),
+        );
+        a.unwrap();
+        b.unwrap();
+        let changes = u64::from(2 * rounds * 2);
+        assert_gapless(&one, room, changes).await;
+        assert_eq!(
+            two.last_seq(room).await.unwrap(),
+            changes,
+            "one counter for both"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn resends_racing_on_two_stores_create_one_message_and_take_one_number() {
+        let database = ScratchDatabase::create().await;
+        let (one, two) = (
+            Arc::new(database.open().await),
+            Arc::new(database.open().await),
+        );
+        let (room, author) = room_with_author(&one).await;
+        let messages = 20u32;
+        for n in 0..messages {
+            let mut attempts = tokio::task::JoinSet::new();
+            for attempt in 0..6 {
+                let store = Arc::clone(if attempt % 2 == 0 { &one } else { &two });
+                attempts.spawn(async move {
+                    let client_id = client_id(n);
+                    let message = NewMessage {
+                        room,
+                        author,
+                        client_id: &client_id,
+                        author_name: "Someone",
+                        body: "once",
+                        now_ms: 5,
+                    };
+                    store
+                        .insert_message(message)
+                        .await
+                        .expect("posted or found")
+                });
+            }
+            let outcomes = attempts.join_all().await;
+            let created = outcomes.iter().filter(|posted| posted.created).count();
+            assert_eq!(created, 1, "message {n}: {outcomes:?}");
+            let first = &outcomes[0].message;
+            assert!(outcomes.iter().all(|posted| posted.message == *first));
+        }
+        assert_gapless(&one, room, u64::from(messages)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_deletes_of_one_message_make_one_change() {
+        let database = ScratchDatabase::create().await;
+        let (one, two) = (
+            Arc::new(database.open().await),
+            Arc::new(database.open().await),
+        );
+        let (room, author) = room_with_author(&one).await;
+        let (id, _) = post(&one, room, author, 1).await;
+        let mut deletes = tokio::task::JoinSet::new();
+        for attempt in 0..6 {
+            let store = Arc::clone(if attempt % 2 == 0 { &one } else { &two });
+            deletes.spawn(async move { store.change_message(id, Change::Delete, 8).await });
+        }
+        let outcomes: Vec<_> = deletes
+            .join_all()
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let changed: Vec<_> = outcomes.iter().flatten().collect();
+        assert_eq!(changed.len(), 1, "{outcomes:?}");
+        assert_eq!(changed[0].seq, 2);
+        assert_gapless(&one, room, 2).await;
+    }
+
+    #[tokio::test]
+    async fn a_deleted_messages_text_is_gone_from_the_database() {
+        let database = ScratchDatabase::create().await;
+        let store = database.open().await;
+        let (room, author) = room_with_author(&store).await;
+        let (id, _) = post(&store, room, author, 1).await;
+        store
+            .change_message(id, Change::Delete, 8)
+            .await
+            .unwrap()
+            .expect("the message exists");
+        let raw: String = sqlx::query_scalar("SELECT body FROM messages WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(raw, "");
+    }
+
+    #[tokio::test]
+    async fn the_configuration_reaches_every_connection() {
+        let database = ScratchDatabase::create().await;
+        let config = StoreConfig {
+            durability: Durability::PowerLoss,
+            db_busy_timeout_ms: 1_234,
+            ..database.config()
+        };
+        let store = PgStore::open(&config).await.unwrap();
+        let show = |setting: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                let value: String = sqlx::query_scalar(&format!("SHOW {setting}"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                value
+            }
+        };
+        assert_eq!(show("lock_timeout").await, "1234ms");
+        assert_eq!(show("synchronous_commit").await, "on");
+        assert_eq!(show("application_name").await, "sori");
+        assert_eq!(show("transaction_isolation").await, "read committed");
+    }
+
+    #[tokio::test]
+    async fn opening_picks_postgres_for_both_of_its_url_schemes() {
+        let database = ScratchDatabase::create().await;
+        let url = database.config().database_url;
+        for scheme in ["postgres", "postgresql"] {
+            let (_, rest) = url.split_once("://").expect("a URL with a scheme");
+            let config = StoreConfig {
+                database_url: format!("{scheme}://{rest}"),
+                ..database.config()
+            };
+            let store = crate::backend::store::open(&config)
+                .await
+                .expect("it opens");
+            store.ping().await.unwrap();
+            store.close().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_malformed_url_is_reported_without_its_password() {
+        let config = StoreConfig {
+            database_url: "postgres://sori:s3cret@db:notaport/chat".into(),
+            ..StoreConfig::default()
+        };
+        let error = PgStore::open(&config).await.err().expect("it fails");
+        assert!(matches!(error, OpenError::MalformedUrl { .. }), "{error}");
+        let text = error.to_string();
+        assert!(
+            text.contains("postgres://sori:***@db:notaport/chat"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_named_without_the_password() {
+        let config = StoreConfig {
+            // Nothing listens on port 1; the refusal is retried until the timeout.
+            database_url: "postgres://sori:s3cret@127.0.0.1:1/chat".into(),
+            ..StoreConfig::default()
+        };
+        let error = PgStore::open_within(&config, Duration::from_millis(500))
+            .await
+            .err()
+            .expect("it fails");
+        let text = error.to_string();
+        assert!(matches!(error, OpenError::ConnectServer { .. }), "{text}");
+        assert!(text.contains("127.0.0.1:1/chat as user sori"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+
+    #[test]
+    fn a_test_database_url_keeps_the_server_and_its_options() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5433/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5433/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@host/db?sslmode=disable", "t2"),
+            "postgres://u:p@host/t2?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://host", "t3"), "postgres://host/t3");
+    }
+}

@@ -1,0 +1,303 @@
+//! Rooms, memberships, invitations and direct conversations in PostgreSQL: `impl RoomStore
+//! for PgStore`, over the tables of migration 0003 (and the messages of 0004, which a room
+//! list counts for its unread numbers).
+//!
+//! A direct conversation is an ordinary private room with a `direct_key` of its two users'
+//! ids, smaller first, so a unique index finds it again from either side, and from any
+//! instance: concurrent openings meet in that index, where the later insert waits for the
+//! earlier to commit and then does nothing. Deleting a room relies on `ON DELETE CASCADE`
+//! for everything that belongs to it; nothing here deletes dependants by hand.
+
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::PgStore;
+use crate::backend::store::{
+    InvitationRecord, MemberRecord, NewRoom, RoomRecord, RoomStore, StoreError,
+};
+use crate::model::{RoomId, UserId, Visibility};
+
+/// What `room_from_row` reads about room `r` for viewer `$1`, but the unread count.
+macro_rules! room_columns {
+    () => {
+        "SELECT r.id, r.name, r.topic, r.visibility, r.owner_id, r.created_at, \
+            r.direct_key IS NOT NULL AS is_direct, \
+            EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = r.id AND m.user_id = $1) \
+                AS viewer_is_member, \
+            (SELECT u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
+                WHERE m.room_id = r.id AND m.user_id <> $1 LIMIT 1) AS direct_peer, "
+    };
+}
+
+/// One room, for the authorization check every action makes: no unread count, which costs
+/// a scan of the messages after the viewer's marker.
+const ROOM_SELECT: &str = concat!(room_columns!(), "0::BIGINT AS unread FROM rooms r");
+
+/// Rooms for the navigation, with the viewer's unread count.
+const ROOM_LIST_SELECT: &str = concat!(
+    room_columns!(),
+    "COALESCE((SELECT COUNT(*) FROM memberships me JOIN messages msg \
+        ON msg.room_id = me.room_id AND msg.seq > me.read_seq \
+        WHERE me.room_id = r.id AND me.user_id = $1 AND msg.deleted_at IS NULL \
+        AND (msg.author_id IS NULL OR msg.author_id <> $1)), 0) AS unread \
+    FROM rooms r"
+);
+
+fn room_from_row(row: &PgRow) -> Result<RoomRecord, sqlx::Error> {
+    let visibility: String = row.try_get("visibility")?;
+    Ok(RoomRecord {
+        id: RoomId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        topic: row.try_get("topic")?,
+        visibility: if visibility == "private" {
+            Visibility::Private
+        } else {
+            Visibility::Public
+        },
+        owner: row.try_get::<Option<i64>, _>("owner_id")?.map(UserId),
+        created_ms: row.try_get("created_at")?,
+        is_direct: row.try_get("is_direct")?,
+        viewer_is_member: row.try_get("viewer_is_member")?,
+        direct_peer: row.try_get("direct_peer")?,
+        unread: u64::try_from(row.try_get::<i64, _>("unread")?).unwrap_or(0),
+    })
+}
+
+fn invitation_from_row(row: &PgRow) -> Result<InvitationRecord, sqlx::Error> {
+    Ok(InvitationRecord {
+        id: row.try_get("id")?,
+        token: row.try_get("token")?,
+        room: RoomId(row.try_get("room_id")?),
+        created_ms: row.try_get("created_at")?,
+        expires_ms: row.try_get("expires_at")?,
+        revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+    })
+}
+
+const INVITATION_COLUMNS: &str = "id, token, room_id, created_at, expires_at, revoked_at";
+
+#[async_trait::async_trait]
+impl RoomStore for PgStore {
+    async fn create_room(&self, room: NewRoom<'_>) -> Result<RoomId, StoreError> {
+        // One statement, so one implicit transaction: the room never exists without its
+        // owner as a member. (The membership's foreign key is checked at the end of the
+        // statement, when the room row is there.)
+        let id: i64 = sqlx::query_scalar(
+            "WITH room AS ( \
+                 INSERT INTO rooms (name, topic, visibility, owner_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id) \
+             INSERT INTO memberships (room_id, user_id, joined_at) \
+             SELECT id, $4, $5 FROM room RETURNING room_id",
+        )
+        .bind(room.name)
+        .bind(room.topic)
+        .bind(room.visibility.as_str())
+        .bind(room.owner.0)
+        .bind(room.now_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(RoomId(id))
+    }
+
+    async fn room(&self, id: RoomId, viewer: UserId) -> Result<Option<RoomRecord>, StoreError> {
+        let sql = format!("{ROOM_SELECT} WHERE r.id = $2");
+        let row = sqlx::query(&sql)
+            .bind(viewer.0)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(room_from_row).transpose()?)
+    }
+
+    async fn rooms_visible_to(&self, viewer: UserId) -> Result<Vec<RoomRecord>, StoreError> {
+        let sql = format!(
+            "{ROOM_LIST_SELECT} WHERE (r.visibility = 'public' AND r.direct_key IS NULL) \
+             OR EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = r.id AND m.user_id = $1) \
+             ORDER BY r.id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(viewer.0)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(room_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn update_room(
+        &self,
+        id: RoomId,
+        name: &str,
+        topic: &str,
+        visibility: Visibility,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE rooms SET name = $2, topic = $3, visibility = $4 WHERE id = $1")
+            .bind(id.0)
+            .bind(name)
+            .bind(topic)
+            .bind(visibility.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_room(&self, id: RoomId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM rooms WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn add_member(&self, room: RoomId, user: UserId, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            // A new member starts with the history read: unread counts what came after.
+            "INSERT INTO memberships (room_id, user_id, joined_at, read_seq) \
+             VALUES ($1, $2, $3, (SELECT last_seq FROM rooms WHERE id = $1)) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(room.0)
+        .bind(user.0)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, room: RoomId, user: UserId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM memberships WHERE room_id = $1 AND user_id = $2")
+            .bind(room.0)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn members(&self, room: RoomId) -> Result<Vec<MemberRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.username, u.display_name FROM memberships m \
+             JOIN users u ON u.id = m.user_id WHERE m.room_id = $1 \
+             ORDER BY m.joined_at, u.id",
+        )
+        .bind(room.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let member = |row: &PgRow| -> Result<MemberRecord, sqlx::Error> {
+            Ok(MemberRecord {
+                id: UserId(row.try_get("id")?),
+                username: row.try_get("username")?,
+                display_name: row.try_get("display_name")?,
+            })
+        };
+        Ok(rows.iter().map(member).collect::<Result<_, _>>()?)
+    }
+
+    async fn create_invitation(
+        &self,
+        room: RoomId,
+        token: &str,
+        by: UserId,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<InvitationRecord, StoreError> {
+        let sql = format!(
+            "INSERT INTO invitations (token, room_id, created_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {INVITATION_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(token)
+            .bind(room.0)
+            .bind(by.0)
+            .bind(now_ms)
+            .bind(expires_ms)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(invitation_from_row(&row)?)
+    }
+
+    async fn active_invitations(
+        &self,
+        room: RoomId,
+        now_ms: i64,
+    ) -> Result<Vec<InvitationRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations \
+             WHERE room_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(room.0)
+            .bind(now_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(invitation_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn invitation(&self, token: &str) -> Result<Option<InvitationRecord>, StoreError> {
+        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token = $1");
+        let row = sqlx::query(&sql)
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(invitation_from_row).transpose()?)
+    }
+
+    async fn revoke_invitation(
+        &self,
+        room: RoomId,
+        id: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        // The row lock of the UPDATE, re-checked against `revoked_at IS NULL` after a wait,
+        // makes concurrent revocations report one success.
+        let done = sqlx::query(
+            "UPDATE invitations SET revoked_at = $3 \
+             WHERE id = $2 AND room_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(room.0)
+        .bind(id)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn direct_room(&self, a: UserId, b: UserId, now_ms: i64) -> Result<RoomId, StoreError> {
+        let key = format!("{}:{}", a.0.min(b.0), a.0.max(b.0));
+        let mut tx = self.pool.begin().await?;
+        // A concurrent opening's uncommitted row makes this insert wait for it; once that
+        // commits, the insert does nothing and the next statement (a new snapshot, at READ
+        // COMMITTED) finds the room it created.
+        let created: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO rooms (name, topic, visibility, owner_id, created_at, direct_key) \
+             VALUES ('', '', 'private', NULL, $1, $2) \
+             ON CONFLICT (direct_key) DO NOTHING RETURNING id",
+        )
+        .bind(now_ms)
+        .bind(&key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let id = match created {
+            Some(id) => id,
+            None => {
+                sqlx::query_scalar("SELECT id FROM rooms WHERE direct_key = $1")
+                    .bind(&key)
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+        };
+        for user in [a, b] {
+            sqlx::query(
+                "INSERT INTO memberships (room_id, user_id, joined_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(user.0)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(RoomId(id))
+    }
+}
