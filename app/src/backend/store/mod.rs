@@ -17,6 +17,7 @@ mod conformance;
 mod error;
 mod postgres;
 mod records;
+mod rows;
 mod sqlite;
 
 use std::sync::Arc;

@@ -46,10 +46,8 @@
 //! message is also the order in which deleting a room locks them (the delete cascades to
 //! the messages), so an edit and a room deletion never deadlock.
 
-use sqlx::Row;
-use sqlx::postgres::PgRow;
-
 use super::{PgStore, seq_of, seq_param};
+use crate::backend::store::rows::{event_from_row, message_from_row};
 use crate::backend::store::{Change, MessageStore, NewMessage, Posted, RoomEvent, StoreError};
 use crate::model::{RoomId, UserId};
 use crate::protocol::{ClientId, MessageId, MessageView, Person};
@@ -123,37 +121,6 @@ const CHANGE: &str = concat!(
     message_columns!(),
     " FROM changed m LEFT JOIN users u ON u.id = m.author_id"
 );
-
-fn event_from_row(row: &PgRow) -> Result<RoomEvent, sqlx::Error> {
-    Ok(RoomEvent {
-        seq: seq_of(row.try_get("event_seq")?),
-        message: message_from_row(row)?,
-    })
-}
-
-fn message_from_row(row: &PgRow) -> Result<MessageView, sqlx::Error> {
-    let author_id: Option<i64> = row.try_get("author_id")?;
-    let author_name: Option<String> = row.try_get("author_name")?;
-    let client_id: String = row.try_get("client_id")?;
-    Ok(MessageView {
-        id: MessageId(row.try_get("id")?),
-        room: RoomId(row.try_get("room_id")?),
-        seq: seq_of(row.try_get("seq")?),
-        // Stored only after `ClientId::parse` accepted it.
-        client_id: ClientId::parse(&client_id).ok_or_else(|| {
-            sqlx::Error::Decode(format!("stored client id {client_id:?} is not a UUID").into())
-        })?,
-        author: author_id.zip(author_name).map(|(id, display_name)| Person {
-            id: UserId(id),
-            display_name,
-        }),
-        body: row.try_get("body")?,
-        created_ms: row.try_get("created_at")?,
-        edited_ms: row.try_get("edited_at")?,
-        deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
-        changed_seq: seq_of(row.try_get("changed_seq")?),
-    })
-}
 
 /// Whether the error is the refusal of a second message with the same (author, client id).
 fn is_resend(error: &sqlx::Error) -> bool {

@@ -8,10 +8,8 @@
 //! earlier to commit and then does nothing. Deleting a room relies on `ON DELETE CASCADE`
 //! for everything that belongs to it; nothing here deletes dependants by hand.
 
-use sqlx::Row;
-use sqlx::postgres::PgRow;
-
 use super::PgStore;
+use crate::backend::store::rows::{invitation_from_row, member_from_row, room_from_row};
 use crate::backend::store::{
     InvitationRecord, MemberRecord, NewRoom, RoomRecord, RoomStore, StoreError,
 };
@@ -42,37 +40,6 @@ const ROOM_LIST_SELECT: &str = concat!(
         AND (msg.author_id IS NULL OR msg.author_id <> $1)), 0) AS unread \
     FROM rooms r"
 );
-
-fn room_from_row(row: &PgRow) -> Result<RoomRecord, sqlx::Error> {
-    let visibility: String = row.try_get("visibility")?;
-    Ok(RoomRecord {
-        id: RoomId(row.try_get("id")?),
-        name: row.try_get("name")?,
-        topic: row.try_get("topic")?,
-        visibility: if visibility == "private" {
-            Visibility::Private
-        } else {
-            Visibility::Public
-        },
-        owner: row.try_get::<Option<i64>, _>("owner_id")?.map(UserId),
-        created_ms: row.try_get("created_at")?,
-        is_direct: row.try_get("is_direct")?,
-        viewer_is_member: row.try_get("viewer_is_member")?,
-        direct_peer: row.try_get("direct_peer")?,
-        unread: u64::try_from(row.try_get::<i64, _>("unread")?).unwrap_or(0),
-    })
-}
-
-fn invitation_from_row(row: &PgRow) -> Result<InvitationRecord, sqlx::Error> {
-    Ok(InvitationRecord {
-        id: row.try_get("id")?,
-        token: row.try_get("token")?,
-        room: RoomId(row.try_get("room_id")?),
-        created_ms: row.try_get("created_at")?,
-        expires_ms: row.try_get("expires_at")?,
-        revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
-    })
-}
 
 const INVITATION_COLUMNS: &str = "id, token, room_id, created_at, expires_at, revoked_at";
 
@@ -180,14 +147,7 @@ impl RoomStore for PgStore {
         .bind(room.0)
         .fetch_all(&self.pool)
         .await?;
-        let member = |row: &PgRow| -> Result<MemberRecord, sqlx::Error> {
-            Ok(MemberRecord {
-                id: UserId(row.try_get("id")?),
-                username: row.try_get("username")?,
-                display_name: row.try_get("display_name")?,
-            })
-        };
-        Ok(rows.iter().map(member).collect::<Result<_, _>>()?)
+        Ok(rows.iter().map(member_from_row).collect::<Result<_, _>>()?)
     }
 
     async fn create_invitation(

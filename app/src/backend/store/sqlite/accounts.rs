@@ -7,26 +7,15 @@
 //! only keeps what it is given.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, conflict_or};
+use crate::backend::store::rows::user_from_row;
 use crate::backend::store::{
     AccountStore, NewUser, SessionRecord, StoreError, TokenHash, UserRecord,
 };
 use crate::model::UserId;
 
 const USER_COLUMNS: &str = "id, username, display_name, password_hash, is_admin, created_at";
-
-fn user_from_row(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
-    Ok(UserRecord {
-        id: UserId(row.try_get("id")?),
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-        password_hash: row.try_get("password_hash")?,
-        is_admin: row.try_get("is_admin")?,
-        created_ms: row.try_get("created_at")?,
-    })
-}
 
 #[async_trait::async_trait]
 impl AccountStore for SqliteStore {

@@ -7,10 +7,8 @@
 //! trigger of migration 0006 does the rest); an edit or delete is one short transaction
 //! that takes the counter first, so it holds the write lock from its first statement.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-
 use super::{SqliteStore, seq_param};
+use crate::backend::store::rows::{event_from_row, message_from_row};
 use crate::backend::store::{Change, MessageStore, NewMessage, Posted, RoomEvent, StoreError};
 use crate::model::{RoomId, UserId};
 use crate::protocol::{ClientId, MessageId, MessageView, Person};
@@ -36,37 +34,6 @@ const EVENT_SELECT: &str = concat!(
     " FROM room_events e JOIN messages m ON m.id = e.message_id \
       LEFT JOIN users u ON u.id = m.author_id"
 );
-
-fn event_from_row(row: &SqliteRow) -> Result<RoomEvent, sqlx::Error> {
-    Ok(RoomEvent {
-        seq: u64::try_from(row.try_get::<i64, _>("event_seq")?).unwrap_or(0),
-        message: message_from_row(row)?,
-    })
-}
-
-fn message_from_row(row: &SqliteRow) -> Result<MessageView, sqlx::Error> {
-    let author_id: Option<i64> = row.try_get("author_id")?;
-    let author_name: Option<String> = row.try_get("author_name")?;
-    let client_id: String = row.try_get("client_id")?;
-    Ok(MessageView {
-        id: MessageId(row.try_get("id")?),
-        room: RoomId(row.try_get("room_id")?),
-        seq: u64::try_from(row.try_get::<i64, _>("seq")?).unwrap_or(0),
-        // Stored only after `ClientId::parse` accepted it.
-        client_id: ClientId::parse(&client_id).ok_or_else(|| {
-            sqlx::Error::Decode(format!("stored client id {client_id:?} is not a UUID").into())
-        })?,
-        author: author_id.zip(author_name).map(|(id, display_name)| Person {
-            id: UserId(id),
-            display_name,
-        }),
-        body: row.try_get("body")?,
-        created_ms: row.try_get("created_at")?,
-        edited_ms: row.try_get("edited_at")?,
-        deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
-        changed_seq: u64::try_from(row.try_get::<i64, _>("changed_seq")?).unwrap_or(0),
-    })
-}
 
 #[async_trait::async_trait]
 impl MessageStore for SqliteStore {

@@ -1,0 +1,134 @@
+//! Rows into records, written once for both databases. The two stores' SQL differs
+//! (placeholders, locking, how a conflict shows), but they select the same columns and read
+//! them into the same records, so each backend's row type implements [`Columns`] and the
+//! mappers here are written against it.
+//!
+//! A stored number that does not fit (a negative `seq`) reads as 0 rather than failing the
+//! whole query: the schemas never write one.
+
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+
+use super::{InvitationRecord, MemberRecord, RoomEvent, RoomRecord, UserRecord};
+use crate::model::{RoomId, UserId, Visibility};
+use crate::protocol::{ClientId, MessageId, MessageView, Person};
+
+/// The typed reads a mapper needs from a row, by column name.
+pub(super) trait Columns {
+    fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
+    fn maybe_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
+    fn text(&self, column: &str) -> Result<String, sqlx::Error>;
+    fn maybe_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
+    fn flag(&self, column: &str) -> Result<bool, sqlx::Error>;
+}
+
+/// Each backend's row answers the reads with its own decoding (SQLite stores flags as
+/// integers, PostgreSQL as booleans; sqlx decodes both into `bool`).
+macro_rules! columns_of {
+    ($row:ty) => {
+        impl Columns for $row {
+            fn int(&self, column: &str) -> Result<i64, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn maybe_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn text(&self, column: &str) -> Result<String, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn maybe_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn flag(&self, column: &str) -> Result<bool, sqlx::Error> {
+                self.try_get(column)
+            }
+        }
+    };
+}
+columns_of!(SqliteRow);
+columns_of!(PgRow);
+
+fn seq(row: &impl Columns, column: &str) -> Result<u64, sqlx::Error> {
+    Ok(u64::try_from(row.int(column)?).unwrap_or(0))
+}
+
+pub(super) fn user_from_row(row: &impl Columns) -> Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: UserId(row.int("id")?),
+        username: row.text("username")?,
+        display_name: row.text("display_name")?,
+        password_hash: row.text("password_hash")?,
+        is_admin: row.flag("is_admin")?,
+        created_ms: row.int("created_at")?,
+    })
+}
+
+pub(super) fn room_from_row(row: &impl Columns) -> Result<RoomRecord, sqlx::Error> {
+    Ok(RoomRecord {
+        id: RoomId(row.int("id")?),
+        name: row.text("name")?,
+        topic: row.text("topic")?,
+        visibility: if row.text("visibility")? == "private" {
+            Visibility::Private
+        } else {
+            Visibility::Public
+        },
+        owner: row.maybe_int("owner_id")?.map(UserId),
+        created_ms: row.int("created_at")?,
+        is_direct: row.flag("is_direct")?,
+        viewer_is_member: row.flag("viewer_is_member")?,
+        direct_peer: row.maybe_text("direct_peer")?,
+        unread: u64::try_from(row.int("unread")?).unwrap_or(0),
+    })
+}
+
+pub(super) fn member_from_row(row: &impl Columns) -> Result<MemberRecord, sqlx::Error> {
+    Ok(MemberRecord {
+        id: UserId(row.int("id")?),
+        username: row.text("username")?,
+        display_name: row.text("display_name")?,
+    })
+}
+
+pub(super) fn invitation_from_row(row: &impl Columns) -> Result<InvitationRecord, sqlx::Error> {
+    Ok(InvitationRecord {
+        id: row.int("id")?,
+        token: row.text("token")?,
+        room: RoomId(row.int("room_id")?),
+        created_ms: row.int("created_at")?,
+        expires_ms: row.int("expires_at")?,
+        revoked: row.maybe_int("revoked_at")?.is_some(),
+    })
+}
+
+pub(super) fn event_from_row(row: &impl Columns) -> Result<RoomEvent, sqlx::Error> {
+    Ok(RoomEvent {
+        seq: seq(row, "event_seq")?,
+        message: message_from_row(row)?,
+    })
+}
+
+pub(super) fn message_from_row(row: &impl Columns) -> Result<MessageView, sqlx::Error> {
+    let author_id = row.maybe_int("author_id")?;
+    let author_name = row.maybe_text("author_name")?;
+    let client_id = row.text("client_id")?;
+    Ok(MessageView {
+        id: MessageId(row.int("id")?),
+        room: RoomId(row.int("room_id")?),
+        seq: seq(row, "seq")?,
+        // Stored only after `ClientId::parse` accepted it.
+        client_id: ClientId::parse(&client_id).ok_or_else(|| {
+            sqlx::Error::Decode(format!("stored client id {client_id:?} is not a UUID").into())
+        })?,
+        author: author_id.zip(author_name).map(|(id, display_name)| Person {
+            id: UserId(id),
+            display_name,
+        }),
+        body: row.text("body")?,
+        created_ms: row.int("created_at")?,
+        edited_ms: row.maybe_int("edited_at")?,
+        deleted: row.maybe_int("deleted_at")?.is_some(),
+        changed_seq: seq(row, "changed_seq")?,
+    })
+}
