@@ -40,6 +40,10 @@ use crate::model::RoomId;
 /// The channel every instance of a deployment listens on.
 const CHANNEL: &str = "sori_hints";
 
+/// How the bus's connections appear in `pg_stat_activity`, for operators (and tests).
+pub const LISTENER_NAME: &str = "sori-listener";
+const SENDER_NAME: &str = "sori-hints";
+
 /// How long the sender gathers hints before notifying: a burst of posts costs one NOTIFY.
 pub const HINT_BATCH: Duration = Duration::from_millis(5);
 
@@ -168,19 +172,17 @@ impl Bus {
             .listen_database_url
             .as_deref()
             .unwrap_or(database_url);
-        let (listen_pool, server) = connect(listen_url.trim()).await?;
-        let (sender_pool, _) = connect(database_url.trim()).await?;
+        let (listen_pool, server) = connect(listen_url.trim(), LISTENER_NAME).await?;
+        let (sender_pool, _) = connect(database_url.trim(), SENDER_NAME).await?;
 
-        let mut listener = PgListener::connect_with(&listen_pool)
-            .await
-            .map_err(|source| BusError::Connect {
-                server: server.clone(),
-                source,
-            })?;
-        // The pool exists only to reconnect the listener; nothing closes it before the end.
-        listener.ignore_pool_close_event(true);
+        let mut listener =
+            open_listener(&listen_pool)
+                .await
+                .map_err(|source| BusError::Connect {
+                    server: server.clone(),
+                    source,
+                })?;
         let self_test = async {
-            listener.listen(CHANNEL).await?;
             notify(&sender_pool, &encode(instance, Vec::new())).await?;
             loop {
                 let Some(notification) = listener.try_recv().await? else {
@@ -210,6 +212,7 @@ impl Bus {
             )),
             tokio::spawn(listen(
                 listener,
+                listen_pool,
                 sender_pool.clone(),
                 instance,
                 relay.clone(),
@@ -235,12 +238,13 @@ impl Bus {
 
 /// A small pool of its own (the store's pool serves requests; the bus must not queue
 /// behind them), failing within the self-test's time rather than sqlx's 30 s default.
-async fn connect(url: &str) -> Result<(PgPool, String), BusError> {
+/// `name` is the application name shown in `pg_stat_activity`, unless the URL sets one.
+async fn connect(url: &str, name: &str) -> Result<(PgPool, String), BusError> {
     let options = PgConnectOptions::from_str(url).map_err(|error| BusError::MalformedUrl {
         reason: error.to_string(),
     })?;
     let options = if options.get_application_name().is_none() {
-        options.application_name("sori-bus")
+        options.application_name(name)
     } else {
         options
     };
@@ -302,6 +306,7 @@ async fn send_hints(
 /// The listener: others' hints to the relay, and a full catch-up after a reconnection.
 async fn listen(
     mut listener: PgListener,
+    listen_pool: PgPool,
     pool: PgPool,
     instance: InstanceId,
     relay: Arc<Relay>,
@@ -327,7 +332,7 @@ async fn listen(
             Err(error) => {
                 listening.store(false, Ordering::Relaxed);
                 tracing::warn!(%error, "bus: the listening connection is down; retrying");
-                reconnect(&mut listener).await;
+                listener = reopen(listener, &listen_pool).await;
                 listening.store(true, Ordering::Relaxed);
                 tracing::info!("bus: listening again");
                 catch_up(&pool, &relay).await;
@@ -336,19 +341,26 @@ async fn listen(
     }
 }
 
-/// Retries until the listener has a connection again (a query through it reconnects and
-/// re-LISTENs).
-async fn reconnect(listener: &mut PgListener) {
+/// A new listener in place of one whose connection failed, retried until the database
+/// answers. The old one goes first: it holds the pool's one connection, which the pool
+/// tests and replaces when it comes back.
+async fn reopen(broken: PgListener, pool: &PgPool) -> PgListener {
+    drop(broken);
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        if sqlx::query("SELECT 1")
-            .execute(&mut *listener)
-            .await
-            .is_ok()
-        {
-            return;
+        match open_listener(pool).await {
+            Ok(listener) => return listener,
+            Err(error) => tracing::debug!(%error, "bus: the listener cannot reconnect yet"),
         }
     }
+}
+
+async fn open_listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    // The pool exists only to (re)connect the listener; nothing closes it before the end.
+    listener.ignore_pool_close_event(true);
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
 }
 
 async fn catch_up_every(every: Duration, pool: PgPool, relay: Arc<Relay>) {

@@ -244,3 +244,107 @@ async fn an_instance_that_cannot_listen_refuses_to_start_naming_the_setting() {
     .unwrap();
     assert_one_line_failure(&output, &["SORI_LISTEN_DATABASE_URL", "127.0.0.1:1"]);
 }
+
+#[tokio::test]
+async fn a_listener_that_reconnects_catches_up_at_once() {
+    let (database, first, second) = two_instances(|config| {
+        // Neither hints nor the periodic catch-up can deliver within the test.
+        config.bus.catch_up_ms = 600_000;
+        config.bus.drop_hints = true;
+    })
+    .await;
+    let mut minji = person(&first, "minji").await;
+    let room = room_with(&mut minji, &mut []).await;
+    let (mut there, _) = subscribed(&second, &on(&second, &minji), room, Some(0)).await;
+    let (status, ack) = post(&mut minji, room, &uuid(1), "while nobody hears").await;
+    assert_eq!(status, 200, "{ack}");
+    assert!(
+        there
+            .next_within(Duration::from_millis(300))
+            .await
+            .is_none(),
+        "no hint, no catch-up yet"
+    );
+
+    // The database ends the listening connections (as a restart or a proxy would).
+    let mut connection = sqlx::PgConnection::connect(database.url()).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = $1",
+    )
+    .bind(app::backend::bus::LISTENER_NAME)
+    .fetch_all(&mut connection)
+    .await
+    .unwrap();
+    assert_eq!(ended, [true, true], "one listener per instance");
+    connection.close().await.ok();
+
+    assert_eq!(changes(&mut there, 1, Duration::from_secs(10)).await, [1]);
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+/// `/readyz`'s status and reason, polled until `wanted` or 10 s.
+async fn readiness_becomes(app: &TestApp, wanted: u16) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        if status == wanted {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz stayed {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn readyz_answers_503_while_the_listener_is_down_and_delivery_resumes_after() {
+    let (database, first, second) = two_instances(|config| {
+        config.bus.catch_up_ms = 600_000;
+        config.bus.drop_hints = true;
+    })
+    .await;
+    let mut minji = person(&first, "minji").await;
+    let room = room_with(&mut minji, &mut []).await;
+    let (mut there, _) = subscribed(&second, &on(&second, &minji), room, Some(0)).await;
+    let (status, ack) = post(&mut minji, room, &uuid(1), "while nobody hears").await;
+    assert_eq!(status, 200, "{ack}");
+
+    // The listeners lose their connections and cannot get new ones for a while; the
+    // pools' open connections keep serving requests.
+    // From the server's own database: one cannot bar connections to the one it is on.
+    let server = std::env::var(app::backend::store::scratch::SERVER_VARIABLE).unwrap();
+    let mut connection = sqlx::PgConnection::connect(&server).await.unwrap();
+    let name = database.url().rsplit('/').next().unwrap().to_owned();
+    let allow = |yes: bool| format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {yes}");
+    sqlx::query(&allow(false))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND application_name = $2",
+    )
+    .bind(&name)
+    .bind(app::backend::bus::LISTENER_NAME)
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    let body = readiness_becomes(&second, 503).await;
+    assert_eq!(body["reason"], "listener", "{body}");
+
+    sqlx::query(&allow(true))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.ok();
+    readiness_becomes(&second, 200).await;
+    assert_eq!(changes(&mut there, 1, Duration::from_secs(10)).await, [1]);
+    first.shutdown().await;
+    second.shutdown().await;
+}
