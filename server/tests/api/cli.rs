@@ -70,6 +70,8 @@ fn help_lists_the_configuration() {
         "SORI_PUBLIC_ORIGIN",
         "RUST_LOG",
         "SORI_DURABILITY",
+        "SORI_LISTEN_DATABASE_URL",
+        "SORI_CATCH_UP_MS",
     ] {
         assert!(help.contains(name), "{name} missing from --help:\n{help}");
     }
