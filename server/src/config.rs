@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use app::backend::BackendConfig;
 use app::backend::auth::AuthConfig;
+use app::backend::bus::BusConfig;
 use app::backend::hub::RealtimeConfig;
 use app::backend::messages::MessagesConfig;
 use app::backend::rooms::RoomsConfig;
@@ -59,6 +60,10 @@ pub struct Config {
 
     #[command(flatten)]
     pub realtime: RealtimeConfig,
+
+    /// How instances sharing a PostgreSQL database tell each other about changes.
+    #[command(flatten)]
+    pub bus: BusConfig,
 }
 
 /// Every default is written here once: the flags' defaults (`sori --help`) are read from it.
@@ -77,6 +82,7 @@ impl Default for Config {
             rooms: RoomsConfig::default(),
             messages: MessagesConfig::default(),
             realtime: RealtimeConfig::default(),
+            bus: BusConfig::default(),
         }
     }
 }
@@ -126,6 +132,12 @@ impl Config {
             messages: self.messages.clone(),
             realtime: self.realtime.clone(),
         }
+    }
+
+    /// Whether the store is shared with other instances (PostgreSQL), so the bus runs.
+    pub fn shares_the_store(&self) -> bool {
+        let url = self.store.database_url.trim();
+        url.starts_with("postgres:") || url.starts_with("postgresql:")
     }
 
     pub fn shutdown_grace(&self) -> Duration {

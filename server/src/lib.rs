@@ -28,8 +28,10 @@ mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use app::backend::Backend;
+use app::backend::bus::{self, Bus, BusError};
 use app::backend::clock::Clock;
 use app::backend::store::{self, OpenError};
 use axum::Router;
@@ -46,6 +48,8 @@ pub enum BootError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] OpenError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
     #[error(
         "cannot listen on {addr}: the address is already in use; stop the other process or \
          choose another address with --addr or SORI_ADDR"
@@ -67,6 +71,8 @@ pub struct Application {
     router: Router,
     backend: Backend,
     config: Config,
+    /// Running while the store is shared with other instances; dropping it stops it.
+    bus: Option<Arc<Bus>>,
     stopping: tokio::sync::watch::Sender<bool>,
 }
 
@@ -96,11 +102,28 @@ impl Application {
             .map_err(|source| BootError::Listen { addr, source })?;
         let public_origin = config.public_origin(local_addr)?;
 
-        let backend = Backend::new(store, &config.backend(), &public_origin, clock);
+        let (backend, bus) = if config.shares_the_store() {
+            let (hints, queued) = tokio::sync::mpsc::channel(bus::HINT_QUEUE);
+            let (backend, relay) =
+                Backend::relayed(store, &config.backend(), &public_origin, clock, hints);
+            let bus = Bus::start(
+                &config.bus,
+                &config.store.database_url,
+                backend.instance(),
+                relay,
+                queued,
+            )
+            .await?;
+            (backend, Some(Arc::new(bus)))
+        } else {
+            let backend = Backend::new(store, &config.backend(), &public_origin, clock);
+            (backend, None)
+        };
         let (stopping, shutdown) = tokio::sync::watch::channel(false);
         let state = AppState {
             leptos: site::leptos_options(&config, local_addr),
             backend: backend.clone(),
+            bus: bus.clone(),
             shutdown,
         };
         let router = Router::new()
@@ -121,6 +144,7 @@ impl Application {
             router,
             backend,
             config,
+            bus,
             stopping,
         })
     }
@@ -178,6 +202,10 @@ impl Application {
         let deadline = tokio::time::Instant::now() + grace.min(std::time::Duration::from_secs(2));
         while self.backend.hub().connection_count() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // The bus goes first: its tasks read through the store.
+        if let Some(bus) = &self.bus {
+            bus.stop();
         }
         self.backend.store().close().await;
         tracing::info!("stopped");

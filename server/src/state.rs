@@ -1,6 +1,9 @@
 //! The router's shared state: cheap clonable handles, passed to handlers with `State`.
 
 use app::backend::Backend;
+use app::backend::bus::Bus;
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
@@ -8,6 +11,8 @@ use leptos::config::LeptosOptions;
 pub struct AppState {
     pub leptos: LeptosOptions,
     pub backend: Backend,
+    /// The bus between instances, when the store is shared (`/readyz` checks its listener).
+    pub bus: Option<Arc<Bus>>,
     /// Turns true when shutdown starts; open sockets close with 1012 and clients reconnect.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

@@ -351,6 +351,11 @@ impl Hub {
         offer(&mut state, room, Delivery::Event(seq), json);
     }
 
+    /// Whether any socket of this instance follows `room` (the relay tracks only those).
+    pub fn is_followed(&self, room: RoomId) -> bool {
+        self.state().rooms.contains_key(&room)
+    }
+
     /// Who is online in `room`, for a new subscriber.
     pub fn online(&self, room: RoomId) -> Vec<Person> {
         self.state().presence.online(room)

@@ -5,9 +5,11 @@
 //! acknowledged and published to the hub. A resend with the same client id returns the
 //! original acknowledgement and publishes nothing, so retries never duplicate.
 //!
-//! Commit and publish happen under one lock, so the hub sees each room's events in `seq`
-//! order. SQLite has a single writer anyway, so the lock costs no throughput; a multi-instance
-//! store will order through its own notifications and rely on clients filling gaps.
+//! On a single instance, commit and publish happen under one lock, so the hub sees each
+//! room's events in `seq` order; SQLite has a single writer anyway, so the lock costs no
+//! throughput. With a store shared by several instances, a committed change goes to the
+//! [`Relay`] instead, which orders every room's events itself (whichever instance wrote
+//! them) and tells the other instances, after the commit, that the room has moved.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +21,7 @@ use super::clock::Clock;
 use super::hub::Hub;
 use super::internal_error::OrInternal;
 use super::rate_limit::RateLimiter;
+use super::relay::Relay;
 use super::rooms::{Rooms, can_manage};
 use super::store::{Change, NewMessage, RoomEvent, Store, StoreError};
 use crate::error::ApiError;
@@ -78,7 +81,10 @@ pub struct Messages {
     history_page: u32,
     replay_limit: u64,
     /// Held across commit and publish, so the hub gets each room's events in `seq` order.
+    /// Only without a relay: the relay orders by itself, across instances too.
     ordered: Mutex<()>,
+    /// Present when other instances share the store (see the module's note).
+    relay: Option<Arc<Relay>>,
 }
 
 impl Messages {
@@ -88,6 +94,7 @@ impl Messages {
         hub: Arc<Hub>,
         config: &MessagesConfig,
         clock: Clock,
+        relay: Option<Arc<Relay>>,
     ) -> Self {
         Self {
             limiter: RateLimiter::new(
@@ -102,6 +109,15 @@ impl Messages {
             history_page: config.history_page.max(1),
             replay_limit: config.replay_limit,
             ordered: Mutex::new(()),
+            relay,
+        }
+    }
+
+    /// The lock that orders commit and publish on a single instance; none with a relay.
+    async fn ordered(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.relay {
+            None => Some(self.ordered.lock().await),
+            Some(_) => None,
         }
     }
 
@@ -142,7 +158,7 @@ impl Messages {
             };
         }
 
-        let _ordered = self.ordered.lock().await;
+        let _ordered = self.ordered().await;
         let posted = self
             .store
             .insert_message(NewMessage {
@@ -157,10 +173,21 @@ impl Messages {
             .or_internal("insert message")?;
         if posted.created {
             let seq = posted.message.seq;
-            let frame = ServerFrame::Message {
-                message: posted.message.clone(),
-            };
-            self.hub.publish(room.id, seq, &frame);
+            match &self.relay {
+                None => {
+                    let frame = ServerFrame::Message {
+                        message: posted.message.clone(),
+                    };
+                    self.hub.publish(room.id, seq, &frame);
+                }
+                Some(relay) => {
+                    let event = RoomEvent {
+                        seq,
+                        message: posted.message.clone(),
+                    };
+                    relay.committed(event).await;
+                }
+            }
             self.hub.stop_typing(room.id, author);
         }
         Ok(ack(&posted.message))
@@ -224,7 +251,7 @@ impl Messages {
     }
 
     async fn change(&self, id: MessageId, change: Change<'_>) -> Result<MessageView, ApiError> {
-        let _ordered = self.ordered.lock().await;
+        let _ordered = self.ordered().await;
         let event = self
             .store
             .change_message(id, change, self.clock.now_ms())
@@ -233,7 +260,10 @@ impl Messages {
             // Deleted meanwhile.
             .ok_or(ApiError::NotFound)?;
         let (room, seq, message) = (event.message.room, event.seq, event.message.clone());
-        self.hub.publish(room, seq, &ServerFrame::from(event));
+        match &self.relay {
+            None => self.hub.publish(room, seq, &ServerFrame::from(event)),
+            Some(relay) => relay.committed(event).await,
+        }
         Ok(message)
     }
 

@@ -4,6 +4,9 @@
 //!   delivery contract). Server functions and the socket call them; they call the store and
 //!   the hub.
 //! - [`hub`]: fan-out to open sockets, with [`presence`]; no I/O, never blocks.
+//! - [`relay`]: with a store shared by several instances, orders every room's committed
+//!   events into the hub once, whichever instance wrote them; [`bus`] carries the hints
+//!   between instances over PostgreSQL; [`instance_id`] names this run.
 //! - [`store`]: persistence behind the `Store` traits (records in, records out; no frames).
 //! - Edges: [`request`] (the HTTP request being served), [`client_addr`], [`cross_site`],
 //!   [`rate_limit`], [`clock`], [`internal_error`].
@@ -17,14 +20,17 @@
 //! request through Leptos context.
 
 pub mod auth;
+pub mod bus;
 pub mod client_addr;
 pub mod clock;
 pub mod cross_site;
 pub mod hub;
+pub mod instance_id;
 pub mod internal_error;
 pub mod messages;
 pub mod presence;
 pub mod rate_limit;
+pub mod relay;
 pub mod request;
 pub mod rooms;
 pub mod store;
@@ -39,7 +45,9 @@ use crate::model::StatusReport;
 use auth::{Accounts, AuthConfig, CurrentUser};
 use clock::Clock;
 use hub::{Hub, HubLimits, RealtimeConfig};
+use instance_id::InstanceId;
 use messages::{Messages, MessagesConfig};
+use relay::{Hint, Relay};
 use request::RequestContext;
 use rooms::{Rooms, RoomsConfig};
 use store::Store;
@@ -55,6 +63,9 @@ pub struct Backend {
     hub: Arc<Hub>,
     realtime: Arc<RealtimeConfig>,
     public_origin: Arc<str>,
+    instance: InstanceId,
+    /// Present when the store is shared with other instances.
+    relay: Option<Arc<Relay>>,
 }
 
 /// The service settings a [`Backend`] is built from; part of the server's configuration.
@@ -67,16 +78,45 @@ pub struct BackendConfig {
 }
 
 impl Backend {
-    /// Builds the services; call it inside the Tokio runtime (it starts the presence timer).
+    /// Builds the services of the only instance on its store; call it inside the Tokio
+    /// runtime (it starts the presence timer). Committed changes go straight to the hub.
     pub fn new(
         store: Arc<dyn Store>,
         config: &BackendConfig,
         public_origin: &str,
         clock: Clock,
     ) -> Self {
+        Self::build(store, config, public_origin, clock, None)
+    }
+
+    /// Builds the services of one instance among several on a shared store: committed
+    /// changes go through a [`Relay`], which offers a hint for the others to `hints`. The
+    /// relay is also returned for the bus to feed with the others' hints.
+    pub fn relayed(
+        store: Arc<dyn Store>,
+        config: &BackendConfig,
+        public_origin: &str,
+        clock: Clock,
+        hints: tokio::sync::mpsc::Sender<Hint>,
+    ) -> (Self, Arc<Relay>) {
+        let backend = Self::build(store, config, public_origin, clock, Some(hints));
+        let relay = backend.relay.clone();
+        // `build` makes a relay whenever it is given a hint queue, as it is here.
+        (backend, relay.expect("a relayed backend has a relay"))
+    }
+
+    fn build(
+        store: Arc<dyn Store>,
+        config: &BackendConfig,
+        public_origin: &str,
+        clock: Clock,
+        hints: Option<tokio::sync::mpsc::Sender<Hint>>,
+    ) -> Self {
         let hub = Arc::new(Hub::new(HubLimits::from(&config.realtime)));
         // Runs for as long as the hub exists (the server's lifetime).
         Hub::start_presence_timer(&hub);
+        let relay =
+            hints.map(|hints| Arc::new(Relay::new(store.clone(), hub.clone(), Some(hints))));
         let rooms = Arc::new(Rooms::new(
             store.clone(),
             hub.clone(),
@@ -97,12 +137,15 @@ impl Backend {
                 hub.clone(),
                 &config.messages,
                 clock,
+                relay.clone(),
             )),
             rooms,
             hub,
             realtime: Arc::new(config.realtime.clone()),
             store,
             public_origin: public_origin.into(),
+            instance: InstanceId::random(),
+            relay,
         }
     }
 
@@ -137,6 +180,16 @@ impl Backend {
 
     pub fn realtime(&self) -> &RealtimeConfig {
         &self.realtime
+    }
+
+    /// This run's id, fresh at every start (reported by `/healthz`).
+    pub fn instance(&self) -> InstanceId {
+        self.instance
+    }
+
+    /// The relay, when other instances share the store; sockets track their rooms with it.
+    pub fn relay(&self) -> Option<&Relay> {
+        self.relay.as_deref()
     }
 
     /// The origin browsers use to reach this server, e.g. `https://chat.example.org`.

@@ -290,7 +290,18 @@ impl Connection {
                 return self.let_go();
             }
         }
-        let replay = match self.backend.messages().replay(room, after_seq).await {
+        // With other instances on the store, the relay's mark for the room is read here:
+        // after the hub registration above and before the replay read below, so whatever the
+        // replay does not hold the relay publishes to this socket's queue (see `relay`).
+        let tracked = match self.backend.relay() {
+            Some(relay) => relay.track(room).await,
+            None => Ok(()),
+        };
+        let replay = match tracked {
+            Ok(()) => self.backend.messages().replay(room, after_seq).await,
+            Err(error) => Err(error),
+        };
+        let replay = match replay {
             Ok(replay) => replay,
             Err(error) => {
                 tracing::error!(%error, "subscribe: the store failed");

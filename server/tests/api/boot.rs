@@ -21,6 +21,27 @@ async fn healthz_answers_without_the_database_and_for_any_host() {
 }
 
 #[tokio::test]
+async fn healthz_names_the_instance_with_an_id_fresh_at_every_start() {
+    async fn instance_of(app: &TestApp) -> String {
+        let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+        let body: serde_json::Value = response.json().await.unwrap();
+        let instance = body["instance"]
+            .as_str()
+            .expect("an instance id")
+            .to_owned();
+        assert_eq!(instance.len(), 16, "{body}");
+        instance
+    }
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn().await;
+    let id = instance_of(&first).await;
+    assert_eq!(instance_of(&first).await, id, "the same for the whole run");
+    assert_ne!(instance_of(&second).await, id, "each start draws its own");
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+#[tokio::test]
 async fn readyz_reports_that_the_database_answers() {
     let app = TestApp::spawn().await;
     let response = app.client.get(app.url("/readyz")).send().await.unwrap();

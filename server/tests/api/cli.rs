@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-fn sori(envs: &[(&str, &str)], args: &[&str]) -> Output {
+pub fn sori(envs: &[(&str, &str)], args: &[&str]) -> Output {
     let data = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_sori"));
     command
@@ -17,7 +17,7 @@ fn sori(envs: &[(&str, &str)], args: &[&str]) -> Output {
     command.output().expect("the binary runs")
 }
 
-fn assert_one_line_failure(output: &Output, expected: &[&str]) {
+pub fn assert_one_line_failure(output: &Output, expected: &[&str]) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
@@ -70,6 +70,8 @@ fn help_lists_the_configuration() {
         "SORI_PUBLIC_ORIGIN",
         "RUST_LOG",
         "SORI_DURABILITY",
+        "SORI_LISTEN_DATABASE_URL",
+        "SORI_CATCH_UP_MS",
     ] {
         assert!(help.contains(name), "{name} missing from --help:\n{help}");
     }

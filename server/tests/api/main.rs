@@ -10,6 +10,7 @@ mod accounts;
 mod boot;
 mod cli;
 mod crash;
+mod instances;
 mod realtime;
 mod room_life;
 mod rooms;

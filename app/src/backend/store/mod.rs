@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 pub use config::{Durability, StoreConfig};
 pub use error::{OpenError, StoreError};
-pub use postgres::PgStore;
+pub use postgres::{PgStore, scratch};
 pub use records::{
     Change, Instance, InvitationRecord, MemberRecord, NewMessage, NewRoom, NewUser, Posted,
     RoomEvent, RoomRecord, SessionRecord, TokenHash, UserRecord,

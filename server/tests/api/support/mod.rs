@@ -30,6 +30,16 @@ impl TestApp {
         Self::spawn_with_clock(Clock::system(), adjust).await
     }
 
+    /// Spawns one instance on a PostgreSQL database that others may share (each test gets
+    /// its database from `app::backend::store::scratch`).
+    pub async fn spawn_on_postgres(database_url: &str, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_with(|config| {
+            config.store.database_url = database_url.to_owned();
+            adjust(config);
+        })
+        .await
+    }
+
     /// Spawns with the given clock (a manual one lets a test move time forward).
     pub async fn spawn_with_clock(clock: Clock, adjust: impl FnOnce(&mut Config)) -> Self {
         let data = tempfile::tempdir().expect("a temporary directory");

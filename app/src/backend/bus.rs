@@ -1,0 +1,436 @@
+//! The bus between instances on PostgreSQL: hints after commit, the listener, catch-up.
+//!
+//! Instances tell each other only "room R has changed up to seq S" (a [`Hint`]); each one
+//! reads the events from the database itself, through its [`Relay`]. [`Bus::start`] runs
+//! three tasks for the instance's lifetime:
+//!
+//! - the sender batches this instance's hints for [`HINT_BATCH`], keeps the highest `seq`
+//!   per room, and sends one `pg_notify` per batch on a connection of its own, never inside
+//!   a message's transaction (a NOTIFY in it would serialise every commit behind
+//!   PostgreSQL's global notification lock). A payload carries the sender's id and at most
+//!   [`ROOMS_PER_PAYLOAD`] rooms, far below PostgreSQL's 8,000-byte limit;
+//! - the listener keeps one dedicated connection (`SORI_LISTEN_DATABASE_URL`, else
+//!   `DATABASE_URL`) and hands others' hints to the relay; its own it ignores. After the
+//!   connection is lost and comes back it runs a full catch-up, since notifications sent
+//!   meanwhile are gone;
+//! - the catch-up asks the database, in one query, for the newest `seq` of every room with
+//!   local subscribers every `SORI_CATCH_UP_MS`, so a lost hint delays delivery by at most
+//!   that interval and never loses it.
+//!
+//! Before any of that, [`Bus::start`] checks that notifications work at all: it notifies
+//! itself and waits up to [`SELF_TEST`]; through a pooler in transaction mode they never
+//! arrive, and the instance refuses to start rather than run deaf. It carries nothing but
+//! room and seq: no presence, no revocations (later work), and no message content.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::instance_id::InstanceId;
+use super::relay::{Hint, Relay};
+use crate::model::RoomId;
+
+/// The channel every instance of a deployment listens on.
+const CHANNEL: &str = "sori_hints";
+
+/// How the bus's connections appear in `pg_stat_activity`, for operators (and tests).
+pub const LISTENER_NAME: &str = "sori-listener";
+const SENDER_NAME: &str = "sori-hints";
+
+/// How long the sender gathers hints before notifying: a burst of posts costs one NOTIFY.
+pub const HINT_BATCH: Duration = Duration::from_millis(5);
+
+/// Rooms per notification. Each entry is at most 41 bytes of JSON (two 20-digit numbers,
+/// brackets, a comma), so a payload stays under 3,000 bytes, far below the 8,000 limit.
+pub const ROOMS_PER_PAYLOAD: usize = 64;
+
+/// How long the start-up self-test waits for its own notification.
+pub const SELF_TEST: Duration = Duration::from_secs(5);
+
+/// Hints waiting to be sent; beyond this, new ones are dropped (catch-up covers them).
+pub const HINT_QUEUE: usize = 4096;
+
+/// The bus's settings; part of the server's one configuration struct. Used only when
+/// `DATABASE_URL` is PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct BusConfig {
+    /// A direct connection to PostgreSQL for the listener, when DATABASE_URL goes through a
+    /// pooler (LISTEN needs a session of its own) [default: DATABASE_URL].
+    #[arg(long, env = "SORI_LISTEN_DATABASE_URL")]
+    pub listen_database_url: Option<String>,
+
+    /// How often rooms with local subscribers are caught up from the database, in ms: the
+    /// longest a lost notification can delay a message (keep it at most 5000).
+    #[arg(long, env = "SORI_CATCH_UP_MS", default_value_t = Self::default().catch_up_ms)]
+    pub catch_up_ms: u64,
+
+    /// Tests only, never a flag: drop every outgoing hint, so only catch-up delivers.
+    #[arg(skip)]
+    pub drop_hints: bool,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        Self {
+            listen_database_url: None,
+            catch_up_ms: 2_000,
+            drop_hints: false,
+        }
+    }
+}
+
+/// Why the bus could not start. Each message is one line naming the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error(
+        "the listening connection's URL is not valid ({reason}); set SORI_LISTEN_DATABASE_URL \
+         (or DATABASE_URL) to postgres://USER[:PASSWORD]@HOST:PORT/DB"
+    )]
+    MalformedUrl { reason: String },
+    #[error(
+        "cannot open the listening connection to {server} ({source}); set \
+         SORI_LISTEN_DATABASE_URL to a direct connection to PostgreSQL"
+    )]
+    Connect {
+        server: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error(
+        "this instance's test notification did not come back within {}s through {server}, so \
+         instances could not tell each other about new messages (a pooler in transaction \
+         mode?); set SORI_LISTEN_DATABASE_URL to a direct connection to PostgreSQL",
+        SELF_TEST.as_secs()
+    )]
+    SelfTest { server: String },
+}
+
+/// What travels in one notification: who sent it and the rooms that moved. An empty list
+/// is the start-up self-test.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Payload {
+    from: String,
+    rooms: Vec<(RoomId, u64)>,
+}
+
+/// The payloads announcing `newest` (room to highest seq), split to stay small.
+fn payloads(instance: InstanceId, newest: &BTreeMap<RoomId, u64>) -> Vec<String> {
+    let rooms: Vec<(RoomId, u64)> = newest.iter().map(|(room, seq)| (*room, *seq)).collect();
+    rooms
+        .chunks(ROOMS_PER_PAYLOAD)
+        .map(|chunk| encode(instance, chunk.to_vec()))
+        .collect()
+}
+
+fn encode(instance: InstanceId, rooms: Vec<(RoomId, u64)>) -> String {
+    let payload = Payload {
+        from: instance.to_string(),
+        rooms,
+    };
+    // A struct of a string and numbers always serialises.
+    serde_json::to_string(&payload).unwrap_or_default()
+}
+
+/// The rooms of another instance's notification; `None` for our own, or anything that is
+/// not a hint (a stray NOTIFY on the channel is ignored, not trusted).
+fn others_rooms(instance: InstanceId, text: &str) -> Option<Vec<(RoomId, u64)>> {
+    let payload: Payload = serde_json::from_str(text).ok()?;
+    let from = InstanceId::parse(&payload.from)?;
+    (from != instance).then_some(payload.rooms)
+}
+
+/// The running bus of one instance. Dropping it stops its tasks, as [`Bus::stop`] does.
+pub struct Bus {
+    listening: Arc<AtomicBool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Bus {
+    /// Opens the listening and the sending connections, runs the self-test, and starts the
+    /// tasks. `hints` is the queue the relay offers this instance's commits to.
+    pub async fn start(
+        config: &BusConfig,
+        database_url: &str,
+        instance: InstanceId,
+        relay: Arc<Relay>,
+        hints: mpsc::Receiver<Hint>,
+    ) -> Result<Self, BusError> {
+        let listen_url = config
+            .listen_database_url
+            .as_deref()
+            .unwrap_or(database_url);
+        let (listen_pool, server) = connect(listen_url.trim(), LISTENER_NAME).await?;
+        let (sender_pool, _) = connect(database_url.trim(), SENDER_NAME).await?;
+
+        let mut listener =
+            open_listener(&listen_pool)
+                .await
+                .map_err(|source| BusError::Connect {
+                    server: server.clone(),
+                    source,
+                })?;
+        let self_test = async {
+            notify(&sender_pool, &encode(instance, Vec::new())).await?;
+            loop {
+                let Some(notification) = listener.try_recv().await? else {
+                    continue;
+                };
+                let own = serde_json::from_str::<Payload>(notification.payload())
+                    .is_ok_and(|payload| payload.from == instance.to_string());
+                if own {
+                    return Ok::<(), sqlx::Error>(());
+                }
+            }
+        };
+        match tokio::time::timeout(SELF_TEST, self_test).await {
+            Ok(Ok(())) => {}
+            Ok(Err(source)) => return Err(BusError::Connect { server, source }),
+            Err(_) => return Err(BusError::SelfTest { server }),
+        }
+
+        let listening = Arc::new(AtomicBool::new(true));
+        let catch_up = Duration::from_millis(config.catch_up_ms.max(10));
+        let tasks = vec![
+            tokio::spawn(send_hints(
+                sender_pool.clone(),
+                instance,
+                hints,
+                config.drop_hints,
+            )),
+            tokio::spawn(listen(
+                listener,
+                listen_pool,
+                sender_pool.clone(),
+                instance,
+                relay.clone(),
+                listening.clone(),
+            )),
+            tokio::spawn(catch_up_every(catch_up, sender_pool, relay)),
+        ];
+        Ok(Self { listening, tasks })
+    }
+
+    /// Stops the tasks (at shutdown, before the store closes). Safe to call more than once.
+    pub fn stop(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+
+    /// Whether the listening connection is up (`/readyz` answers 503 while it is not).
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Relaxed)
+    }
+}
+
+/// A small pool of its own (the store's pool serves requests; the bus must not queue
+/// behind them), failing within the self-test's time rather than sqlx's 30 s default.
+/// `name` is the application name shown in `pg_stat_activity`, unless the URL sets one.
+async fn connect(url: &str, name: &str) -> Result<(PgPool, String), BusError> {
+    let options = PgConnectOptions::from_str(url).map_err(|error| BusError::MalformedUrl {
+        reason: error.to_string(),
+    })?;
+    let options = if options.get_application_name().is_none() {
+        options.application_name(name)
+    } else {
+        options
+    };
+    let server = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("(the user's database)")
+    );
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .acquire_timeout(SELF_TEST)
+        .connect_with(options)
+        .await
+        .map_err(|source| BusError::Connect {
+            server: server.clone(),
+            source,
+        })?;
+    Ok((pool, server))
+}
+
+async fn notify(pool: &PgPool, payload: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(payload)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The sender: one NOTIFY per batch of this instance's hints.
+async fn send_hints(
+    pool: PgPool,
+    instance: InstanceId,
+    mut hints: mpsc::Receiver<Hint>,
+    drop_hints: bool,
+) {
+    while let Some(first) = hints.recv().await {
+        let mut newest = BTreeMap::from([(first.room, first.seq)]);
+        let deadline = tokio::time::Instant::now() + HINT_BATCH;
+        while let Ok(Some(hint)) = tokio::time::timeout_at(deadline, hints.recv()).await {
+            let seq = newest.entry(hint.room).or_default();
+            *seq = (*seq).max(hint.seq);
+        }
+        if drop_hints {
+            continue;
+        }
+        for payload in payloads(instance, &newest) {
+            if let Err(error) = notify(&pool, &payload).await {
+                // The others' catch-up delivers what this hint would have.
+                tracing::warn!(%error, "bus: cannot send a hint");
+            }
+        }
+    }
+}
+
+/// The listener: others' hints to the relay, and a full catch-up after a reconnection.
+async fn listen(
+    mut listener: PgListener,
+    listen_pool: PgPool,
+    pool: PgPool,
+    instance: InstanceId,
+    relay: Arc<Relay>,
+    listening: Arc<AtomicBool>,
+) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => {
+                let Some(rooms) = others_rooms(instance, notification.payload()) else {
+                    continue;
+                };
+                for (room, seq) in rooms {
+                    // Rooms proceed in parallel; the relay orders each room by itself.
+                    let relay = relay.clone();
+                    tokio::spawn(async move { relay.deliver_up_to(room, seq).await });
+                }
+            }
+            // Lost and already reconnected (sqlx re-LISTENs): what was sent meanwhile is gone.
+            Ok(None) => {
+                tracing::warn!("bus: the listening connection was lost and re-established");
+                catch_up(&pool, &relay).await;
+            }
+            Err(error) => {
+                listening.store(false, Ordering::Relaxed);
+                tracing::warn!(%error, "bus: the listening connection is down; retrying");
+                listener = reopen(listener, &listen_pool).await;
+                listening.store(true, Ordering::Relaxed);
+                tracing::info!("bus: listening again");
+                catch_up(&pool, &relay).await;
+            }
+        }
+    }
+}
+
+/// A new listener in place of one whose connection failed, retried until the database
+/// answers. The old one goes first: it holds the pool's one connection, which the pool
+/// tests and replaces when it comes back.
+async fn reopen(broken: PgListener, pool: &PgPool) -> PgListener {
+    drop(broken);
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        match open_listener(pool).await {
+            Ok(listener) => return listener,
+            Err(error) => tracing::debug!(%error, "bus: the listener cannot reconnect yet"),
+        }
+    }
+}
+
+async fn open_listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    // The pool exists only to (re)connect the listener; nothing closes it before the end.
+    listener.ignore_pool_close_event(true);
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+async fn catch_up_every(every: Duration, pool: PgPool, relay: Arc<Relay>) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        relay.forget_unfollowed();
+        catch_up(&pool, &relay).await;
+    }
+}
+
+/// Delivers whatever the tracked rooms have that the relay has not: one query for all
+/// their newest `seq`s, then a read for each room that moved.
+async fn catch_up(pool: &PgPool, relay: &Relay) {
+    let rooms: Vec<i64> = relay.tracked().into_iter().map(|room| room.0).collect();
+    if rooms.is_empty() {
+        return;
+    }
+    let newest: Result<Vec<(i64, i64)>, _> =
+        sqlx::query_as("SELECT id, last_seq FROM rooms WHERE id = ANY($1)")
+            .bind(&rooms)
+            .fetch_all(pool)
+            .await;
+    match newest {
+        Ok(newest) => {
+            for (room, seq) in newest {
+                let seq = u64::try_from(seq).unwrap_or(0);
+                relay.deliver_up_to(RoomId(room), seq).await;
+            }
+        }
+        Err(error) => tracing::warn!(%error, "bus: catch-up cannot read the rooms' seqs"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_payload_stays_far_below_postgresqls_limit() {
+        let newest: BTreeMap<RoomId, u64> = (0..ROOMS_PER_PAYLOAD as i64)
+            .map(|n| (RoomId(i64::MAX - n), u64::MAX))
+            .collect();
+        let payloads = payloads(InstanceId::random(), &newest);
+        assert_eq!(payloads.len(), 1);
+        assert!(payloads[0].len() < 3_000, "{} bytes", payloads[0].len());
+    }
+
+    #[test]
+    fn many_rooms_are_split_over_several_payloads_each_room_once() {
+        let newest: BTreeMap<RoomId, u64> = (1..=150).map(|n| (RoomId(n), 7)).collect();
+        let instance = InstanceId::random();
+        let payloads = payloads(instance, &newest);
+        assert_eq!(payloads.len(), 3);
+        let other = InstanceId::random();
+        let rooms: Vec<(RoomId, u64)> = payloads
+            .iter()
+            .flat_map(|payload| others_rooms(other, payload).expect("a hint"))
+            .collect();
+        assert_eq!(rooms, newest.into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn an_instance_ignores_its_own_hints_and_anything_that_is_not_one() {
+        let (me, other) = (InstanceId::random(), InstanceId::random());
+        let hint = encode(me, vec![(RoomId(3), 9)]);
+        assert_eq!(others_rooms(me, &hint), None);
+        assert_eq!(others_rooms(other, &hint), Some(vec![(RoomId(3), 9)]));
+        assert_eq!(others_rooms(other, "hello"), None);
+        assert_eq!(others_rooms(other, r#"{"from":"x","rooms":[]}"#), None);
+    }
+}

@@ -1,0 +1,350 @@
+//! Several instances on one PostgreSQL database, with real WebSocket clients on each: what
+//! one instance commits reaches the others' subscribers once and in order, through hints
+//! or, when hints are lost, through catch-up; an instance whose notifications cannot
+//! arrive refuses to start.
+//!
+//! Each test makes a database of its own on `SORI_TEST_POSTGRES_URL` (run the tests under
+//! `scripts/with-postgres.sh`); without the variable they fail, saying so.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use app::backend::store::scratch::ScratchDatabase;
+use app::model::RoomId;
+use app::protocol::ServerFrame;
+use server::Config;
+use sqlx::Connection;
+
+use crate::cli::{assert_one_line_failure, sori};
+use crate::support::TestApp;
+use crate::support::browser::Browser;
+use crate::support::chat::{call_json, person, post, room_with, subscribed, uuid};
+use crate::support::socket::Socket;
+
+/// Two instances on one fresh database, with no posting limit (each instance counts its
+/// own; the limits across instances are later work).
+async fn two_instances(adjust: impl Fn(&mut Config) + Copy) -> (ScratchDatabase, TestApp, TestApp) {
+    let database = ScratchDatabase::create().await;
+    let settings = move |config: &mut Config| {
+        config.messages.messages_per_window = 0;
+        adjust(config);
+    };
+    let first = TestApp::spawn_on_postgres(database.url(), settings).await;
+    let second = TestApp::spawn_on_postgres(database.url(), settings).await;
+    (database, first, second)
+}
+
+/// The same signed-in person, their browser pointed at `app` (sessions live in the database).
+fn on(app: &TestApp, browser: &Browser) -> Browser {
+    let mut moved = app.browser();
+    moved.cookie = browser.cookie.clone();
+    moved
+}
+
+/// The `seq` of every change frame arriving within `wait` of the previous one, until
+/// `count` have arrived (or none comes in time).
+async fn changes(socket: &mut Socket, count: usize, wait: Duration) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    while seqs.len() < count {
+        match socket.next_within(wait).await {
+            Some(ServerFrame::Message { message }) => seqs.push(message.seq),
+            Some(ServerFrame::Changed { seq, .. }) => seqs.push(seq),
+            Some(other) => panic!("unexpected {other:?}"),
+            None => break,
+        }
+    }
+    seqs
+}
+
+/// Nothing more arrives for a while: no duplicate trails the expected frames.
+async fn assert_quiet(socket: &mut Socket) {
+    let extra = socket.next_within(Duration::from_millis(300)).await;
+    assert!(extra.is_none(), "a frame too many: {extra:?}");
+}
+
+#[tokio::test]
+async fn a_change_on_either_instance_reaches_subscribers_on_both_once_and_in_order() {
+    let (_database, first, second) = two_instances(|_| {}).await;
+    let mut minji = person(&first, "minji").await;
+    let mut jisoo = person(&first, "jisoo").await;
+    let room = room_with(&mut minji, &mut [&mut jisoo]).await;
+    let mut jisoo = on(&second, &jisoo);
+    let (mut here, _) = subscribed(&first, &minji, room, Some(0)).await;
+    let (mut there, _) = subscribed(&second, &jisoo, room, Some(0)).await;
+
+    for n in 1..=6 {
+        let (status, ack) = if n % 2 == 1 {
+            post(&mut minji, room, &uuid(n), "from the first").await
+        } else {
+            post(&mut jisoo, room, &uuid(n), "from the second").await
+        };
+        assert_eq!(
+            (status, ack["seq"].as_u64()),
+            (200, Some(u64::from(n))),
+            "{ack}"
+        );
+    }
+    let id = {
+        let (_, ack) = post(&mut jisoo, room, &uuid(7), "typo").await;
+        ack["id"].as_i64().unwrap().to_string()
+    };
+    let form = [("id", id.as_str()), ("body", "fixed")];
+    let (status, edited) = call_json(&mut jisoo, "messages/edit", &form).await;
+    assert_eq!(status, 200, "{edited}");
+    let (status, _) = call_json(&mut jisoo, "messages/delete", &[("id", &id)]).await;
+    assert_eq!(status, 200);
+
+    let every: Vec<u64> = (1..=9).collect();
+    for socket in [&mut here, &mut there] {
+        assert_eq!(changes(socket, 9, Duration::from_secs(5)).await, every);
+        assert_quiet(socket).await;
+    }
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn concurrent_posters_on_both_instances_leave_no_gap_and_no_duplicate() {
+    const PER_POSTER: u32 = 15;
+    let (database, first, second) = two_instances(|_| {}).await;
+    let mut owner = person(&first, "owner").await;
+    let mut posters = Vec::new();
+    for name in ["first1", "first2", "second1", "second2"] {
+        posters.push(person(&first, name).await);
+    }
+    let room = {
+        let mut others: Vec<&mut Browser> = posters.iter_mut().collect();
+        room_with(&mut owner, &mut others).await
+    };
+    let (mut here, _) = subscribed(&first, &owner, room, Some(0)).await;
+    let (mut there, _) = subscribed(&second, &on(&second, &owner), room, Some(0)).await;
+
+    let mut tasks = Vec::new();
+    for (index, poster) in posters.iter().enumerate() {
+        let app = if index < 2 { &first } else { &second };
+        let mut browser = on(app, poster);
+        tasks.push(tokio::spawn(async move {
+            for n in 0..PER_POSTER {
+                let client_id = uuid(index as u32 * 1000 + n);
+                let (status, ack) = post(&mut browser, room, &client_id, "busy").await;
+                assert_eq!(status, 200, "{ack}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("every poster finishes");
+    }
+
+    let total = 4 * PER_POSTER as usize;
+    let every: Vec<u64> = (1..=total as u64).collect();
+    for socket in [&mut here, &mut there] {
+        assert_eq!(changes(socket, total, Duration::from_secs(5)).await, every);
+        assert_quiet(socket).await;
+    }
+    let (count, highest) = stored(&database, room).await;
+    assert_eq!((count, highest), (total as i64, total as i64));
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+/// How many changes the database holds for `room`, and its counter.
+async fn stored(database: &ScratchDatabase, room: RoomId) -> (i64, i64) {
+    let mut connection = sqlx::PgConnection::connect(database.url())
+        .await
+        .expect("the test reaches its database");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM room_events WHERE room_id = $1")
+        .bind(room.0)
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    let highest: i64 = sqlx::query_scalar("SELECT last_seq FROM rooms WHERE id = $1")
+        .bind(room.0)
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.ok();
+    (count, highest)
+}
+
+#[tokio::test]
+async fn with_every_hint_dropped_catch_up_alone_delivers_within_its_interval() {
+    const CATCH_UP_MS: u64 = 300;
+    let (_database, first, second) = two_instances(|config| {
+        config.bus.catch_up_ms = CATCH_UP_MS;
+        config.bus.drop_hints = true;
+    })
+    .await;
+    let mut minji = person(&first, "minji").await;
+    let room = room_with(&mut minji, &mut []).await;
+    let (mut here, _) = subscribed(&first, &minji, room, Some(0)).await;
+    let (mut there, _) = subscribed(&second, &on(&second, &minji), room, Some(0)).await;
+
+    let mut sent = HashMap::new();
+    for n in 1..=3 {
+        let (status, ack) = post(&mut minji, room, &uuid(n), "no hint").await;
+        assert_eq!(status, 200, "{ack}");
+        sent.insert(ack["seq"].as_u64().unwrap(), n);
+    }
+    // The posting instance delivers its own at once; the other learns only from catch-up,
+    // which must come within a few intervals (a bound, not a sleep).
+    let bound = Duration::from_millis(CATCH_UP_MS * 4);
+    assert_eq!(
+        changes(&mut here, 3, Duration::from_secs(5)).await,
+        [1, 2, 3]
+    );
+    assert_eq!(changes(&mut there, 3, bound).await, [1, 2, 3]);
+    assert_quiet(&mut there).await;
+    assert_eq!(sent.len(), 3);
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn healthz_tells_two_instances_on_one_database_apart() {
+    let (_database, first, second) = two_instances(|_| {}).await;
+    let mut ids = Vec::new();
+    for app in [&first, &second] {
+        let body: serde_json::Value = app
+            .client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200, "the database and the listener are up");
+        ids.push(body["instance"].as_str().unwrap().to_owned());
+    }
+    assert_ne!(ids[0], ids[1]);
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_instance_that_cannot_listen_refuses_to_start_naming_the_setting() {
+    let database = ScratchDatabase::create().await;
+    let url = database.url().to_owned();
+    // Nothing listens on port 1: the listening connection cannot open. The binary runs on
+    // a thread of its own, as `cli` runs it, so the test's runtime keeps turning.
+    let output = tokio::task::spawn_blocking(move || {
+        sori(
+            &[
+                ("DATABASE_URL", &url),
+                (
+                    "SORI_LISTEN_DATABASE_URL",
+                    "postgres://postgres@127.0.0.1:1/none",
+                ),
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert_one_line_failure(&output, &["SORI_LISTEN_DATABASE_URL", "127.0.0.1:1"]);
+}
+
+#[tokio::test]
+async fn a_listener_that_reconnects_catches_up_at_once() {
+    let (database, first, second) = two_instances(|config| {
+        // Neither hints nor the periodic catch-up can deliver within the test.
+        config.bus.catch_up_ms = 600_000;
+        config.bus.drop_hints = true;
+    })
+    .await;
+    let mut minji = person(&first, "minji").await;
+    let room = room_with(&mut minji, &mut []).await;
+    let (mut there, _) = subscribed(&second, &on(&second, &minji), room, Some(0)).await;
+    let (status, ack) = post(&mut minji, room, &uuid(1), "while nobody hears").await;
+    assert_eq!(status, 200, "{ack}");
+    assert!(
+        there
+            .next_within(Duration::from_millis(300))
+            .await
+            .is_none(),
+        "no hint, no catch-up yet"
+    );
+
+    // The database ends the listening connections (as a restart or a proxy would).
+    let mut connection = sqlx::PgConnection::connect(database.url()).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = $1",
+    )
+    .bind(app::backend::bus::LISTENER_NAME)
+    .fetch_all(&mut connection)
+    .await
+    .unwrap();
+    assert_eq!(ended, [true, true], "one listener per instance");
+    connection.close().await.ok();
+
+    assert_eq!(changes(&mut there, 1, Duration::from_secs(10)).await, [1]);
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+/// `/readyz`'s status and reason, polled until `wanted` or 10 s.
+async fn readiness_becomes(app: &TestApp, wanted: u16) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        if status == wanted {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz stayed {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn readyz_answers_503_while_the_listener_is_down_and_delivery_resumes_after() {
+    let (database, first, second) = two_instances(|config| {
+        config.bus.catch_up_ms = 600_000;
+        config.bus.drop_hints = true;
+    })
+    .await;
+    let mut minji = person(&first, "minji").await;
+    let room = room_with(&mut minji, &mut []).await;
+    let (mut there, _) = subscribed(&second, &on(&second, &minji), room, Some(0)).await;
+    let (status, ack) = post(&mut minji, room, &uuid(1), "while nobody hears").await;
+    assert_eq!(status, 200, "{ack}");
+
+    // The listeners lose their connections and cannot get new ones for a while; the
+    // pools' open connections keep serving requests.
+    // From the server's own database: one cannot bar connections to the one it is on.
+    let server = std::env::var(app::backend::store::scratch::SERVER_VARIABLE).unwrap();
+    let mut connection = sqlx::PgConnection::connect(&server).await.unwrap();
+    let name = database.url().rsplit('/').next().unwrap().to_owned();
+    let allow = |yes: bool| format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {yes}");
+    sqlx::query(&allow(false))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND application_name = $2",
+    )
+    .bind(&name)
+    .bind(app::backend::bus::LISTENER_NAME)
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    let body = readiness_becomes(&second, 503).await;
+    assert_eq!(body["reason"], "listener", "{body}");
+
+    sqlx::query(&allow(true))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.ok();
+    readiness_becomes(&second, 200).await;
+    assert_eq!(changes(&mut there, 1, Duration::from_secs(10)).await, [1]);
+    first.shutdown().await;
+    second.shutdown().await;
+}
