@@ -175,13 +175,19 @@ impl Bus {
         let (listen_pool, server) = connect(listen_url.trim(), LISTENER_NAME).await?;
         let (sender_pool, _) = connect(database_url.trim(), SENDER_NAME).await?;
 
-        let mut listener =
-            open_listener(&listen_pool)
-                .await
-                .map_err(|source| BusError::Connect {
+        // A pooler may accept the connection and then stall the LISTEN: that is the same
+        // failure as a notification that never comes back.
+        let mut listener = match tokio::time::timeout(SELF_TEST, open_listener(&listen_pool)).await
+        {
+            Ok(Ok(listener)) => listener,
+            Ok(Err(source)) => {
+                return Err(BusError::Connect {
                     server: server.clone(),
                     source,
-                })?;
+                });
+            }
+            Err(_) => return Err(BusError::SelfTest { server }),
+        };
         let self_test = async {
             notify(&sender_pool, &encode(instance, Vec::new())).await?;
             loop {
@@ -320,8 +326,7 @@ async fn listen(
                 };
                 for (room, seq) in rooms {
                     // Rooms proceed in parallel; the relay orders each room by itself.
-                    let relay = relay.clone();
-                    tokio::spawn(async move { relay.deliver_up_to(room, seq).await });
+                    relay.hinted(room, seq);
                 }
             }
             // Lost and already reconnected (sqlx re-LISTENs): what was sent meanwhile is gone.
@@ -348,9 +353,10 @@ async fn reopen(broken: PgListener, pool: &PgPool) -> PgListener {
     drop(broken);
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        match open_listener(pool).await {
-            Ok(listener) => return listener,
-            Err(error) => tracing::debug!(%error, "bus: the listener cannot reconnect yet"),
+        match tokio::time::timeout(SELF_TEST, open_listener(pool)).await {
+            Ok(Ok(listener)) => return listener,
+            Ok(Err(error)) => tracing::debug!(%error, "bus: the listener cannot reconnect yet"),
+            Err(_) => tracing::debug!("bus: opening the listener stalled; trying again"),
         }
     }
 }
@@ -375,7 +381,7 @@ async fn catch_up_every(every: Duration, pool: PgPool, relay: Arc<Relay>) {
 
 /// Delivers whatever the tracked rooms have that the relay has not: one query for all
 /// their newest `seq`s, then a read for each room that moved.
-async fn catch_up(pool: &PgPool, relay: &Relay) {
+async fn catch_up(pool: &PgPool, relay: &Arc<Relay>) {
     let rooms: Vec<i64> = relay.tracked().into_iter().map(|room| room.0).collect();
     if rooms.is_empty() {
         return;
@@ -387,9 +393,9 @@ async fn catch_up(pool: &PgPool, relay: &Relay) {
             .await;
     match newest {
         Ok(newest) => {
+            // In parallel, so one slow room does not hold up the others or the listener.
             for (room, seq) in newest {
-                let seq = u64::try_from(seq).unwrap_or(0);
-                relay.deliver_up_to(RoomId(room), seq).await;
+                relay.hinted(RoomId(room), u64::try_from(seq).unwrap_or(0));
             }
         }
         Err(error) => tracing::warn!(%error, "bus: catch-up cannot read the rooms' seqs"),

@@ -185,7 +185,7 @@ impl Messages {
                         seq,
                         message: posted.message.clone(),
                     };
-                    relay.committed(event).await;
+                    deliver_committed(relay, event);
                 }
             }
             self.hub.stop_typing(room.id, author);
@@ -262,7 +262,7 @@ impl Messages {
         let (room, seq, message) = (event.message.room, event.seq, event.message.clone());
         match &self.relay {
             None => self.hub.publish(room, seq, &ServerFrame::from(event)),
-            Some(relay) => relay.committed(event).await,
+            Some(relay) => deliver_committed(relay, event),
         }
         Ok(message)
     }
@@ -362,6 +362,15 @@ fn ack(message: &MessageView) -> Ack {
         seq: message.seq,
         client_id: message.client_id.clone(),
     }
+}
+
+/// Hands a committed change to the relay in a task of its own: once the client has its
+/// answer the request may be dropped (a browser that goes away), and this instance's
+/// subscribers must get the change all the same; the answer also need not wait for the
+/// room's delivery queue.
+fn deliver_committed(relay: &Arc<Relay>, event: RoomEvent) {
+    let relay = relay.clone();
+    tokio::spawn(async move { relay.committed(event).await });
 }
 
 /// A change as the socket sends it: a post as `Message`, a later edit or delete of it as

@@ -30,6 +30,7 @@
 //! SQLite has no relay at all; its messages service publishes straight to the hub.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
@@ -53,7 +54,17 @@ const READ_BATCH: u32 = 500;
 /// The delivered high-water mark of one tracked room; `None` until a subscriber's
 /// [`Relay::track`] has read it from the database (nothing is delivered before that, and
 /// nothing needs to be: every subscriber's replay reads after its own `track`).
-type Mark = Arc<tokio::sync::Mutex<Option<u64>>>;
+type Mark = Arc<Tracked>;
+
+/// A tracked room: its mark, and the hints waiting for a worker.
+#[derive(Default)]
+struct Tracked {
+    delivered: tokio::sync::Mutex<Option<u64>>,
+    /// The highest `seq` a hint or a catch-up has asked for.
+    wanted: AtomicU64,
+    /// A worker is on its way to deliver `wanted`: further hints only raise it.
+    scheduled: AtomicBool,
+}
 
 pub struct Relay {
     store: Arc<dyn Store>,
@@ -89,7 +100,7 @@ impl Relay {
     /// replay read.
     pub async fn track(&self, room: RoomId) -> Result<(), StoreError> {
         let mark = self.rooms().entry(room).or_default().clone();
-        let mut delivered = mark.lock().await;
+        let mut delivered = mark.delivered.lock().await;
         if delivered.is_none() {
             *delivered = Some(self.store.last_seq(room).await?);
         }
@@ -116,10 +127,35 @@ impl Relay {
         let Some(mark) = self.mark(room) else {
             return;
         };
-        let mut delivered = mark.lock().await;
+        let mut delivered = mark.delivered.lock().await;
         if delivered.is_some_and(|mark| seq > mark) {
             self.read_and_publish(room, &mut delivered).await;
         }
+    }
+
+    /// Another instance's hint, or a catch-up, says `room` has changed up to `seq`: it is
+    /// delivered in the background, by at most one waiting worker per room however many
+    /// hints arrive (a busy room's hints would otherwise each hold a task queued on its
+    /// mark, without bound, while the store is slow).
+    pub fn hinted(self: &Arc<Self>, room: RoomId, seq: u64) {
+        let Some(tracked) = self.mark(room) else {
+            return;
+        };
+        tracked.wanted.fetch_max(seq, Ordering::SeqCst);
+        if tracked.scheduled.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let relay = self.clone();
+        tokio::spawn(async move {
+            let mut delivered = tracked.delivered.lock().await;
+            // From here a new hint schedules a new worker; this one delivers everything up
+            // to now (it reads to the end, past `wanted`).
+            tracked.scheduled.store(false, Ordering::SeqCst);
+            let wanted = tracked.wanted.load(Ordering::SeqCst);
+            if delivered.is_some_and(|mark| wanted > mark) {
+                relay.read_and_publish(room, &mut delivered).await;
+            }
+        });
     }
 
     /// A change this instance has committed: it is published here (without a read when it
@@ -133,7 +169,7 @@ impl Relay {
         let Some(mark) = self.mark(room) else {
             return;
         };
-        let mut delivered = mark.lock().await;
+        let mut delivered = mark.delivered.lock().await;
         match *delivered {
             Some(mark) if seq == mark + 1 => {
                 self.hub.publish(room, seq, &ServerFrame::from(event));
@@ -408,5 +444,33 @@ mod tests {
             [2],
             "the new mark starts at the database's"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_of_hints_delivers_each_event_once_in_order_with_one_worker_waiting() {
+        let mut fixture = Fixture::new().await;
+        let mut socket = fixture.follower();
+        fixture.relay.track(fixture.room).await.unwrap();
+        for _ in 0..5 {
+            fixture.commit_elsewhere().await;
+        }
+        // Hold the mark, as a slow read would, while a hundred hints arrive.
+        let tracked = fixture.relay.mark(fixture.room).expect("tracked");
+        let held = tracked.delivered.lock().await;
+        for seq in 1..=100 {
+            fixture.relay.hinted(fixture.room, seq % 5 + 1);
+        }
+        assert!(tracked.scheduled.load(Ordering::SeqCst), "one worker waits");
+        assert_eq!(tracked.wanted.load(Ordering::SeqCst), 5);
+        drop(held);
+        let mut seqs = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while seqs.len() < 5 && tokio::time::Instant::now() < deadline {
+            seqs.extend(received(&mut socket));
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(seqs, [1, 2, 3, 4, 5]);
+        fixture.relay.deliver_up_to(fixture.room, 5).await;
+        assert!(received(&mut socket).is_empty(), "nothing twice");
     }
 }
