@@ -223,8 +223,9 @@ impl Bus {
                 instance,
                 relay.clone(),
                 listening.clone(),
+                catch_up * SILENT_TICKS,
             )),
-            tokio::spawn(catch_up_every(catch_up, sender_pool, relay)),
+            tokio::spawn(catch_up_every(catch_up, sender_pool, instance, relay)),
         ];
         Ok(Self { listening, tasks })
     }
@@ -274,6 +275,9 @@ async fn connect(url: &str, name: &str) -> Result<(PgPool, String), BusError> {
     Ok((pool, server))
 }
 
+/// Catch-up ticks of silence after which the listening connection counts as dead.
+const SILENT_TICKS: u32 = 3;
+
 async fn notify(pool: &PgPool, payload: &str) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(CHANNEL)
@@ -317,9 +321,16 @@ async fn listen(
     instance: InstanceId,
     relay: Arc<Relay>,
     listening: Arc<AtomicBool>,
+    silence_limit: Duration,
 ) {
     loop {
-        match listener.try_recv().await {
+        // Every instance greets the channel on each catch-up tick, this one included, so a
+        // connection that hears nothing for several ticks is dead without having said so
+        // (a partition, a NAT that forgot it): it is replaced like one that failed.
+        let received = tokio::time::timeout(silence_limit, listener.try_recv())
+            .await
+            .unwrap_or_else(|_| Err(sqlx::Error::Protocol("the listener heard nothing".into())));
+        match received {
             Ok(Some(notification)) => {
                 let Some(rooms) = others_rooms(instance, notification.payload()) else {
                     continue;
@@ -369,11 +380,16 @@ async fn open_listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-async fn catch_up_every(every: Duration, pool: PgPool, relay: Arc<Relay>) {
+async fn catch_up_every(every: Duration, pool: PgPool, instance: InstanceId, relay: Arc<Relay>) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
+        // The greeting that keeps every listener's silence short (see `listen`); it names
+        // no room, so it delivers nothing.
+        if let Err(error) = notify(&pool, &encode(instance, Vec::new())).await {
+            tracing::debug!(%error, "bus: cannot greet the channel");
+        }
         relay.forget_unfollowed();
         catch_up(&pool, &relay).await;
     }
