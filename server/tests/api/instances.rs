@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use app::backend::store::scratch::ScratchDatabase;
 use app::model::RoomId;
-use app::protocol::ServerFrame;
+use app::protocol::{ClientFrame, ServerFrame};
 use server::Config;
 use sqlx::Connection;
 
@@ -148,6 +148,72 @@ async fn concurrent_posters_on_both_instances_leave_no_gap_and_no_duplicate() {
     }
     let (count, highest) = stored(&database, room).await;
     assert_eq!((count, highest), (total as i64, total as i64));
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn sockets_subscribing_on_one_instance_while_the_other_posts_miss_nothing() {
+    const POSTS: u32 = 40;
+    // Frequent catch-up: rooms are forgotten soon after their last socket leaves, and
+    // tracked afresh by the next one, while posts keep arriving.
+    let (_database, first, second) = two_instances(|config| config.bus.catch_up_ms = 20).await;
+    let mut poster = person(&first, "poster").await;
+    let mut reader = person(&first, "reader").await;
+    let room = room_with(&mut poster, &mut [&mut reader]).await;
+    let reader = on(&second, &reader);
+
+    let posting = tokio::spawn(async move {
+        for n in 1..=POSTS {
+            let (status, ack) = post(&mut poster, room, &uuid(n), "meanwhile").await;
+            assert_eq!(status, 200, "{ack}");
+        }
+    });
+    // Sockets arrive one after another while the posts land; every other one leaves at
+    // once, so the room also goes untracked and tracked again under load.
+    let mut kept = Vec::new();
+    for index in 0..8 {
+        let mut socket = second.socket(&reader).await;
+        socket
+            .send(&ClientFrame::Subscribe {
+                room,
+                after_seq: Some(0),
+                quiet: false,
+            })
+            .await;
+        if index % 2 == 0 {
+            kept.push(socket);
+        } else {
+            // Gone once subscribed, so the room may be forgotten and tracked again.
+            while !matches!(socket.next().await, ServerFrame::Subscribed { .. }) {}
+        }
+    }
+    posting.await.expect("the poster finishes");
+
+    let every: Vec<u64> = (1..=u64::from(POSTS)).collect();
+    for socket in &mut kept {
+        // The replay and the live events together, without the frames around them.
+        let mut seqs = Vec::new();
+        while seqs.len() < every.len() {
+            match socket.next_within(Duration::from_secs(5)).await {
+                Some(ServerFrame::Message { message }) => seqs.push(message.seq),
+                Some(ServerFrame::Hello { .. } | ServerFrame::Subscribed { .. }) => {}
+                Some(ServerFrame::Presence { .. } | ServerFrame::Joined { .. }) => {}
+                other => panic!("unexpected {other:?} after {seqs:?}"),
+            }
+        }
+        assert_eq!(seqs, every, "each socket gets every post once, in order");
+        // What trails them may confirm the subscription, never repeat a post.
+        while let Some(frame) = socket.next_within(Duration::from_millis(300)).await {
+            assert!(
+                matches!(
+                    frame,
+                    ServerFrame::Subscribed { .. } | ServerFrame::Presence { .. }
+                ),
+                "a frame too many: {frame:?}"
+            );
+        }
+    }
     first.shutdown().await;
     second.shutdown().await;
 }
