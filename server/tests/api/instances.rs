@@ -316,19 +316,25 @@ async fn an_instance_that_cannot_listen_refuses_to_start_naming_the_setting() {
     assert_one_line_failure(&output, &["SORI_LISTEN_DATABASE_URL", "127.0.0.1:1"]);
 }
 
-#[tokio::test]
-async fn a_listener_that_reconnects_catches_up_at_once() {
+/// Two instances where neither hints nor the periodic catch-up can deliver within a test,
+/// and a post on the first that a subscriber on the second (the socket) has not heard of.
+async fn unheard() -> (ScratchDatabase, TestApp, TestApp, Socket) {
     let (database, first, second) = two_instances(|config| {
-        // Neither hints nor the periodic catch-up can deliver within the test.
         config.bus.catch_up_ms = 600_000;
         config.bus.drop_hints = true;
     })
     .await;
     let mut minji = person(&first, "minji").await;
     let room = room_with(&mut minji, &mut []).await;
-    let (mut there, _) = subscribed(&second, &on(&second, &minji), room, Some(0)).await;
+    let (there, _) = subscribed(&second, &on(&second, &minji), room, Some(0)).await;
     let (status, ack) = post(&mut minji, room, &uuid(1), "while nobody hears").await;
     assert_eq!(status, 200, "{ack}");
+    (database, first, second, there)
+}
+
+#[tokio::test]
+async fn a_listener_that_reconnects_catches_up_at_once() {
+    let (database, first, second, mut there) = unheard().await;
     assert!(
         there
             .next_within(Duration::from_millis(300))
@@ -375,16 +381,7 @@ async fn readiness_becomes(app: &TestApp, wanted: u16) -> serde_json::Value {
 
 #[tokio::test]
 async fn readyz_answers_503_while_the_listener_is_down_and_delivery_resumes_after() {
-    let (database, first, second) = two_instances(|config| {
-        config.bus.catch_up_ms = 600_000;
-        config.bus.drop_hints = true;
-    })
-    .await;
-    let mut minji = person(&first, "minji").await;
-    let room = room_with(&mut minji, &mut []).await;
-    let (mut there, _) = subscribed(&second, &on(&second, &minji), room, Some(0)).await;
-    let (status, ack) = post(&mut minji, room, &uuid(1), "while nobody hears").await;
-    assert_eq!(status, 200, "{ack}");
+    let (database, first, second, mut there) = unheard().await;
 
     // The listeners lose their connections and cannot get new ones for a while; the
     // pools' open connections keep serving requests.
