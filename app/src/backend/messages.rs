@@ -97,10 +97,12 @@ impl Messages {
         relay: Option<Arc<Relay>>,
     ) -> Self {
         Self {
-            limiter: RateLimiter::new(
+            limiter: RateLimiter::for_store(
                 config.messages_per_window,
                 Duration::from_secs(config.message_window_secs),
                 clock.clone(),
+                &store,
+                "posts",
             ),
             store,
             rooms,
@@ -146,7 +148,7 @@ impl Messages {
         // A resend of something already stored is never refused by the rate limit: retrying
         // after a lost acknowledgement must go through. Only a post the limit would refuse
         // is looked up first (the insert below answers ordinary resends by itself).
-        if let Err(retry_after_secs) = self.limiter.check(&[&format!("user:{author}")]) {
+        if let Err(limited) = self.limiter.check(&[&format!("user:{author}")]).await {
             let existing = self
                 .store
                 .message_by_client_id(author, &client_id)
@@ -154,7 +156,7 @@ impl Messages {
                 .or_internal("find message")?;
             return match existing {
                 Some(message) => Ok(ack(&message)),
-                None => Err(ApiError::RateLimited { retry_after_secs }),
+                None => Err(limited.into()),
             };
         }
 
@@ -212,7 +214,7 @@ impl Messages {
         let body = MessageBody::parse(body)?;
         self.limiter
             .check(&[&format!("user:{}", user.user.id)])
-            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+            .await?;
         self.change(
             id,
             Change::Edit {

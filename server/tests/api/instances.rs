@@ -218,6 +218,33 @@ async fn sockets_subscribing_on_one_instance_while_the_other_posts_miss_nothing(
     second.shutdown().await;
 }
 
+#[tokio::test]
+async fn sign_in_attempts_spread_over_two_instances_share_one_allowance() {
+    let (_database, first, second) =
+        two_instances(|config| config.auth.sign_in_per_minute = 3).await;
+    person(&first, "minji").await;
+    // Wrong passwords, alternating between the instances: three in all get an answer.
+    for attempt in 0..3 {
+        let app = if attempt % 2 == 0 { &first } else { &second };
+        let status = app
+            .browser()
+            .sign_in("minji", "not the password")
+            .await
+            .status();
+        assert_eq!(status, 401, "attempt {attempt} is counted, not refused");
+    }
+    for app in [&first, &second] {
+        let status = app
+            .browser()
+            .sign_in("minji", "not the password")
+            .await
+            .status();
+        assert_eq!(status, 429, "the deployment's allowance is spent");
+    }
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
 /// How many changes the database holds for `room`, and its counter.
 async fn stored(database: &ScratchDatabase, room: RoomId) -> (i64, i64) {
     let mut connection = sqlx::PgConnection::connect(database.url())

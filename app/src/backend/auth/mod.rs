@@ -98,6 +98,20 @@ impl Accounts {
         clock: Clock,
     ) -> Self {
         let idle = Duration::from_secs(config.session_idle_secs);
+        let sign_in_limit = RateLimiter::for_store(
+            config.sign_in_per_minute,
+            Duration::from_secs(60),
+            clock.clone(),
+            &store,
+            "sign_in",
+        );
+        let sign_up_limit = RateLimiter::for_store(
+            config.sign_up_per_hour,
+            Duration::from_secs(3600),
+            clock.clone(),
+            &store,
+            "sign_up",
+        );
         Self {
             store,
             hub,
@@ -105,16 +119,8 @@ impl Accounts {
             cookie: SessionCookie::new(public_origin, config.session_idle_secs),
             idle_ms: millis(idle),
             refresh_ms: millis(Duration::from_secs(config.session_refresh_secs)),
-            sign_in_limit: RateLimiter::new(
-                config.sign_in_per_minute,
-                Duration::from_secs(60),
-                clock.clone(),
-            ),
-            sign_up_limit: RateLimiter::new(
-                config.sign_up_per_hour,
-                Duration::from_secs(3600),
-                clock.clone(),
-            ),
+            sign_in_limit,
+            sign_up_limit,
             trusted_proxies: config.trusted_proxies.clone(),
             clock,
         }
@@ -139,9 +145,7 @@ impl Accounts {
         let username = Username::parse(username)?;
         let display_name = DisplayName::parse(display_name)?;
         let password = Password::parse(password, Field::Password)?;
-        self.sign_up_limit
-            .check(&[&format!("ip:{client}")])
-            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+        self.sign_up_limit.check(&[&format!("ip:{client}")]).await?;
         let password_hash = self.hasher.hash(&password).await?;
         let created = self
             .store
@@ -176,10 +180,8 @@ impl Accounts {
         let key = username.trim().to_ascii_lowercase();
         self.sign_in_limit
             .check(&[&format!("ip:{client}"), &format!("user:{key}")])
-            .map_err(|retry_after_secs| {
-                tracing::warn!(%client, "sign-in rate limit reached");
-                ApiError::RateLimited { retry_after_secs }
-            })?;
+            .await
+            .inspect_err(|_| tracing::warn!(%client, "sign-in rate limit reached"))?;
         let user = self
             .store
             .user_by_username(username.trim())

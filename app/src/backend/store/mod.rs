@@ -50,6 +50,30 @@ pub trait Store: AccountStore + RoomStore + MessageStore + Send + Sync + 'static
 
     /// Waits for in-flight queries, then closes every connection. Called once at shutdown.
     async fn close(&self);
+
+    /// The rate limits this store keeps for every instance on it, if it is shared by
+    /// several; a store only one process opens (SQLite) has none, and limits stay in memory.
+    fn shared_limits(&self) -> Option<&dyn LimitStore> {
+        None
+    }
+}
+
+/// Rate-limit state in the database, so a limit holds for the deployment as a whole:
+/// spreading attempts over N instances must not give N times the allowance.
+#[async_trait::async_trait]
+pub trait LimitStore: Send + Sync {
+    /// Reads the keys' arrival times (`None` for a key never charged), asks `decide`, and
+    /// stores what it answers, all in one transaction with the keys locked, so two instances
+    /// cannot both spend the last allowance. `decide` answers the new arrival times, or how
+    /// many seconds to wait (then nothing is written).
+    async fn charge_limits(
+        &self,
+        keys: &[String],
+        decide: &(dyn for<'k> Fn(&'k [Option<i64>]) -> Result<Vec<i64>, u64> + Sync),
+    ) -> Result<Result<(), u64>, StoreError>;
+
+    /// Forgets the keys whose arrival time has passed by `now_ms`: they limit nothing.
+    async fn forget_limits_before(&self, now_ms: i64) -> Result<u64, StoreError>;
 }
 
 /// Accounts and the sessions that sign them in.

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use super::{Durability, Instance, OpenError, Store, StoreConfig, StoreError};
+use super::{Durability, Instance, LimitStore, OpenError, Store, StoreConfig, StoreError};
 
 /// `seq` values are stored as BIGINT (i64); they never approach 2^63.
 fn seq_param(seq: u64) -> i64 {
@@ -126,6 +126,76 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    fn shared_limits(&self) -> Option<&dyn LimitStore> {
+        Some(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl LimitStore for PgStore {
+    async fn charge_limits(
+        &self,
+        keys: &[String],
+        decide: &(dyn for<'k> Fn(&'k [Option<i64>]) -> Result<Vec<i64>, u64> + Sync),
+    ) -> Result<Result<(), u64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Every key gets a row, so there is something to lock; keys are locked in one order
+        // (sorted), so two requests sharing keys cannot deadlock.
+        let mut sorted: Vec<&String> = keys.iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        let sorted: Vec<String> = sorted.into_iter().cloned().collect();
+        sqlx::query(
+            "INSERT INTO rate_limits (key, arrival) SELECT unnest($1::text[]), 0 \
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(&sorted)
+        .execute(&mut *tx)
+        .await?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT key, arrival FROM rate_limits WHERE key = ANY($1) ORDER BY key FOR UPDATE",
+        )
+        .bind(&sorted)
+        .fetch_all(&mut *tx)
+        .await?;
+        let arrivals: Vec<Option<i64>> = keys
+            .iter()
+            .map(|key| {
+                rows.iter()
+                    .find(|(stored, _)| stored == key)
+                    .map(|(_, arrival)| *arrival)
+                    .filter(|arrival| *arrival > 0)
+            })
+            .collect();
+        let charged = match decide(&arrivals) {
+            Ok(charged) => charged,
+            // Refused: nothing is written; the rows made above are zero, i.e. nothing.
+            Err(wait_secs) => {
+                tx.commit().await?;
+                return Ok(Err(wait_secs));
+            }
+        };
+        sqlx::query(
+            "UPDATE rate_limits SET arrival = v.arrival \
+             FROM unnest($1::text[], $2::bigint[]) AS v(key, arrival) \
+             WHERE rate_limits.key = v.key",
+        )
+        .bind(keys)
+        .bind(&charged)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn forget_limits_before(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM rate_limits WHERE arrival < $1")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 }
 
@@ -312,6 +382,73 @@ mod tests {
         let total = u64::from(writers * posts_each);
         assert_eq!(numbers, (1..=total).collect::<Vec<_>>());
         assert_gapless(&store, room, total).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rate_limit_holds_across_two_stores_racing_for_its_last_allowance() {
+        use crate::backend::clock::Clock;
+        use crate::backend::rate_limit::{Limited, RateLimiter};
+        let database = ScratchDatabase::create().await;
+        let clock = Clock::manual(1_000_000);
+        let limiter = |store: Arc<dyn Store>| {
+            Arc::new(RateLimiter::for_store(
+                5,
+                std::time::Duration::from_secs(60),
+                clock.clone(),
+                &store,
+                "sign_in",
+            ))
+        };
+        let one = limiter(Arc::new(database.open().await));
+        let two = limiter(Arc::new(database.open().await));
+        // Twenty attempts at once, half through each instance: five get through, in all.
+        let mut attempts = Vec::new();
+        for n in 0..20 {
+            let limiter = if n % 2 == 0 { one.clone() } else { two.clone() };
+            attempts.push(tokio::spawn(async move {
+                limiter.check(&["ip:203.0.113.7", "user:minji"]).await
+            }));
+        }
+        let mut admitted = 0;
+        for attempt in attempts {
+            match attempt.await.unwrap() {
+                Ok(()) => admitted += 1,
+                Err(Limited::Wait(seconds)) => assert!(seconds >= 1),
+                Err(Limited::Unavailable) => panic!("the shared limits answered"),
+            }
+        }
+        assert_eq!(admitted, 5);
+        // Another key is untouched, and time gives the allowance back.
+        assert_eq!(two.check(&["ip:198.51.100.1"]).await, Ok(()));
+        assert!(one.check(&["ip:203.0.113.7"]).await.is_err());
+        clock.advance(std::time::Duration::from_secs(12));
+        assert_eq!(one.check(&["ip:203.0.113.7"]).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn expired_limits_are_forgotten_and_live_ones_kept() {
+        let database = ScratchDatabase::create().await;
+        let store = database.open().await;
+        let keys = ["a".to_owned(), "b".to_owned()];
+        let charged = store
+            .charge_limits(&keys, &|arrivals| {
+                assert_eq!(arrivals, [None, None], "never charged");
+                Ok(vec![100, 300])
+            })
+            .await
+            .unwrap();
+        assert_eq!(charged, Ok(()));
+        let refused = store.charge_limits(&keys, &|_| Err(9)).await.unwrap();
+        assert_eq!(refused, Err(9), "a refusal writes nothing");
+        assert_eq!(store.forget_limits_before(200).await.unwrap(), 1);
+        store
+            .charge_limits(&keys, &|arrivals| {
+                assert_eq!(arrivals, [None, Some(300)], "a forgotten, b kept");
+                Ok(vec![1, 2])
+            })
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
