@@ -4,7 +4,7 @@
 //! Instances tell each other "room R has changed up to seq S" (a [`Hint`]); each one reads
 //! the events from the database itself, through its [`Relay`]. They also tell each other
 //! that access has ended (a [`Revocation`]), which each applies to its own hub. Every
-//! notification is one JSON [`Envelope`]: the sender's id and a [`Message`] tagged by
+//! notification is one JSON `Envelope`: the sender's id and a `Message` tagged by
 //! `kind`, so later kinds (presence, typing) can be added and an older receiver ignores
 //! the kinds it does not know. [`Bus::start`] runs four tasks for the instance's lifetime:
 //!
@@ -63,7 +63,7 @@ pub const HINT_BATCH: Duration = Duration::from_millis(5);
 pub const ROOMS_PER_PAYLOAD: usize = 64;
 
 /// How often a revocation's NOTIFY is tried before it is given up (logged), with
-/// [`REVOCATION_RETRY`] times the attempt's number between tries.
+/// `REVOCATION_RETRY` times the attempt's number between tries.
 pub const REVOCATION_ATTEMPTS: u32 = 3;
 const REVOCATION_RETRY: Duration = Duration::from_millis(200);
 
@@ -179,7 +179,7 @@ fn encode(instance: InstanceId, message: Message) -> String {
 }
 
 /// A notification's sender and message; `None` for anything else on the channel.
-fn sender(text: &str) -> Option<(InstanceId, Message)> {
+fn decode(text: &str) -> Option<(InstanceId, Message)> {
     let envelope: Envelope = serde_json::from_str(text).ok()?;
     Some((InstanceId::parse(&envelope.from)?, envelope.message))
 }
@@ -187,7 +187,7 @@ fn sender(text: &str) -> Option<(InstanceId, Message)> {
 /// Another instance's message; `None` for our own, or anything that is not a message (a
 /// stray NOTIFY on the channel is ignored, not trusted).
 fn others_message(instance: InstanceId, text: &str) -> Option<Message> {
-    let (from, message) = sender(text)?;
+    let (from, message) = decode(text)?;
     (from != instance).then_some(message)
 }
 
@@ -243,7 +243,7 @@ impl Bus {
                 let Some(notification) = listener.try_recv().await? else {
                     continue;
                 };
-                let own = sender(notification.payload()).is_some_and(|(from, _)| from == instance);
+                let own = decode(notification.payload()).is_some_and(|(from, _)| from == instance);
                 if own {
                     return Ok::<(), sqlx::Error>(());
                 }

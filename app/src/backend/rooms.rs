@@ -218,8 +218,8 @@ impl Rooms {
             .remove_member(id, user.user.id)
             .await
             .or_internal("leave room")?;
-        // Its live subscriptions end at once, in every tab (a public room can be opened
-        // again to read it).
+        // Its live subscriptions end at once, in every tab on every instance (a public room
+        // can be opened again to read it).
         self.revocations.revoke(Revocation::RoomAccess {
             user: user.user.id,
             room: id,
