@@ -33,6 +33,7 @@ use std::sync::Arc;
 use app::backend::Backend;
 use app::backend::bus::{self, Bus, BusError};
 use app::backend::clock::Clock;
+use app::backend::revocation::REVOCATION_QUEUE;
 use app::backend::store::{self, OpenError};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -104,14 +105,23 @@ impl Application {
 
         let (backend, bus) = if config.shares_the_store() {
             let (hints, queued) = tokio::sync::mpsc::channel(bus::HINT_QUEUE);
-            let (backend, relay) =
-                Backend::relayed(store, &config.backend(), &public_origin, clock, hints);
+            let (revoked, revocations) = tokio::sync::mpsc::channel(REVOCATION_QUEUE);
+            let (backend, relay) = Backend::relayed(
+                store,
+                &config.backend(),
+                &public_origin,
+                clock,
+                hints,
+                revoked,
+            );
             let bus = Bus::start(
                 &config.bus,
                 &config.store.database_url,
                 backend.instance(),
                 relay,
                 queued,
+                backend.revocations().clone(),
+                revocations,
             )
             .await?;
             (backend, Some(Arc::new(bus)))

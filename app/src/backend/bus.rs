@@ -1,26 +1,36 @@
-//! The bus between instances on PostgreSQL: hints after commit, the listener, catch-up.
+//! The bus between instances on PostgreSQL: hints after commit, revocations, the listener,
+//! catch-up.
 //!
-//! Instances tell each other only "room R has changed up to seq S" (a [`Hint`]); each one
-//! reads the events from the database itself, through its [`Relay`]. [`Bus::start`] runs
-//! three tasks for the instance's lifetime:
+//! Instances tell each other "room R has changed up to seq S" (a [`Hint`]); each one reads
+//! the events from the database itself, through its [`Relay`]. They also tell each other
+//! that access has ended (a [`Revocation`]), which each applies to its own hub. Every
+//! notification is one JSON `Envelope`: the sender's id and a `Message` tagged by
+//! `kind`, so later kinds (presence, typing) can be added and an older receiver ignores
+//! the kinds it does not know. [`Bus::start`] runs four tasks for the instance's lifetime:
 //!
 //! - the sender batches this instance's hints for [`HINT_BATCH`], keeps the highest `seq`
 //!   per room, and sends one `pg_notify` per batch on a connection of its own, never inside
 //!   a message's transaction (a NOTIFY in it would serialise every commit behind
 //!   PostgreSQL's global notification lock). A payload carries the sender's id and at most
 //!   [`ROOMS_PER_PAYLOAD`] rooms, far below PostgreSQL's 8,000-byte limit;
+//! - the revocation sender sends each revocation in a NOTIFY of its own as soon as it is
+//!   offered, on the same connection. It is not batched: revocations are rare (a person
+//!   leaving, a sign-out), and "at once" matters more than one NOTIFY fewer. A failed send
+//!   is retried a few times ([`REVOCATION_ATTEMPTS`]) since no catch-up covers it;
 //! - the listener keeps one dedicated connection (`SORI_LISTEN_DATABASE_URL`, else
-//!   `DATABASE_URL`) and hands others' hints to the relay; its own it ignores. After the
-//!   connection is lost and comes back it runs a full catch-up, since notifications sent
-//!   meanwhile are gone;
+//!   `DATABASE_URL`), hands others' hints to the relay and applies others' revocations to
+//!   the hub; its own it ignores (this instance acted before sending). After the connection
+//!   is lost and comes back it runs a full catch-up of events, since notifications sent
+//!   meanwhile are gone (revocations among them: see [`super::revocation`] on what bounds
+//!   those);
 //! - the catch-up asks the database, in one query, for the newest `seq` of every room with
 //!   local subscribers every `SORI_CATCH_UP_MS`, so a lost hint delays delivery by at most
 //!   that interval and never loses it.
 //!
 //! Before any of that, [`Bus::start`] checks that notifications work at all: it notifies
 //! itself and waits up to [`SELF_TEST`]; through a pooler in transaction mode they never
-//! arrive, and the instance refuses to start rather than run deaf. It carries nothing but
-//! room and seq: no presence, no revocations (later work), and no message content.
+//! arrive, and the instance refuses to start rather than run deaf. It carries no presence
+//! or typing yet (later kinds), and never message content.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -35,6 +45,7 @@ use tokio::task::JoinHandle;
 
 use super::instance_id::InstanceId;
 use super::relay::{Hint, Relay};
+use super::revocation::{Revocation, Revocations};
 use crate::model::RoomId;
 
 /// The channel every instance of a deployment listens on.
@@ -50,6 +61,11 @@ pub const HINT_BATCH: Duration = Duration::from_millis(5);
 /// Rooms per notification. Each entry is at most 41 bytes of JSON (two 20-digit numbers,
 /// brackets, a comma), so a payload stays under 3,000 bytes, far below the 8,000 limit.
 pub const ROOMS_PER_PAYLOAD: usize = 64;
+
+/// How often a revocation's NOTIFY is tried before it is given up (logged), with
+/// `REVOCATION_RETRY` times the attempt's number between tries.
+pub const REVOCATION_ATTEMPTS: u32 = 3;
+const REVOCATION_RETRY: Duration = Duration::from_millis(200);
 
 /// How long the start-up self-test waits for its own notification.
 pub const SELF_TEST: Duration = Duration::from_secs(5);
@@ -112,12 +128,32 @@ pub enum BusError {
     SelfTest { server: String },
 }
 
-/// What travels in one notification: who sent it and the rooms that moved. An empty list
-/// is the start-up self-test.
+/// What travels in one notification: who sent it, and what it says.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Payload {
+struct Envelope {
     from: String,
-    rooms: Vec<(RoomId, u64)>,
+    #[serde(flatten)]
+    message: Message,
+}
+
+/// What one notification says, tagged by `kind` on the wire (`{"from":…,"kind":"hints",…}`).
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Message {
+    /// Rooms that moved, each to its highest `seq`. An empty list is the start-up
+    /// self-test, or a greeting that keeps the listeners' silence short.
+    Hints { rooms: Vec<(RoomId, u64)> },
+    /// Access that ended; its fields sit beside `kind`, named by their own `scope` tag.
+    Revoked(Revocation),
+    /// A kind from a newer instance (presence, typing, ...): ignored, so instances of two
+    /// versions can share a deployment while it is upgraded.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A greeting: a hint naming no room.
+fn greeting(instance: InstanceId) -> String {
+    encode(instance, Message::Hints { rooms: Vec::new() })
 }
 
 /// The payloads announcing `newest` (room to highest seq), split to stay small.
@@ -125,25 +161,34 @@ fn payloads(instance: InstanceId, newest: &BTreeMap<RoomId, u64>) -> Vec<String>
     let rooms: Vec<(RoomId, u64)> = newest.iter().map(|(room, seq)| (*room, *seq)).collect();
     rooms
         .chunks(ROOMS_PER_PAYLOAD)
-        .map(|chunk| encode(instance, chunk.to_vec()))
+        .map(|chunk| {
+            let rooms = chunk.to_vec();
+            encode(instance, Message::Hints { rooms })
+        })
         .collect()
 }
 
-fn encode(instance: InstanceId, rooms: Vec<(RoomId, u64)>) -> String {
-    let payload = Payload {
+fn encode(instance: InstanceId, message: Message) -> String {
+    let envelope = Envelope {
         from: instance.to_string(),
-        rooms,
+        message,
     };
-    // A struct of a string and numbers always serialises.
-    serde_json::to_string(&payload).unwrap_or_default()
+    // Strings, numbers and unit enums, with no map keys that are not strings: this always
+    // serialises (the tests encode every kind).
+    serde_json::to_string(&envelope).unwrap_or_default()
 }
 
-/// The rooms of another instance's notification; `None` for our own, or anything that is
-/// not a hint (a stray NOTIFY on the channel is ignored, not trusted).
-fn others_rooms(instance: InstanceId, text: &str) -> Option<Vec<(RoomId, u64)>> {
-    let payload: Payload = serde_json::from_str(text).ok()?;
-    let from = InstanceId::parse(&payload.from)?;
-    (from != instance).then_some(payload.rooms)
+/// A notification's sender and message; `None` for anything else on the channel.
+fn decode(text: &str) -> Option<(InstanceId, Message)> {
+    let envelope: Envelope = serde_json::from_str(text).ok()?;
+    Some((InstanceId::parse(&envelope.from)?, envelope.message))
+}
+
+/// Another instance's message; `None` for our own, or anything that is not a message (a
+/// stray NOTIFY on the channel is ignored, not trusted).
+fn others_message(instance: InstanceId, text: &str) -> Option<Message> {
+    let (from, message) = decode(text)?;
+    (from != instance).then_some(message)
 }
 
 /// The running bus of one instance. Dropping it stops its tasks, as [`Bus::stop`] does.
@@ -160,13 +205,17 @@ impl Drop for Bus {
 
 impl Bus {
     /// Opens the listening and the sending connections, runs the self-test, and starts the
-    /// tasks. `hints` is the queue the relay offers this instance's commits to.
+    /// tasks. `hints` is the queue the relay offers this instance's commits to, `revoked`
+    /// the one `revocations` offers ended access to; the others' revocations are applied
+    /// through `revocations` too.
     pub async fn start(
         config: &BusConfig,
         database_url: &str,
         instance: InstanceId,
         relay: Arc<Relay>,
         hints: mpsc::Receiver<Hint>,
+        revocations: Arc<Revocations>,
+        revoked: mpsc::Receiver<Revocation>,
     ) -> Result<Self, BusError> {
         let listen_url = config
             .listen_database_url
@@ -189,13 +238,12 @@ impl Bus {
             Err(_) => return Err(BusError::SelfTest { server }),
         };
         let self_test = async {
-            notify(&sender_pool, &encode(instance, Vec::new())).await?;
+            notify(&sender_pool, &greeting(instance)).await?;
             loop {
                 let Some(notification) = listener.try_recv().await? else {
                     continue;
                 };
-                let own = serde_json::from_str::<Payload>(notification.payload())
-                    .is_ok_and(|payload| payload.from == instance.to_string());
+                let own = decode(notification.payload()).is_some_and(|(from, _)| from == instance);
                 if own {
                     return Ok::<(), sqlx::Error>(());
                 }
@@ -216,12 +264,16 @@ impl Bus {
                 hints,
                 config.drop_hints,
             )),
+            tokio::spawn(send_revocations(sender_pool.clone(), instance, revoked)),
             tokio::spawn(listen(
                 listener,
                 listen_pool,
                 sender_pool.clone(),
                 instance,
-                relay.clone(),
+                Receivers {
+                    relay: relay.clone(),
+                    revocations,
+                },
                 listening.clone(),
                 catch_up * SILENT_TICKS,
             )),
@@ -313,16 +365,51 @@ async fn send_hints(
     }
 }
 
-/// The listener: others' hints to the relay, and a full catch-up after a reconnection.
+/// The revocation sender: one NOTIFY per revocation, as soon as it is offered.
+async fn send_revocations(
+    pool: PgPool,
+    instance: InstanceId,
+    mut revoked: mpsc::Receiver<Revocation>,
+) {
+    while let Some(revocation) = revoked.recv().await {
+        let payload = encode(instance, Message::Revoked(revocation));
+        for attempt in 1..=REVOCATION_ATTEMPTS {
+            match notify(&pool, &payload).await {
+                Ok(()) => break,
+                Err(error) if attempt < REVOCATION_ATTEMPTS => {
+                    tracing::debug!(%error, attempt, "bus: cannot send a revocation yet");
+                    tokio::time::sleep(REVOCATION_RETRY * attempt).await;
+                }
+                // What bounds the access left open elsewhere: see `super::revocation`.
+                Err(error) => tracing::warn!(
+                    %error,
+                    ?revocation,
+                    "bus: cannot send a revocation; the other instances end that access \
+                     only when the affected sockets end"
+                ),
+            }
+        }
+    }
+}
+
+/// Where the listener hands what the other instances send.
+struct Receivers {
+    relay: Arc<Relay>,
+    revocations: Arc<Revocations>,
+}
+
+/// The listener: others' hints to the relay, their revocations to the hub, and a full
+/// catch-up after a reconnection.
 async fn listen(
     mut listener: PgListener,
     listen_pool: PgPool,
     pool: PgPool,
     instance: InstanceId,
-    relay: Arc<Relay>,
+    receivers: Receivers,
     listening: Arc<AtomicBool>,
     silence_limit: Duration,
 ) {
+    let Receivers { relay, revocations } = receivers;
     loop {
         // Every instance greets the channel on each catch-up tick, this one included, so a
         // connection that hears nothing for several ticks is dead without having said so
@@ -331,15 +418,17 @@ async fn listen(
             .await
             .unwrap_or_else(|_| Err(sqlx::Error::Protocol("the listener heard nothing".into())));
         match received {
-            Ok(Some(notification)) => {
-                let Some(rooms) = others_rooms(instance, notification.payload()) else {
-                    continue;
-                };
-                for (room, seq) in rooms {
-                    // Rooms proceed in parallel; the relay orders each room by itself.
-                    relay.hinted(room, seq);
+            Ok(Some(notification)) => match others_message(instance, notification.payload()) {
+                Some(Message::Hints { rooms }) => {
+                    for (room, seq) in rooms {
+                        // Rooms proceed in parallel; the relay orders each room by itself.
+                        relay.hinted(room, seq);
+                    }
                 }
-            }
+                // The hub never blocks, so applying it here delays no other notification.
+                Some(Message::Revoked(revocation)) => revocations.received(revocation),
+                Some(Message::Unknown) | None => {}
+            },
             // Lost and already reconnected (sqlx re-LISTENs): what was sent meanwhile is gone.
             Ok(None) => {
                 tracing::warn!("bus: the listening connection was lost and re-established");
@@ -387,7 +476,7 @@ async fn catch_up_every(every: Duration, pool: PgPool, instance: InstanceId, rel
         ticker.tick().await;
         // The greeting that keeps every listener's silence short (see `listen`); it names
         // no room, so it delivers nothing.
-        if let Err(error) = notify(&pool, &encode(instance, Vec::new())).await {
+        if let Err(error) = notify(&pool, &greeting(instance)).await {
             tracing::debug!(%error, "bus: cannot greet the channel");
         }
         relay.forget_unfollowed();
@@ -441,7 +530,10 @@ mod tests {
         let other = InstanceId::random();
         let rooms: Vec<(RoomId, u64)> = payloads
             .iter()
-            .flat_map(|payload| others_rooms(other, payload).expect("a hint"))
+            .flat_map(|payload| match others_message(other, payload) {
+                Some(Message::Hints { rooms }) => rooms,
+                other => panic!("expected a hint, got {other:?}"),
+            })
             .collect();
         assert_eq!(rooms, newest.into_iter().collect::<Vec<_>>());
     }
@@ -449,10 +541,91 @@ mod tests {
     #[test]
     fn an_instance_ignores_its_own_hints_and_anything_that_is_not_one() {
         let (me, other) = (InstanceId::random(), InstanceId::random());
-        let hint = encode(me, vec![(RoomId(3), 9)]);
-        assert_eq!(others_rooms(me, &hint), None);
-        assert_eq!(others_rooms(other, &hint), Some(vec![(RoomId(3), 9)]));
-        assert_eq!(others_rooms(other, "hello"), None);
-        assert_eq!(others_rooms(other, r#"{"from":"x","rooms":[]}"#), None);
+        let rooms = vec![(RoomId(3), 9)];
+        let hint = encode(me, Message::Hints { rooms });
+        assert_eq!(others_message(me, &hint), None);
+        assert_eq!(
+            others_message(other, &hint),
+            Some(Message::Hints {
+                rooms: vec![(RoomId(3), 9)]
+            })
+        );
+        assert_eq!(others_message(other, "hello"), None);
+        assert_eq!(others_message(other, r#"{"from":"x","rooms":[]}"#), None);
+        let unnamed = r#"{"from":"x","kind":"hints","rooms":[]}"#;
+        assert_eq!(others_message(other, unnamed), None);
+    }
+
+    /// Every revocation a service can send, with the largest ids.
+    fn every_revocation() -> Vec<Revocation> {
+        use crate::backend::revocation::SessionsEnded;
+        use crate::model::UserId;
+        use crate::protocol::UnsubscribeReason;
+        let (user, room) = (UserId(i64::MIN), RoomId(i64::MIN));
+        let mut every: Vec<Revocation> = [
+            UnsubscribeReason::AccessEnded,
+            UnsubscribeReason::Left,
+            UnsubscribeReason::RoomDeleted,
+        ]
+        .into_iter()
+        .map(|reason| Revocation::RoomAccess { user, room, reason })
+        .collect();
+        every.push(Revocation::Room { room });
+        every.push(Revocation::Sessions {
+            user,
+            close: SessionsEnded::SignedOut,
+        });
+        every
+    }
+
+    #[test]
+    fn every_revocation_reads_back_as_it_was_sent_and_stays_small() {
+        let (me, other) = (InstanceId::random(), InstanceId::random());
+        for revocation in every_revocation() {
+            let payload = encode(me, Message::Revoked(revocation));
+            assert!(payload.len() < 200, "{} bytes: {payload}", payload.len());
+            assert_eq!(
+                others_message(other, &payload),
+                Some(Message::Revoked(revocation)),
+                "{payload}"
+            );
+            assert_eq!(others_message(me, &payload), None, "our own is ignored");
+        }
+    }
+
+    #[test]
+    fn a_revocation_travels_tagged_beside_its_sender() {
+        let me = InstanceId::random();
+        let revocation = Revocation::RoomAccess {
+            user: crate::model::UserId(4),
+            room: RoomId(9),
+            reason: crate::protocol::UnsubscribeReason::Left,
+        };
+        let payload: serde_json::Value =
+            serde_json::from_str(&encode(me, Message::Revoked(revocation))).unwrap();
+        assert_eq!(
+            payload,
+            serde_json::json!({
+                "from": me.to_string(),
+                "kind": "revoked",
+                "scope": "room_access",
+                "user": 4,
+                "room": 9,
+                "reason": "left",
+            })
+        );
+    }
+
+    #[test]
+    fn a_kind_this_version_does_not_know_is_read_as_unknown_and_ignored() {
+        let other = InstanceId::random().to_string();
+        let typing = format!(r#"{{"from":"{other}","kind":"typing","room":3,"user":4}}"#);
+        assert_eq!(
+            others_message(InstanceId::random(), &typing),
+            Some(Message::Unknown)
+        );
+        // A revocation of a scope this version does not know is not applied either.
+        let unknown_scope = format!(r#"{{"from":"{other}","kind":"revoked","scope":"team"}}"#);
+        assert_eq!(others_message(InstanceId::random(), &unknown_scope), None);
     }
 }

@@ -5,8 +5,9 @@
 //!   the hub.
 //! - [`hub`]: fan-out to open sockets, with [`presence`]; no I/O, never blocks.
 //! - [`relay`]: with a store shared by several instances, orders every room's committed
-//!   events into the hub once, whichever instance wrote them; [`bus`] carries the hints
-//!   between instances over PostgreSQL; [`instance_id`] names this run.
+//!   events into the hub once, whichever instance wrote them; [`revocation`] ends access
+//!   on every instance's hub; [`bus`] carries the hints and the revocations between
+//!   instances over PostgreSQL; [`instance_id`] names this run.
 //! - [`store`]: persistence behind the `Store` traits (records in, records out; no frames).
 //! - Edges: [`request`] (the HTTP request being served), [`client_addr`], [`cross_site`],
 //!   [`rate_limit`], [`clock`], [`internal_error`].
@@ -32,6 +33,7 @@ pub mod presence;
 pub mod rate_limit;
 pub mod relay;
 pub mod request;
+pub mod revocation;
 pub mod rooms;
 pub mod store;
 
@@ -49,6 +51,7 @@ use instance_id::InstanceId;
 use messages::{Messages, MessagesConfig};
 use relay::{Hint, Relay};
 use request::RequestContext;
+use revocation::{Revocation, Revocations};
 use rooms::{Rooms, RoomsConfig};
 use store::Store;
 
@@ -61,6 +64,7 @@ pub struct Backend {
     rooms: Arc<Rooms>,
     messages: Arc<Messages>,
     hub: Arc<Hub>,
+    revocations: Arc<Revocations>,
     realtime: Arc<RealtimeConfig>,
     public_origin: Arc<str>,
     instance: InstanceId,
@@ -86,20 +90,29 @@ impl Backend {
         public_origin: &str,
         clock: Clock,
     ) -> Self {
-        Self::build(store, config, public_origin, clock, None)
+        Self::build(store, config, public_origin, clock, None, None)
     }
 
     /// Builds the services of one instance among several on a shared store: committed
-    /// changes go through a [`Relay`], which offers a hint for the others to `hints`. The
-    /// relay is also returned for the bus to feed with the others' hints.
+    /// changes go through a [`Relay`], which offers a hint for the others to `hints`, and
+    /// ended access is offered to `revoked` as well as ended here. The relay is also
+    /// returned for the bus to feed with the others' hints.
     pub fn relayed(
         store: Arc<dyn Store>,
         config: &BackendConfig,
         public_origin: &str,
         clock: Clock,
         hints: tokio::sync::mpsc::Sender<Hint>,
+        revoked: tokio::sync::mpsc::Sender<Revocation>,
     ) -> (Self, Arc<Relay>) {
-        let backend = Self::build(store, config, public_origin, clock, Some(hints));
+        let backend = Self::build(
+            store,
+            config,
+            public_origin,
+            clock,
+            Some(hints),
+            Some(revoked),
+        );
         let relay = backend.relay.clone();
         // `build` makes a relay whenever it is given a hint queue, as it is here.
         (backend, relay.expect("a relayed backend has a relay"))
@@ -111,22 +124,24 @@ impl Backend {
         public_origin: &str,
         clock: Clock,
         hints: Option<tokio::sync::mpsc::Sender<Hint>>,
+        revoked: Option<tokio::sync::mpsc::Sender<Revocation>>,
     ) -> Self {
         let hub = Arc::new(Hub::new(HubLimits::from(&config.realtime)));
         // Runs for as long as the hub exists (the server's lifetime).
         Hub::start_presence_timer(&hub);
         let relay =
             hints.map(|hints| Arc::new(Relay::new(store.clone(), hub.clone(), Some(hints))));
+        let revocations = Arc::new(Revocations::new(hub.clone(), revoked));
         let rooms = Arc::new(Rooms::new(
             store.clone(),
-            hub.clone(),
+            revocations.clone(),
             &config.rooms,
             clock.clone(),
         ));
         Self {
             accounts: Arc::new(Accounts::new(
                 store.clone(),
-                hub.clone(),
+                revocations.clone(),
                 &config.auth,
                 public_origin,
                 clock.clone(),
@@ -141,6 +156,7 @@ impl Backend {
             )),
             rooms,
             hub,
+            revocations,
             realtime: Arc::new(config.realtime.clone()),
             store,
             public_origin: public_origin.into(),
@@ -176,6 +192,11 @@ impl Backend {
 
     pub fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    /// Where access is ended; the bus applies the other instances' revocations through it.
+    pub fn revocations(&self) -> &Arc<Revocations> {
+        &self.revocations
     }
 
     pub fn realtime(&self) -> &RealtimeConfig {

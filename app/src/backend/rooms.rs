@@ -14,14 +14,14 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 
 use super::auth::CurrentUser;
 use super::clock::{Clock, millis};
-use super::hub::Hub;
 use super::internal_error::OrInternal;
+use super::revocation::{Revocation, Revocations};
 use super::store::{InvitationRecord, NewRoom, RoomRecord, Store};
 use crate::error::ApiError;
 use crate::model::{
     InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, UserId, Visibility,
 };
-use crate::protocol::{ServerFrame, UnsubscribeReason};
+use crate::protocol::UnsubscribeReason;
 
 /// Room settings; part of the server's one configuration struct.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -41,8 +41,8 @@ impl Default for RoomsConfig {
 
 pub struct Rooms {
     store: Arc<dyn Store>,
-    /// Told when access ends, so live subscriptions end with it.
-    hub: Arc<Hub>,
+    /// Told when access ends, so live subscriptions end with it on every instance.
+    revocations: Arc<Revocations>,
     clock: Clock,
     invitation_ttl_ms: i64,
 }
@@ -87,10 +87,15 @@ fn invitation_view(record: InvitationRecord) -> InvitationView {
 }
 
 impl Rooms {
-    pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>, config: &RoomsConfig, clock: Clock) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        revocations: Arc<Revocations>,
+        config: &RoomsConfig,
+        clock: Clock,
+    ) -> Self {
         Self {
             store,
-            hub,
+            revocations,
             clock,
             invitation_ttl_ms: millis(Duration::from_secs(config.invitation_ttl_secs)),
         }
@@ -186,11 +191,7 @@ impl Rooms {
             .delete_room(id)
             .await
             .or_internal("delete room")?;
-        let notice = ServerFrame::Unsubscribed {
-            room: id,
-            reason: UnsubscribeReason::RoomDeleted,
-        };
-        self.hub.close_room(id, &notice);
+        self.revocations.revoke(Revocation::Room { room: id });
         tracing::info!(room = %id, user = %user.user.id, "room deleted");
         Ok(())
     }
@@ -217,13 +218,13 @@ impl Rooms {
             .remove_member(id, user.user.id)
             .await
             .or_internal("leave room")?;
-        // Its live subscriptions end at once, in every tab (a public room can be opened
-        // again to read it).
-        let notice = ServerFrame::Unsubscribed {
+        // Its live subscriptions end at once, in every tab on every instance (a public room
+        // can be opened again to read it).
+        self.revocations.revoke(Revocation::RoomAccess {
+            user: user.user.id,
             room: id,
             reason: UnsubscribeReason::Left,
-        };
-        self.hub.revoke_room(user.user.id, id, &notice);
+        });
         Ok(())
     }
 
@@ -246,11 +247,11 @@ impl Rooms {
             .remove_member(id, member)
             .await
             .or_internal("remove member")?;
-        let notice = ServerFrame::Unsubscribed {
+        self.revocations.revoke(Revocation::RoomAccess {
+            user: member,
             room: id,
             reason: UnsubscribeReason::AccessEnded,
-        };
-        self.hub.revoke_room(member, id, &notice);
+        });
         tracing::info!(room = %id, user = %user.user.id, %member, "member removed");
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! Several instances on one PostgreSQL database, with real WebSocket clients on each: what
 //! one instance commits reaches the others' subscribers once and in order, through hints
-//! or, when hints are lost, through catch-up; an instance whose notifications cannot
-//! arrive refuses to start.
+//! or, when hints are lost, through catch-up; access ended on one instance ends the
+//! subscriptions and sockets held on the others at once; an instance whose notifications
+//! cannot arrive refuses to start.
 //!
 //! Each test makes a database of its own on `SORI_TEST_POSTGRES_URL` (run the tests under
 //! `scripts/with-postgres.sh`); without the variable they fail, saying so.
@@ -11,15 +12,15 @@ use std::time::Duration;
 
 use app::backend::store::scratch::ScratchDatabase;
 use app::model::RoomId;
-use app::protocol::{ClientFrame, ServerFrame};
+use app::protocol::{ClientFrame, ServerFrame, UnsubscribeReason, close};
 use server::Config;
 use sqlx::Connection;
 
 use crate::cli::{assert_one_line_failure, sori};
 use crate::support::TestApp;
 use crate::support::browser::Browser;
-use crate::support::chat::{call_json, person, post, room_with, subscribed, uuid};
-use crate::support::socket::Socket;
+use crate::support::chat::{PASSWORD, call_json, person, post, room_with, subscribed, uuid};
+use crate::support::socket::{Closed, Socket};
 
 /// Two instances on one fresh database, with no posting limit (each instance counts its
 /// own; the limits across instances are later work).
@@ -440,6 +441,150 @@ async fn readyz_answers_503_while_the_listener_is_down_and_delivery_resumes_afte
     connection.close().await.ok();
     readiness_becomes(&second, 200).await;
     assert_eq!(changes(&mut there, 1, Duration::from_secs(10)).await, [1]);
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+/// How long "at once" may take across instances: a NOTIFY and a hub call, with room for a
+/// loaded machine. Catch-up (every 600 s here) cannot deliver within it.
+const AT_ONCE: Duration = Duration::from_secs(2);
+
+/// The next frame other than presence, which must come within [`AT_ONCE`].
+async fn at_once(socket: &mut Socket) -> ServerFrame {
+    match socket.next_within(AT_ONCE).await {
+        Some(frame) => frame,
+        None => panic!("nothing arrived within {AT_ONCE:?}"),
+    }
+}
+
+async fn user_id(browser: &mut Browser) -> String {
+    let (_, me) = call_json(browser, "me", &[]).await;
+    me["id"].as_i64().expect("signed in").to_string()
+}
+
+#[tokio::test]
+async fn a_removal_on_one_instance_ends_the_members_subscription_on_the_other_at_once() {
+    let (_database, first, second) = two_instances(hints_only).await;
+    let mut owner = person(&first, "owner").await;
+    let mut removed = person(&first, "removed").await;
+    let mut staying = person(&first, "staying").await;
+    let room = room_with(&mut owner, &mut [&mut removed, &mut staying]).await;
+    let removed_id = user_id(&mut removed).await;
+    let (mut gone, _) = subscribed(&second, &on(&second, &removed), room, None).await;
+    let (mut kept, _) = subscribed(&second, &on(&second, &staying), room, None).await;
+
+    let id = room.to_string();
+    let form = [("id", id.as_str()), ("user", removed_id.as_str())];
+    let (status, body) = call_json(&mut owner, "rooms/remove_member", &form).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        at_once(&mut gone).await,
+        ServerFrame::Unsubscribed {
+            room,
+            reason: UnsubscribeReason::AccessEnded
+        }
+    );
+
+    let (status, ack) = post(&mut owner, room, &uuid(1), "after the removal").await;
+    assert_eq!(status, 200, "{ack}");
+    assert_eq!(
+        changes(&mut kept, 1, AT_ONCE).await,
+        [1],
+        "the others keep receiving"
+    );
+    assert_quiet(&mut gone).await;
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn leaving_on_one_instance_ends_the_same_persons_subscription_on_the_other_at_once() {
+    let (_database, first, second) = two_instances(hints_only).await;
+    let mut owner = person(&first, "owner").await;
+    let mut leaver = person(&first, "leaver").await;
+    let room = room_with(&mut owner, &mut [&mut leaver]).await;
+    let (mut there, _) = subscribed(&second, &on(&second, &leaver), room, None).await;
+
+    let id = room.to_string();
+    let (status, body) = call_json(&mut leaver, "rooms/leave", &[("id", &id)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        at_once(&mut there).await,
+        ServerFrame::Unsubscribed {
+            room,
+            reason: UnsubscribeReason::Left
+        }
+    );
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn deleting_a_room_on_one_instance_ends_its_subscriptions_on_the_other_at_once() {
+    let (_database, first, second) = two_instances(hints_only).await;
+    let mut owner = person(&first, "owner").await;
+    let mut member = person(&first, "member").await;
+    let room = room_with(&mut owner, &mut [&mut member]).await;
+    let (mut members, _) = subscribed(&second, &on(&second, &member), room, None).await;
+    let (mut owners, _) = subscribed(&second, &on(&second, &owner), room, None).await;
+
+    let id = room.to_string();
+    let (status, body) = call_json(&mut owner, "rooms/delete", &[("id", &id)]).await;
+    assert_eq!(status, 200, "{body}");
+    let deleted = ServerFrame::Unsubscribed {
+        room,
+        reason: UnsubscribeReason::RoomDeleted,
+    };
+    assert_eq!(at_once(&mut members).await, deleted);
+    assert_eq!(at_once(&mut owners).await, deleted);
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_on_one_instance_closes_the_sockets_on_the_other_with_4003() {
+    let (_database, first, second) = two_instances(hints_only).await;
+    let mut minji = person(&first, "minji").await;
+    let jisoo = person(&first, "jisoo").await;
+    let mut hers = second.socket(&on(&second, &minji)).await;
+    let mut other = second.socket(&on(&second, &jisoo)).await;
+    for socket in [&mut hers, &mut other] {
+        assert!(matches!(socket.next().await, ServerFrame::Hello { .. }));
+    }
+
+    let (status, body) = call_json(&mut minji, "sign_out_everywhere", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        hers.closed().await,
+        Closed::Code(close::SESSION_ENDED, "signed out".into())
+    );
+    // Another person's socket on that instance stays open: it still answers a request.
+    let fetch = ClientFrame::Fetch {
+        room: RoomId(i64::MAX),
+        after_seq: 0,
+        until_seq: 2,
+    };
+    other.send(&fetch).await;
+    let answer = at_once(&mut other).await;
+    assert!(matches!(answer, ServerFrame::Error { .. }), "{answer:?}");
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn deleting_the_account_on_one_instance_closes_its_sockets_on_the_other_with_4003() {
+    let (_database, first, second) = two_instances(hints_only).await;
+    let mut minji = person(&first, "minji").await;
+    let mut there = second.socket(&on(&second, &minji)).await;
+    assert!(matches!(there.next().await, ServerFrame::Hello { .. }));
+
+    let form = [("current_password", PASSWORD)];
+    let (status, body) = call_json(&mut minji, "delete_account", &form).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        there.closed().await,
+        Closed::Code(close::SESSION_ENDED, "signed out".into())
+    );
     first.shutdown().await;
     second.shutdown().await;
 }

@@ -19,9 +19,9 @@ pub use session::{SessionCookie, SessionToken};
 
 use super::client_addr::IpNet;
 use super::clock::{Clock, millis};
-use super::hub::Hub;
 use super::internal_error::OrInternal;
 use super::rate_limit::RateLimiter;
+use super::revocation::{Revocation, Revocations, SessionsEnded};
 use super::store::{NewUser, Store, StoreError};
 use crate::error::ApiError;
 use crate::model::{DisplayName, Password, UserId, UserView, Username};
@@ -77,8 +77,8 @@ pub struct Authenticated {
 
 pub struct Accounts {
     store: Arc<dyn Store>,
-    /// Told when sessions end, so the user's sockets close with them.
-    hub: Arc<Hub>,
+    /// Told when sessions end, so the user's sockets close with them on every instance.
+    revocations: Arc<Revocations>,
     hasher: PasswordHasher,
     cookie: SessionCookie,
     clock: Clock,
@@ -92,7 +92,7 @@ pub struct Accounts {
 impl Accounts {
     pub fn new(
         store: Arc<dyn Store>,
-        hub: Arc<Hub>,
+        revocations: Arc<Revocations>,
         config: &AuthConfig,
         public_origin: &str,
         clock: Clock,
@@ -114,7 +114,7 @@ impl Accounts {
         );
         Self {
             store,
-            hub,
+            revocations,
             hasher: PasswordHasher::new(config.password_hash_concurrency),
             cookie: SessionCookie::new(public_origin, config.session_idle_secs),
             idle_ms: millis(idle),
@@ -255,7 +255,10 @@ impl Accounts {
             .delete_sessions_of(user.user.id, None)
             .await
             .or_internal("delete sessions")?;
-        self.hub.close_user(user.user.id, SESSION_ENDED);
+        self.revocations.revoke(Revocation::Sessions {
+            user: user.user.id,
+            close: SessionsEnded::SignedOut,
+        });
         tracing::info!(user = %user.user.id, ended, "signed out everywhere");
         Ok(ended)
     }
@@ -306,7 +309,10 @@ impl Accounts {
             .delete_user(user.user.id)
             .await
             .or_internal("delete user")?;
-        self.hub.close_user(user.user.id, SESSION_ENDED);
+        self.revocations.revoke(Revocation::Sessions {
+            user: user.user.id,
+            close: SessionsEnded::SignedOut,
+        });
         tracing::info!(user = %user.user.id, "account deleted");
         Ok(())
     }
@@ -338,6 +344,3 @@ impl Accounts {
         Ok(token)
     }
 }
-
-/// How sockets close when their user's sessions end: the client must not reconnect.
-const SESSION_ENDED: crate::protocol::close::Reason = crate::protocol::close::Reason::SIGNED_OUT;
