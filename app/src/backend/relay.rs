@@ -3,7 +3,7 @@
 //!
 //! For every room with local subscribers it keeps a delivered high-water mark: every event
 //! up to the mark has been published to the hub, in `seq` order, and none after it.
-//! [`Relay::deliver_up_to`] is told "room R has changed up to seq S" (by a hint from another
+//! [`Relay::hinted`] is told "room R has changed up to seq S" (by a hint from another
 //! instance, or by the periodic catch-up); if S is past the mark it reads the events after
 //! the mark from the store and publishes them, then moves the mark. A change this instance
 //! commits itself goes through [`Relay::committed`], which publishes the event in hand
@@ -120,16 +120,23 @@ impl Relay {
         rooms.retain(|room, _| self.hub.is_followed(*room));
     }
 
-    /// Publishes `room`'s events after the mark up to at least `seq`, if `seq` is past it.
-    /// A store failure is logged and leaves the mark where it was, for the next hint or
-    /// catch-up to retry.
+    /// Publishes `room`'s events after the mark up to at least `seq`, if `seq` is past it,
+    /// and returns when done: the synchronous form of [`Relay::hinted`] that tests drive.
+    /// (The running server only uses `hinted`, whose worker does the same under the mark.)
+    #[cfg(test)]
     pub async fn deliver_up_to(&self, room: RoomId, seq: u64) {
         let Some(mark) = self.mark(room) else {
             return;
         };
         let mut delivered = mark.delivered.lock().await;
+        self.deliver_past(room, &mut delivered, seq).await;
+    }
+
+    /// With the mark held: reads and publishes what is after it, if `seq` is past it (a
+    /// store failure is logged and leaves the mark, for the next hint or catch-up to retry).
+    async fn deliver_past(&self, room: RoomId, delivered: &mut Option<u64>, seq: u64) {
         if delivered.is_some_and(|mark| seq > mark) {
-            self.read_and_publish(room, &mut delivered).await;
+            self.read_and_publish(room, delivered).await;
         }
     }
 
@@ -152,9 +159,7 @@ impl Relay {
             // to now (it reads to the end, past `wanted`).
             tracked.scheduled.store(false, Ordering::SeqCst);
             let wanted = tracked.wanted.load(Ordering::SeqCst);
-            if delivered.is_some_and(|mark| wanted > mark) {
-                relay.read_and_publish(room, &mut delivered).await;
-            }
+            relay.deliver_past(room, &mut delivered, wanted).await;
         });
     }
 

@@ -20,7 +20,7 @@ pub use session::{SessionCookie, SessionToken};
 use super::client_addr::IpNet;
 use super::clock::{Clock, millis};
 use super::internal_error::OrInternal;
-use super::rate_limit::RateLimiter;
+use super::rate_limit::{Limited, RateLimiter};
 use super::revocation::{Revocation, Revocations, SessionsEnded};
 use super::store::{NewUser, Store, StoreError};
 use crate::error::ApiError;
@@ -181,7 +181,11 @@ impl Accounts {
         self.sign_in_limit
             .check(&[&format!("ip:{client}"), &format!("user:{key}")])
             .await
-            .inspect_err(|_| tracing::warn!(%client, "sign-in rate limit reached"))?;
+            .inspect_err(|limited| {
+                if matches!(limited, Limited::Wait(_)) {
+                    tracing::warn!(%client, "sign-in rate limit reached");
+                }
+            })?;
         let user = self
             .store
             .user_by_username(username.trim())
