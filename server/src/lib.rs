@@ -33,7 +33,8 @@ use std::sync::Arc;
 use app::backend::Backend;
 use app::backend::bus::{self, Bus, BusError};
 use app::backend::clock::Clock;
-use app::backend::revocation::REVOCATION_QUEUE;
+use app::backend::instance_id::InstanceId;
+use app::backend::roster::Roster;
 use app::backend::store::{self, OpenError};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -104,26 +105,11 @@ impl Application {
         let public_origin = config.public_origin(local_addr)?;
 
         let (backend, bus) = if config.shares_the_store() {
-            let (hints, queued) = tokio::sync::mpsc::channel(bus::HINT_QUEUE);
-            let (revoked, revocations) = tokio::sync::mpsc::channel(REVOCATION_QUEUE);
-            let (backend, relay) = Backend::relayed(
-                store,
-                &config.backend(),
-                &public_origin,
-                clock,
-                hints,
-                revoked,
-            );
-            let bus = Bus::start(
-                &config.bus,
-                &config.store.database_url,
-                backend.instance(),
-                relay,
-                queued,
-                backend.revocations().clone(),
-                revocations,
-            )
-            .await?;
+            let pool = bus::roster_pool(&config.store.database_url).await?;
+            let roster = Arc::new(Roster::new(pool, InstanceId::random()));
+            let (backend, ends) =
+                Backend::relayed(store, &config.backend(), &public_origin, clock, roster);
+            let bus = Bus::start(&config.bus, &config.store.database_url, ends).await?;
             (backend, Some(Arc::new(bus)))
         } else {
             let backend = Backend::new(store, &config.backend(), &public_origin, clock);
@@ -215,6 +201,8 @@ impl Application {
         }
         // The bus goes first: its tasks read through the store.
         if let Some(bus) = &self.bus {
+            bus.farewell(self.config.backend().realtime.presence_grace())
+                .await;
             bus.stop();
         }
         self.backend.store().close().await;

@@ -1,12 +1,14 @@
-//! The bus between instances on PostgreSQL: hints after commit, revocations, the listener,
-//! catch-up.
+//! The bus between instances on PostgreSQL: hints after commit, revocations, presence and
+//! typing, the listener, catch-up.
 //!
 //! Instances tell each other "room R has changed up to seq S" (a [`Hint`]); each one reads
 //! the events from the database itself, through its [`Relay`]. They also tell each other
-//! that access has ended (a [`Revocation`]), which each applies to its own hub. Every
-//! notification is one JSON `Envelope`: the sender's id and a `Message` tagged by
-//! `kind`, so later kinds (presence, typing) can be added and an older receiver ignores
-//! the kinds it does not know. [`Bus::start`] runs four tasks for the instance's lifetime:
+//! that access has ended (a [`Revocation`]), which each applies to its own hub, that
+//! presence in some rooms changed (each reads it again through its [`Roster`]), and who is
+//! typing (ephemeral, shown and forgotten). Every notification is one JSON `Envelope`: the
+//! sender's id and a `Message` tagged by `kind`, so later kinds can be added and an older
+//! receiver ignores the kinds it does not know. [`Bus::start`] runs these tasks for the
+//! instance's lifetime:
 //!
 //! - the sender batches this instance's hints for [`HINT_BATCH`], keeps the highest `seq`
 //!   per room, and sends one `pg_notify` per batch on a connection of its own, never inside
@@ -17,22 +19,29 @@
 //!   offered, on the same connection. It is not batched: revocations are rare (a person
 //!   leaving, a sign-out), and "at once" matters more than one NOTIFY fewer. A failed send
 //!   is retried a few times ([`REVOCATION_ATTEMPTS`]) since no catch-up covers it;
+//! - the presence sender batches what this instance's hub shares ([`Shared`]) for
+//!   [`HINT_BATCH`], writes who is here to the roster's rows, then notifies the rooms that
+//!   changed and passes typing on. On every [`roster::HEARTBEAT`] it moves this instance's
+//!   expiry forward, writes its presence whole when rows may be missing, and reads every
+//!   room it has people in again, so a lost notification or a dead instance is noticed
+//!   within one beat;
 //! - the listener keeps one dedicated connection (`SORI_LISTEN_DATABASE_URL`, else
-//!   `DATABASE_URL`), hands others' hints to the relay and applies others' revocations to
-//!   the hub; its own it ignores (this instance acted before sending). After the connection
-//!   is lost and comes back it runs a full catch-up of events, since notifications sent
-//!   meanwhile are gone (revocations among them: see [`super::revocation`] on what bounds
-//!   those);
+//!   `DATABASE_URL`), hands others' hints to the relay, applies others' revocations and
+//!   typing to the hub, and has the roster read the rooms whose presence changed; its own
+//!   notifications it ignores (this instance acted before sending). After the connection
+//!   is lost and comes back it runs a full catch-up of events and presence, since
+//!   notifications sent meanwhile are gone (revocations among them: see
+//!   [`super::revocation`] on what bounds those);
 //! - the catch-up asks the database, in one query, for the newest `seq` of every room with
 //!   local subscribers every `SORI_CATCH_UP_MS`, so a lost hint delays delivery by at most
 //!   that interval and never loses it.
 //!
 //! Before any of that, [`Bus::start`] checks that notifications work at all: it notifies
 //! itself and waits up to [`SELF_TEST`]; through a pooler in transaction mode they never
-//! arrive, and the instance refuses to start rather than run deaf. It carries no presence
-//! or typing yet (later kinds), and never message content.
+//! arrive, and the instance refuses to start rather than run deaf. It never carries message
+//! content.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,10 +52,14 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::hub::Hub;
 use super::instance_id::InstanceId;
+use super::presence::{ShareQueue, Shared};
 use super::relay::{Hint, Relay};
 use super::revocation::{Revocation, Revocations};
+use super::roster::{self, Roster};
 use crate::model::RoomId;
+use crate::protocol::Person;
 
 /// The channel every instance of a deployment listens on.
 const CHANNEL: &str = "sori_hints";
@@ -54,6 +67,7 @@ const CHANNEL: &str = "sori_hints";
 /// How the bus's connections appear in `pg_stat_activity`, for operators (and tests).
 pub const LISTENER_NAME: &str = "sori-listener";
 const SENDER_NAME: &str = "sori-hints";
+const PRESENCE_NAME: &str = "sori-presence";
 
 /// How long the sender gathers hints before notifying: a burst of posts costs one NOTIFY.
 pub const HINT_BATCH: Duration = Duration::from_millis(5);
@@ -72,6 +86,14 @@ pub const SELF_TEST: Duration = Duration::from_secs(5);
 
 /// Hints waiting to be sent; beyond this, new ones are dropped (catch-up covers them).
 pub const HINT_QUEUE: usize = 4096;
+
+/// Presence changes and typing signals waiting to be shared; beyond this, the presence is
+/// written whole at the next heartbeat instead.
+pub const SHARE_QUEUE: usize = 4096;
+
+/// Typing signals per notification. A display name is at most a few hundred bytes of JSON
+/// (Korean takes three bytes a character), so a payload stays far below the 8,000 limit.
+pub const TYPING_PER_PAYLOAD: usize = 16;
 
 /// The bus's settings; part of the server's one configuration struct. Used only when
 /// `DATABASE_URL` is PostgreSQL.
@@ -145,8 +167,12 @@ enum Message {
     Hints { rooms: Vec<(RoomId, u64)> },
     /// Access that ended; its fields sit beside `kind`, named by their own `scope` tag.
     Revoked(Revocation),
-    /// A kind from a newer instance (presence, typing, ...): ignored, so instances of two
-    /// versions can share a deployment while it is upgraded.
+    /// Rooms where the sender's people changed: the receivers read them again.
+    Presence { rooms: Vec<RoomId> },
+    /// People who typed on the sender's sockets, by room.
+    Typing { typing: Vec<(RoomId, Person)> },
+    /// A kind from a newer instance: ignored, so instances of two versions can share a
+    /// deployment while it is upgraded.
     #[serde(other)]
     Unknown,
 }
@@ -154,6 +180,37 @@ enum Message {
 /// A greeting: a hint naming no room.
 fn greeting(instance: InstanceId) -> String {
     encode(instance, Message::Hints { rooms: Vec::new() })
+}
+
+/// The payloads naming `rooms` whose presence changed, split to stay small.
+fn presence_payloads(instance: InstanceId, rooms: &BTreeSet<RoomId>) -> Vec<String> {
+    let rooms: Vec<RoomId> = rooms.iter().copied().collect();
+    rooms
+        .chunks(ROOMS_PER_PAYLOAD)
+        .map(|chunk| {
+            encode(
+                instance,
+                Message::Presence {
+                    rooms: chunk.to_vec(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The payloads passing `typing` on, split to stay small.
+fn typing_payloads(instance: InstanceId, typing: &[(RoomId, Person)]) -> Vec<String> {
+    typing
+        .chunks(TYPING_PER_PAYLOAD)
+        .map(|chunk| {
+            encode(
+                instance,
+                Message::Typing {
+                    typing: chunk.to_vec(),
+                },
+            )
+        })
+        .collect()
 }
 
 /// The payloads announcing `newest` (room to highest seq), split to stay small.
@@ -191,9 +248,26 @@ fn others_message(instance: InstanceId, text: &str) -> Option<Message> {
     (from != instance).then_some(message)
 }
 
+/// This instance's ends of the bus: the queues its services offer to, and the parts that
+/// apply what the other instances send. [`crate::backend::Backend::relayed`] makes them.
+pub struct Ends {
+    pub relay: Arc<Relay>,
+    /// What the relay offers of this instance's commits.
+    pub hints: mpsc::Receiver<Hint>,
+    pub revocations: Arc<Revocations>,
+    /// What `revocations` offers of the access ended here.
+    pub revoked: mpsc::Receiver<Revocation>,
+    pub hub: Arc<Hub>,
+    pub roster: Arc<Roster>,
+    /// The queue the hub's presence offers to (for its overflow flag) and its other end.
+    pub share: ShareQueue,
+    pub shared: mpsc::Receiver<Shared>,
+}
+
 /// The running bus of one instance. Dropping it stops its tasks, as [`Bus::stop`] does.
 pub struct Bus {
     listening: Arc<AtomicBool>,
+    roster: Arc<Roster>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -203,26 +277,29 @@ impl Drop for Bus {
     }
 }
 
+/// The roster's connections: a pool of its own, two connections (the presence sender
+/// writes on one while a subscribing socket reads on the other), so presence neither
+/// queues behind requests nor holds them up.
+pub async fn roster_pool(database_url: &str) -> Result<PgPool, BusError> {
+    let (pool, _) = connect(database_url.trim(), PRESENCE_NAME, 2).await?;
+    Ok(pool)
+}
+
 impl Bus {
     /// Opens the listening and the sending connections, runs the self-test, and starts the
-    /// tasks. `hints` is the queue the relay offers this instance's commits to, `revoked`
-    /// the one `revocations` offers ended access to; the others' revocations are applied
-    /// through `revocations` too.
+    /// tasks, which feed and are fed by `ends`.
     pub async fn start(
         config: &BusConfig,
         database_url: &str,
-        instance: InstanceId,
-        relay: Arc<Relay>,
-        hints: mpsc::Receiver<Hint>,
-        revocations: Arc<Revocations>,
-        revoked: mpsc::Receiver<Revocation>,
+        ends: Ends,
     ) -> Result<Self, BusError> {
+        let instance = ends.roster.instance();
         let listen_url = config
             .listen_database_url
             .as_deref()
             .unwrap_or(database_url);
-        let (listen_pool, server) = connect(listen_url.trim(), LISTENER_NAME).await?;
-        let (sender_pool, _) = connect(database_url.trim(), SENDER_NAME).await?;
+        let (listen_pool, server) = connect(listen_url.trim(), LISTENER_NAME, 1).await?;
+        let (sender_pool, _) = connect(database_url.trim(), SENDER_NAME, 1).await?;
 
         // A pooler may accept the connection and then stall the LISTEN: that is the same
         // failure as a notification that never comes back.
@@ -255,6 +332,16 @@ impl Bus {
             Err(_) => return Err(BusError::SelfTest { server }),
         }
 
+        let Ends {
+            relay,
+            hints,
+            revocations,
+            revoked,
+            hub,
+            roster,
+            share,
+            shared,
+        } = ends;
         let listening = Arc::new(AtomicBool::new(true));
         let catch_up = Duration::from_millis(config.catch_up_ms.max(10));
         let tasks = vec![
@@ -265,6 +352,19 @@ impl Bus {
                 config.drop_hints,
             )),
             tokio::spawn(send_revocations(sender_pool.clone(), instance, revoked)),
+            tokio::spawn(share_presence(
+                sender_pool.clone(),
+                SharedPresence {
+                    roster: roster.clone(),
+                    hub: hub.clone(),
+                    share,
+                },
+                shared,
+            )),
+            tokio::spawn({
+                let (roster, hub) = (roster.clone(), hub.clone());
+                async move { roster.read_changed(&hub).await }
+            }),
             tokio::spawn(listen(
                 listener,
                 listen_pool,
@@ -273,13 +373,28 @@ impl Bus {
                 Receivers {
                     relay: relay.clone(),
                     revocations,
+                    hub,
+                    roster: roster.clone(),
                 },
                 listening.clone(),
                 catch_up * SILENT_TICKS,
             )),
             tokio::spawn(catch_up_every(catch_up, sender_pool, instance, relay)),
         ];
-        Ok(Self { listening, tasks })
+        Ok(Self {
+            listening,
+            roster,
+            tasks,
+        })
+    }
+
+    /// At a clean shutdown, before [`Bus::stop`]: the other instances see this instance's
+    /// people leave after `grace` unless they come back elsewhere (their sockets were just
+    /// told to reconnect), rather than after the heartbeat's expiry.
+    pub async fn farewell(&self, grace: Duration) {
+        if let Err(error) = self.roster.farewell(grace).await {
+            tracing::debug!(%error, "bus: cannot say goodbye; this instance's people leave at its expiry");
+        }
     }
 
     /// Stops the tasks (at shutdown, before the store closes). Safe to call more than once.
@@ -298,7 +413,7 @@ impl Bus {
 /// A small pool of its own (the store's pool serves requests; the bus must not queue
 /// behind them), failing within the self-test's time rather than sqlx's 30 s default.
 /// `name` is the application name shown in `pg_stat_activity`, unless the URL sets one.
-async fn connect(url: &str, name: &str) -> Result<(PgPool, String), BusError> {
+async fn connect(url: &str, name: &str, connections: u32) -> Result<(PgPool, String), BusError> {
     let options = PgConnectOptions::from_str(url).map_err(|error| BusError::MalformedUrl {
         reason: error.to_string(),
     })?;
@@ -314,7 +429,7 @@ async fn connect(url: &str, name: &str) -> Result<(PgPool, String), BusError> {
         options.get_database().unwrap_or("(the user's database)")
     );
     let pool = PgPoolOptions::new()
-        .max_connections(1)
+        .max_connections(connections)
         .max_lifetime(None)
         .idle_timeout(None)
         .acquire_timeout(SELF_TEST)
@@ -392,10 +507,112 @@ async fn send_revocations(
     }
 }
 
+/// What the presence sender works with.
+struct SharedPresence {
+    roster: Arc<Roster>,
+    hub: Arc<Hub>,
+    share: ShareQueue,
+}
+
+/// The presence sender: this instance's people to the roster's rows and the rooms that
+/// changed to the others, typing passed on, and the heartbeat.
+async fn share_presence(
+    pool: PgPool,
+    presence: SharedPresence,
+    mut shared: mpsc::Receiver<Shared>,
+) {
+    let SharedPresence { roster, hub, share } = presence;
+    let instance = roster.instance();
+    let mut beat = tokio::time::interval(roster::HEARTBEAT);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Whether this instance's rows may be missing or stale, so the next beat writes them
+    // whole; true until the first beat has made the heartbeat row they hang from. While it
+    // is set, single changes are not written: the whole write reads the hub afterwards, so
+    // it holds them.
+    let mut rewrite = true;
+    loop {
+        tokio::select! {
+            first = shared.recv() => {
+                let Some(first) = first else { return };
+                let mut here = BTreeMap::new();
+                let mut typing = BTreeMap::new();
+                let deadline = tokio::time::Instant::now() + HINT_BATCH;
+                let mut next = Some(first);
+                while let Some(change) = next {
+                    match change {
+                        // The last change of a person in a room is the one that holds.
+                        Shared::Here { room, user, here: now } => {
+                            here.insert((room, user), now);
+                        }
+                        Shared::Typing { room, person } => {
+                            typing.insert((room, person.id), person);
+                        }
+                    }
+                    next = tokio::time::timeout_at(deadline, shared.recv()).await.ok().flatten();
+                }
+                if !here.is_empty() && !rewrite {
+                    match roster.write(&here).await {
+                        Ok(()) => {
+                            let rooms = here.keys().map(|(room, _)| *room).collect();
+                            notify_all(&pool, presence_payloads(instance, &rooms)).await;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "bus: cannot write presence; writing it whole at the next heartbeat");
+                            rewrite = true;
+                        }
+                    }
+                }
+                let typing: Vec<(RoomId, Person)> = typing
+                    .into_iter()
+                    .map(|((room, _), person)| (room, person))
+                    .collect();
+                notify_all(&pool, typing_payloads(instance, &typing)).await;
+            }
+            _ = beat.tick() => {
+                rewrite |= share.take_overflowed();
+                match roster.heartbeat().await {
+                    Ok(made) => rewrite |= made,
+                    Err(error) => {
+                        tracing::debug!(%error, "bus: cannot beat; trying again at the next heartbeat");
+                        continue;
+                    }
+                }
+                if rewrite {
+                    let everyone = hub.everyone_present_here();
+                    match roster.write_whole(&everyone).await {
+                        Ok(()) => {
+                            rewrite = false;
+                            let rooms = everyone.iter().map(|(room, _)| *room).collect();
+                            notify_all(&pool, presence_payloads(instance, &rooms)).await;
+                        }
+                        Err(error) => tracing::warn!(%error, "bus: cannot write presence whole yet"),
+                    }
+                }
+                // Covers lost notifications and instances that died without a word.
+                if let Err(error) = roster.refresh(&hub, &hub.rooms_present_here()).await {
+                    tracing::debug!(%error, "bus: cannot read the others' presence yet");
+                }
+            }
+        }
+    }
+}
+
+/// Sends each payload; one that fails is only logged: presence is read again at every
+/// heartbeat, and typing is a moment's signal.
+async fn notify_all(pool: &PgPool, payloads: Vec<String>) {
+    for payload in payloads {
+        if let Err(error) = notify(pool, &payload).await {
+            tracing::debug!(%error, "bus: cannot send presence or typing");
+        }
+    }
+}
+
 /// Where the listener hands what the other instances send.
 struct Receivers {
     relay: Arc<Relay>,
     revocations: Arc<Revocations>,
+    hub: Arc<Hub>,
+    roster: Arc<Roster>,
 }
 
 /// The listener: others' hints to the relay, their revocations to the hub, and a full
@@ -409,7 +626,12 @@ async fn listen(
     listening: Arc<AtomicBool>,
     silence_limit: Duration,
 ) {
-    let Receivers { relay, revocations } = receivers;
+    let Receivers {
+        relay,
+        revocations,
+        hub,
+        roster,
+    } = receivers;
     loop {
         // Every instance greets the channel on each catch-up tick, this one included, so a
         // connection that hears nothing for several ticks is dead without having said so
@@ -427,11 +649,18 @@ async fn listen(
                 }
                 // The hub never blocks, so applying it here delays no other notification.
                 Some(Message::Revoked(revocation)) => revocations.received(revocation),
+                Some(Message::Presence { rooms }) => roster.changed(rooms),
+                Some(Message::Typing { typing }) => {
+                    for (room, person) in typing {
+                        hub.typing_elsewhere(room, &person);
+                    }
+                }
                 Some(Message::Unknown) | None => {}
             },
             // Lost and already reconnected (sqlx re-LISTENs): what was sent meanwhile is gone.
             Ok(None) => {
                 tracing::warn!("bus: the listening connection was lost and re-established");
+                roster.changed(hub.rooms_present_here());
                 catch_up(&pool, &relay).await;
             }
             Err(error) => {
@@ -440,6 +669,7 @@ async fn listen(
                 listener = reopen(listener, &listen_pool).await;
                 listening.store(true, Ordering::Relaxed);
                 tracing::info!("bus: listening again");
+                roster.changed(hub.rooms_present_here());
                 catch_up(&pool, &relay).await;
             }
         }
@@ -619,13 +849,54 @@ mod tests {
     #[test]
     fn a_kind_this_version_does_not_know_is_read_as_unknown_and_ignored() {
         let other = InstanceId::random().to_string();
-        let typing = format!(r#"{{"from":"{other}","kind":"typing","room":3,"user":4}}"#);
+        let reaction = format!(r#"{{"from":"{other}","kind":"reaction","room":3,"user":4}}"#);
         assert_eq!(
-            others_message(InstanceId::random(), &typing),
+            others_message(InstanceId::random(), &reaction),
             Some(Message::Unknown)
         );
         // A revocation of a scope this version does not know is not applied either.
         let unknown_scope = format!(r#"{{"from":"{other}","kind":"revoked","scope":"team"}}"#);
         assert_eq!(others_message(InstanceId::random(), &unknown_scope), None);
+    }
+
+    #[test]
+    fn presence_changes_name_their_rooms_split_over_payloads_each_room_once() {
+        let rooms: BTreeSet<RoomId> = (1..=100).map(|n| RoomId(i64::MAX - n)).collect();
+        let (me, other) = (InstanceId::random(), InstanceId::random());
+        let payloads = presence_payloads(me, &rooms);
+        assert_eq!(payloads.len(), 2);
+        let mut named = BTreeSet::new();
+        for payload in &payloads {
+            assert!(payload.len() < 3_000, "{} bytes", payload.len());
+            match others_message(other, payload) {
+                Some(Message::Presence { rooms }) => named.extend(rooms),
+                other => panic!("expected presence, got {other:?}"),
+            }
+            assert_eq!(others_message(me, payload), None, "our own is ignored");
+        }
+        assert_eq!(named, rooms);
+    }
+
+    #[test]
+    fn typing_with_the_longest_names_stays_far_below_postgresqls_limit() {
+        // Sixty-four characters of four bytes each: the longest display name in bytes.
+        let person = |n: i64| Person {
+            id: crate::model::UserId(i64::MIN + n),
+            display_name: "\u{1F600}".repeat(crate::model::DisplayName::MAX),
+        };
+        let typing: Vec<(RoomId, Person)> =
+            (0..40).map(|n| (RoomId(i64::MIN + n), person(n))).collect();
+        let (me, other) = (InstanceId::random(), InstanceId::random());
+        let payloads = typing_payloads(me, &typing);
+        assert_eq!(payloads.len(), 3);
+        let mut passed_on = Vec::new();
+        for payload in &payloads {
+            assert!(payload.len() < 6_000, "{} bytes", payload.len());
+            match others_message(other, payload) {
+                Some(Message::Typing { typing }) => passed_on.extend(typing),
+                other => panic!("expected typing, got {other:?}"),
+            }
+        }
+        assert_eq!(passed_on, typing);
     }
 }

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::presence::{Presence, PresenceEvent, PresenceTimings};
+use super::presence::{Presence, PresenceEvent, PresenceTimings, ReadTicket, ShareQueue};
 use crate::model::{RoomId, UserId};
 use crate::protocol::close::Reason;
 use crate::protocol::{Person, ServerFrame};
@@ -154,6 +154,13 @@ pub struct RealtimeConfig {
     pub typing_ttl_ms: u64,
 }
 
+impl RealtimeConfig {
+    /// How long after someone's last socket leaves a room they are announced as left.
+    pub fn presence_grace(&self) -> Duration {
+        Duration::from_millis(self.presence_grace_ms)
+    }
+}
+
 impl Default for RealtimeConfig {
     fn default() -> Self {
         Self {
@@ -186,7 +193,7 @@ impl From<&RealtimeConfig> for HubLimits {
             connections_per_user: config.connections_per_user,
             subscriptions_per_connection: config.subscriptions_per_connection,
             presence: PresenceTimings {
-                leave_grace: Duration::from_millis(config.presence_grace_ms),
+                leave_grace: config.presence_grace(),
                 typing_ttl: Duration::from_millis(config.typing_ttl_ms),
             },
         }
@@ -202,8 +209,10 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(limits: HubLimits) -> Self {
-        let presence = Presence::new(limits.presence);
+    /// A hub whose presence transitions are offered to `share` when other instances share
+    /// the store (see [`super::presence`]).
+    pub fn new(limits: HubLimits, share: Option<ShareQueue>) -> Self {
+        let presence = Presence::new(limits.presence, share);
         Self {
             limits,
             state: Mutex::new(State {
@@ -386,6 +395,56 @@ impl Hub {
             let frame = presence_frame(room, stopped);
             offer(&mut state, room, Delivery::Presence, encode(&frame));
         }
+    }
+
+    /// A typing signal another instance passed on, shown to the sockets present in `room`.
+    pub fn typing_elsewhere(&self, room: RoomId, person: &Person) {
+        let mut state = self.state();
+        if let Some(started) = state
+            .presence
+            .typing_elsewhere(room, person, Instant::now())
+        {
+            let frame = presence_frame(room, started);
+            offer(&mut state, room, Delivery::Presence, encode(&frame));
+        }
+    }
+
+    /// A ticket for a read of who the other instances have where, taken before the read.
+    pub fn start_presence_read(&self) -> ReadTicket {
+        self.state().presence.start_read()
+    }
+
+    /// Installs a read of who the other instances have in each of `rooms` (`people` holds
+    /// the rows, by room; a room without any has no one elsewhere) and announces what
+    /// changed. See [`Presence::seen_elsewhere`].
+    pub fn seen_elsewhere(
+        &self,
+        ticket: ReadTicket,
+        rooms: &[RoomId],
+        people: Vec<(RoomId, Person)>,
+    ) {
+        let mut by_room: HashMap<RoomId, Vec<Person>> =
+            rooms.iter().map(|room| (*room, Vec::new())).collect();
+        for (room, person) in people {
+            by_room.entry(room).or_default().push(person);
+        }
+        let mut state = self.state();
+        for (room, people) in by_room {
+            for event in state.presence.seen_elsewhere(room, ticket, people) {
+                let frame = presence_frame(room, event);
+                offer(&mut state, room, Delivery::Presence, encode(&frame));
+            }
+        }
+    }
+
+    /// The rooms where someone is present through this instance.
+    pub fn rooms_present_here(&self) -> Vec<RoomId> {
+        self.state().presence.rooms_here()
+    }
+
+    /// Everyone present through this instance, by room.
+    pub fn everyone_present_here(&self) -> Vec<(RoomId, UserId)> {
+        self.state().presence.everyone_here()
     }
 
     /// Announces the departures whose grace period is over and the typing that went stale.
@@ -603,15 +662,18 @@ mod tests {
     }
 
     fn hub(queue_capacity: usize) -> Hub {
-        Hub::new(HubLimits {
-            queue_capacity,
-            connections_per_user: 3,
-            subscriptions_per_connection: 2,
-            presence: PresenceTimings {
-                leave_grace: GRACE,
-                typing_ttl: Duration::from_secs(5),
+        Hub::new(
+            HubLimits {
+                queue_capacity,
+                connections_per_user: 3,
+                subscriptions_per_connection: 2,
+                presence: PresenceTimings {
+                    leave_grace: GRACE,
+                    typing_ttl: Duration::from_secs(5),
+                },
             },
-        })
+            None,
+        )
     }
 
     fn person(id: i64) -> Person {

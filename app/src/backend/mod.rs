@@ -6,8 +6,9 @@
 //! - [`hub`]: fan-out to open sockets, with [`presence`]; no I/O, never blocks.
 //! - [`relay`]: with a store shared by several instances, orders every room's committed
 //!   events into the hub once, whichever instance wrote them; [`revocation`] ends access
-//!   on every instance's hub; [`bus`] carries the hints and the revocations between
-//!   instances over PostgreSQL; [`instance_id`] names this run.
+//!   on every instance's hub; [`roster`] keeps who is present through which instance in
+//!   the database; [`bus`] carries the hints, the revocations, presence and typing
+//!   between instances over PostgreSQL; [`instance_id`] names this run.
 //! - [`store`]: persistence behind the `Store` traits (records in, records out; no frames).
 //! - Edges: [`request`] (the HTTP request being served), [`client_addr`], [`cross_site`],
 //!   [`rate_limit`], [`clock`], [`internal_error`].
@@ -35,6 +36,7 @@ pub mod relay;
 pub mod request;
 pub mod revocation;
 pub mod rooms;
+pub mod roster;
 pub mod store;
 
 use std::sync::Arc;
@@ -43,16 +45,19 @@ use std::time::Instant;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
-use crate::model::StatusReport;
+use crate::model::{RoomId, StatusReport};
 use auth::{Accounts, AuthConfig, CurrentUser};
+use bus::Ends;
 use clock::Clock;
 use hub::{Hub, HubLimits, RealtimeConfig};
 use instance_id::InstanceId;
 use messages::{Messages, MessagesConfig};
-use relay::{Hint, Relay};
+use presence::ShareQueue;
+use relay::Relay;
 use request::RequestContext;
-use revocation::{Revocation, Revocations};
+use revocation::{REVOCATION_QUEUE, Revocations};
 use rooms::{Rooms, RoomsConfig};
+use roster::Roster;
 use store::Store;
 
 /// Cheap, clonable handles to every service. One is built at boot and cloned into each
@@ -70,6 +75,8 @@ pub struct Backend {
     instance: InstanceId,
     /// Present when the store is shared with other instances.
     relay: Option<Arc<Relay>>,
+    /// Present when the store is shared with other instances.
+    roster: Option<Arc<Roster>>,
 }
 
 /// The service settings a [`Backend`] is built from; part of the server's configuration.
@@ -90,32 +97,23 @@ impl Backend {
         public_origin: &str,
         clock: Clock,
     ) -> Self {
-        Self::build(store, config, public_origin, clock, None, None)
+        Self::build(store, config, public_origin, clock, None).0
     }
 
-    /// Builds the services of one instance among several on a shared store: committed
-    /// changes go through a [`Relay`], which offers a hint for the others to `hints`, and
-    /// ended access is offered to `revoked` as well as ended here. The relay is also
-    /// returned for the bus to feed with the others' hints.
+    /// Builds the services of one instance among several on a shared store, known to the
+    /// others by `roster`'s instance id: committed changes go through a [`Relay`], which
+    /// offers a hint for the others; ended access is offered to them as well as ended here;
+    /// and presence is shared. The returned [`Ends`] are what the bus connects.
     pub fn relayed(
         store: Arc<dyn Store>,
         config: &BackendConfig,
         public_origin: &str,
         clock: Clock,
-        hints: tokio::sync::mpsc::Sender<Hint>,
-        revoked: tokio::sync::mpsc::Sender<Revocation>,
-    ) -> (Self, Arc<Relay>) {
-        let backend = Self::build(
-            store,
-            config,
-            public_origin,
-            clock,
-            Some(hints),
-            Some(revoked),
-        );
-        let relay = backend.relay.clone();
-        // `build` makes a relay whenever it is given a hint queue, as it is here.
-        (backend, relay.expect("a relayed backend has a relay"))
+        roster: Arc<Roster>,
+    ) -> (Self, Ends) {
+        let (backend, ends) = Self::build(store, config, public_origin, clock, Some(roster));
+        // `build` makes the ends whenever it is given a roster, as it is here.
+        (backend, ends.expect("a relayed backend has the bus's ends"))
     }
 
     fn build(
@@ -123,22 +121,36 @@ impl Backend {
         config: &BackendConfig,
         public_origin: &str,
         clock: Clock,
-        hints: Option<tokio::sync::mpsc::Sender<Hint>>,
-        revoked: Option<tokio::sync::mpsc::Sender<Revocation>>,
-    ) -> Self {
-        let hub = Arc::new(Hub::new(HubLimits::from(&config.realtime)));
+        roster: Option<Arc<Roster>>,
+    ) -> (Self, Option<Ends>) {
+        let limits = HubLimits::from(&config.realtime);
+        let shared = roster.as_ref().map(|_| ShareQueue::new(bus::SHARE_QUEUE));
+        let hub = Arc::new(Hub::new(
+            limits,
+            shared.as_ref().map(|(queue, _)| queue.clone()),
+        ));
         // Runs for as long as the hub exists (the server's lifetime).
         Hub::start_presence_timer(&hub);
-        let relay =
-            hints.map(|hints| Arc::new(Relay::new(store.clone(), hub.clone(), Some(hints))));
-        let revocations = Arc::new(Revocations::new(hub.clone(), revoked));
+        let hints = roster
+            .as_ref()
+            .map(|_| tokio::sync::mpsc::channel(bus::HINT_QUEUE));
+        let revoked = roster
+            .as_ref()
+            .map(|_| tokio::sync::mpsc::channel(REVOCATION_QUEUE));
+        let relay = hints.as_ref().map(|(hints, _)| {
+            Arc::new(Relay::new(store.clone(), hub.clone(), Some(hints.clone())))
+        });
+        let revocations = Arc::new(Revocations::new(
+            hub.clone(),
+            revoked.as_ref().map(|(revoked, _)| revoked.clone()),
+        ));
         let rooms = Arc::new(Rooms::new(
             store.clone(),
             revocations.clone(),
             &config.rooms,
             clock.clone(),
         ));
-        Self {
+        let backend = Self {
             accounts: Arc::new(Accounts::new(
                 store.clone(),
                 revocations.clone(),
@@ -155,14 +167,37 @@ impl Backend {
                 relay.clone(),
             )),
             rooms,
-            hub,
-            revocations,
+            hub: hub.clone(),
+            revocations: revocations.clone(),
             realtime: Arc::new(config.realtime.clone()),
             store,
             public_origin: public_origin.into(),
-            instance: InstanceId::random(),
-            relay,
-        }
+            instance: roster
+                .as_ref()
+                .map_or_else(InstanceId::random, |roster| roster.instance()),
+            relay: relay.clone(),
+            roster: roster.clone(),
+        };
+        let ends = match (roster, relay, hints, revoked, shared) {
+            (
+                Some(roster),
+                Some(relay),
+                Some((_, hints)),
+                Some((_, revoked)),
+                Some((share, shared)),
+            ) => Some(Ends {
+                relay,
+                hints,
+                revocations,
+                revoked,
+                hub,
+                roster,
+                share,
+                shared,
+            }),
+            _ => None,
+        };
+        (backend, ends)
     }
 
     /// The backend of the request being served. The server provides it to every server
@@ -211,6 +246,18 @@ impl Backend {
     /// The relay, when other instances share the store; sockets track their rooms with it.
     pub fn relay(&self) -> Option<&Relay> {
         self.relay.as_deref()
+    }
+
+    /// With other instances on the store: reads who they have in `room` into the hub, so a
+    /// socket about to be sent the "Online" list gets theirs too. A failed read is logged,
+    /// and the list holds this instance's people until the next heartbeat's read.
+    pub async fn see_presence_elsewhere(&self, room: RoomId) {
+        let Some(roster) = &self.roster else {
+            return;
+        };
+        if let Err(error) = roster.refresh(&self.hub, &[room]).await {
+            tracing::warn!(%error, %room, "presence: cannot read who is in the room elsewhere");
+        }
     }
 
     /// The origin browsers use to reach this server, e.g. `https://chat.example.org`.

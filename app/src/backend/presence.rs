@@ -1,26 +1,34 @@
 //! Who is online in each room, and who is typing: ephemeral state (it takes no `seq` and is
-//! not stored), kept per room and per person, so several tabs count as one.
+//! not stored with the messages), kept per room and per person, so several tabs count as one.
 //!
-//! A person is online in a room while at least one of their sockets is subscribed to it.
-//! "Joined" fires when their first subscription starts; "left" fires when their last one
-//! ends, but only after a grace period, so that a reload or a brief network drop does not
-//! flap. Typing expires after a few seconds without a signal, or when the person posts.
+//! A person is online in a room while at least one of their sockets is subscribed to it, on
+//! this instance or on another one of the deployment. "Joined" fires when they become online
+//! (their first subscription anywhere); "left" fires when they stop being online, and for
+//! this instance's sockets only after a grace period, so that a reload or a brief network
+//! drop (even one that lands the reload on another instance) does not flap. Typing expires
+//! after a few seconds without a signal, or when the person posts.
 //!
 //! [`Presence`] is a state machine the hub drives under its lock. It does no I/O and reads no
 //! clock: the caller passes `now`, so it is tested with explicit times, and no call can block
-//! the hub.
+//! the hub. Each room holds two kinds of input:
 //!
-//! It is a concrete type, not a trait, because it has one implementation. Presence across
-//! several instances will not be a second implementation behind this lock: the database and
-//! its notifications are I/O, and I/O under the hub's `std::sync::Mutex` would stall every
-//! delivery. Instead, the same machine will take other instances' arrivals and departures as
-//! inputs (fed by the task that listens for hints, outside any lock), and this instance's own
-//! transitions, which every method already returns as a [`PresenceEvent`], will be handed to
-//! that task to publish once the hub has released its lock.
+//! - this instance's own subscriptions (`here`), which it counts and times itself;
+//! - who the other instances have in the room (`elsewhere`), as last read from the
+//!   database by the roster ([`super::roster`]), which installs each read with
+//!   [`Presence::seen_elsewhere`]. The other instances' grace periods already ran on their
+//!   side, so a person missing from a read has left them.
+//!
+//! Online is the union of the two, and events are announced on changes of the union only.
+//! With other instances, the machine also offers its own transitions (someone is now here,
+//! or no longer is; someone typed) to a [`ShareQueue`], without waiting: the roster writes
+//! them to the database and notifies the others once the hub has released its lock.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::model::{RoomId, UserId};
@@ -34,6 +42,49 @@ pub enum PresenceEvent {
     Typing { person: Person, typing: bool },
 }
 
+/// What this instance tells the other instances about its own people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shared {
+    /// `user` is now present in `room` through this instance's sockets (`here`), or no
+    /// longer is (their grace period here is over, or their access ended).
+    Here {
+        room: RoomId,
+        user: UserId,
+        here: bool,
+    },
+    /// `person` typed in `room`: every signal is passed on, so the others' copies expire on
+    /// the same schedule as this one.
+    Typing { room: RoomId, person: Person },
+}
+
+/// Where [`Presence`] offers what it shares, without waiting. A full queue drops the offer
+/// and remembers it, and the roster then writes this instance's whole presence again.
+#[derive(Clone)]
+pub struct ShareQueue {
+    queue: mpsc::Sender<Shared>,
+    overflowed: Arc<AtomicBool>,
+}
+
+impl ShareQueue {
+    /// A queue of `capacity` offers, and its receiving end.
+    pub fn new(capacity: usize) -> (Self, mpsc::Receiver<Shared>) {
+        let (queue, receiver) = mpsc::channel(capacity.max(1));
+        let overflowed = Arc::new(AtomicBool::new(false));
+        (Self { queue, overflowed }, receiver)
+    }
+
+    fn offer(&self, shared: Shared) {
+        if self.queue.try_send(shared).is_err() {
+            self.overflowed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether an offer was dropped since the last call (which clears it).
+    pub fn take_overflowed(&self) -> bool {
+        self.overflowed.swap(false, Ordering::Relaxed)
+    }
+}
+
 /// Presence timings; part of the realtime configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PresenceTimings {
@@ -43,67 +94,104 @@ pub struct PresenceTimings {
     pub typing_ttl: Duration,
 }
 
+/// Orders the roster's reads of the database: a read started earlier must not replace what
+/// a later one installed (two reads of one room can finish in either order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReadTicket(u64);
+
 struct Present {
     person: Person,
-    /// This person's subscriptions to the room, over all their sockets.
+    /// This person's subscriptions to the room, over all their sockets on this instance.
     subscriptions: usize,
     /// Set while they have none: when they will be announced as left.
     leaving_at: Option<Instant>,
 }
 
+/// Who the other instances have in a room, and which read said so.
+struct Elsewhere {
+    people: HashMap<UserId, Person>,
+    read: ReadTicket,
+}
+
 #[derive(Default)]
 struct RoomPresence {
-    people: HashMap<UserId, Present>,
+    here: HashMap<UserId, Present>,
+    /// `None` until the roster's first read of the room (and always on a single instance).
+    elsewhere: Option<Elsewhere>,
     /// Who is typing, until when.
     typing: HashMap<UserId, (Person, Instant)>,
 }
 
-/// Who is present and typing in each room, from the sockets of this server.
+impl RoomPresence {
+    fn is_elsewhere(&self, user: UserId) -> bool {
+        self.elsewhere
+            .as_ref()
+            .is_some_and(|elsewhere| elsewhere.people.contains_key(&user))
+    }
+}
+
+/// Who is present and typing in each room. A room is kept while this instance has someone
+/// there (or someone typing), and forgotten, with what it knew of the other instances,
+/// when it has no one: with no one here to tell, there is nothing to keep current.
 pub struct Presence {
     timings: PresenceTimings,
     rooms: HashMap<RoomId, RoomPresence>,
+    /// Where this instance's transitions go when other instances share the store.
+    share: Option<ShareQueue>,
+    next_read: u64,
 }
 
 impl Presence {
-    pub fn new(timings: PresenceTimings) -> Self {
+    pub fn new(timings: PresenceTimings, share: Option<ShareQueue>) -> Self {
         Self {
             timings,
             rooms: HashMap::new(),
+            share,
+            next_read: 0,
         }
     }
 
-    /// One more subscription of `person` to `room`; `Joined` if it is their first.
+    fn share(&self, shared: Shared) {
+        if let Some(queue) = &self.share {
+            queue.offer(shared);
+        }
+    }
+
+    /// One more subscription of `person` to `room`; `Joined` if they were online nowhere.
     pub fn arrive(
         &mut self,
         room: RoomId,
         person: &Person,
         _now: Instant,
     ) -> Option<PresenceEvent> {
-        let people = &mut self.rooms.entry(room).or_default().people;
-        match people.get_mut(&person.id) {
-            Some(present) => {
-                // Back within the grace period (a reload): they never left.
-                present.subscriptions += 1;
-                present.leaving_at = None;
-                None
-            }
-            None => {
-                people.insert(
-                    person.id,
-                    Present {
-                        person: person.clone(),
-                        subscriptions: 1,
-                        leaving_at: None,
-                    },
-                );
-                Some(PresenceEvent::Joined(person.clone()))
-            }
+        let presence = self.rooms.entry(room).or_default();
+        if let Some(present) = presence.here.get_mut(&person.id) {
+            // Back within the grace period (a reload): they never left.
+            present.subscriptions += 1;
+            present.leaving_at = None;
+            return None;
         }
+        let elsewhere = presence.is_elsewhere(person.id);
+        presence.here.insert(
+            person.id,
+            Present {
+                person: person.clone(),
+                subscriptions: 1,
+                leaving_at: None,
+            },
+        );
+        self.share(Shared::Here {
+            room,
+            user: person.id,
+            here: true,
+        });
+        (!elsewhere).then(|| PresenceEvent::Joined(person.clone()))
     }
 
     /// One subscription of `user` to `room` ended; their last one starts the grace period,
     /// or (`immediately`, when access was taken away) makes them leave at once: then the
-    /// `Left` is returned.
+    /// `Left` is returned, unless another instance still has them (it will be told of the
+    /// same revocation, and the roster's next read says when they are gone there).
     pub fn depart(
         &mut self,
         room: RoomId,
@@ -112,7 +200,7 @@ impl Presence {
         immediately: bool,
     ) -> Option<PresenceEvent> {
         let presence = self.rooms.get_mut(&room)?;
-        let present = presence.people.get_mut(&user)?;
+        let present = presence.here.get_mut(&user)?;
         present.subscriptions = present.subscriptions.saturating_sub(1);
         if present.subscriptions > 0 {
             return None;
@@ -121,13 +209,53 @@ impl Presence {
             present.leaving_at = Some(now + self.timings.leave_grace);
             return None;
         }
-        let gone = presence.people.remove(&user)?;
-        presence.typing.remove(&user);
-        Some(PresenceEvent::Left(gone.person))
+        let gone = presence.here.remove(&user)?;
+        let elsewhere = presence.is_elsewhere(user);
+        if !elsewhere {
+            presence.typing.remove(&user);
+        }
+        self.share(Shared::Here {
+            room,
+            user,
+            here: false,
+        });
+        (!elsewhere).then_some(PresenceEvent::Left(gone.person))
     }
 
-    /// A typing signal; `Typing { typing: true }` if they were not typing already.
+    /// A typing signal from this instance; `Typing { typing: true }` if they were not typing
+    /// already. It is shared with the other instances either way.
     pub fn typing(&mut self, room: RoomId, person: &Person, now: Instant) -> Option<PresenceEvent> {
+        self.share(Shared::Typing {
+            room,
+            person: person.clone(),
+        });
+        self.note_typing(room, person, now)
+    }
+
+    /// A typing signal another instance passed on. It is shown only in a room this instance
+    /// has someone in: with no one here, there is no one to show it to.
+    pub fn typing_elsewhere(
+        &mut self,
+        room: RoomId,
+        person: &Person,
+        now: Instant,
+    ) -> Option<PresenceEvent> {
+        if self
+            .rooms
+            .get(&room)
+            .is_none_or(|presence| presence.here.is_empty())
+        {
+            return None;
+        }
+        self.note_typing(room, person, now)
+    }
+
+    fn note_typing(
+        &mut self,
+        room: RoomId,
+        person: &Person,
+        now: Instant,
+    ) -> Option<PresenceEvent> {
         let typing = &mut self.rooms.entry(room).or_default().typing;
         let until = now + self.timings.typing_ttl;
         let started = typing.insert(person.id, (person.clone(), until)).is_none();
@@ -137,7 +265,8 @@ impl Presence {
         })
     }
 
-    /// They posted: typing ends at once.
+    /// They posted: typing ends at once. Every instance that delivers the post calls this,
+    /// so it is not shared.
     pub fn stop_typing(&mut self, room: RoomId, user: UserId) -> Option<PresenceEvent> {
         let (person, _) = self.rooms.get_mut(&room)?.typing.remove(&user)?;
         Some(PresenceEvent::Typing {
@@ -146,9 +275,69 @@ impl Presence {
         })
     }
 
+    /// A ticket for a read of the database the roster is about to start.
+    pub fn start_read(&mut self) -> ReadTicket {
+        self.next_read += 1;
+        ReadTicket(self.next_read)
+    }
+
+    /// Installs a read, started with `ticket`, of who the other instances have in `room`,
+    /// and returns what changed for the people here to see. A read older than the one
+    /// installed is ignored, as is a room with no one here. The first read of a room is
+    /// installed silently: whoever is here was sent the list after it (see the socket's
+    /// subscribe), so there is no change for them to see.
+    pub fn seen_elsewhere(
+        &mut self,
+        room: RoomId,
+        ticket: ReadTicket,
+        people: Vec<Person>,
+    ) -> Vec<PresenceEvent> {
+        let Some(presence) = self.rooms.get_mut(&room) else {
+            return Vec::new();
+        };
+        let people: HashMap<UserId, Person> = people
+            .into_iter()
+            .map(|person| (person.id, person))
+            .collect();
+        let before = match presence.elsewhere.take() {
+            Some(before) if before.read > ticket => {
+                presence.elsewhere = Some(before);
+                return Vec::new();
+            }
+            Some(before) => Some(before.people),
+            None => None,
+        };
+        let mut events = Vec::new();
+        if let Some(before) = &before {
+            for (user, person) in &people {
+                if !before.contains_key(user) && !presence.here.contains_key(user) {
+                    events.push(PresenceEvent::Joined(person.clone()));
+                }
+            }
+            for (user, person) in before {
+                if people.contains_key(user) || presence.here.contains_key(user) {
+                    continue;
+                }
+                if let Some((typist, _)) = presence.typing.remove(user) {
+                    events.push(PresenceEvent::Typing {
+                        person: typist,
+                        typing: false,
+                    });
+                }
+                events.push(PresenceEvent::Left(person.clone()));
+            }
+        }
+        presence.elsewhere = Some(Elsewhere {
+            people,
+            read: ticket,
+        });
+        events
+    }
+
     /// Ends what has expired by `now`: departures past their grace period, stale typing.
     pub fn expire(&mut self, now: Instant) -> Vec<(RoomId, PresenceEvent)> {
         let mut events = Vec::new();
+        let mut shared = Vec::new();
         for (room, presence) in &mut self.rooms {
             presence.typing.retain(|_, (person, until)| {
                 let live = *until > now;
@@ -163,49 +352,101 @@ impl Presence {
                 }
                 live
             });
-            let typing = &mut presence.typing;
-            presence.people.retain(|user, present| {
-                let gone = present.leaving_at.is_some_and(|at| at <= now);
-                if gone {
-                    if let Some((person, _)) = typing.remove(user) {
-                        events.push((
-                            *room,
-                            PresenceEvent::Typing {
-                                person,
-                                typing: false,
-                            },
-                        ));
-                    }
-                    events.push((*room, PresenceEvent::Left(present.person.clone())));
+            let gone: Vec<UserId> = presence
+                .here
+                .iter()
+                .filter(|(_, present)| present.leaving_at.is_some_and(|at| at <= now))
+                .map(|(user, _)| *user)
+                .collect();
+            for user in gone {
+                let Some(present) = presence.here.remove(&user) else {
+                    continue;
+                };
+                shared.push(Shared::Here {
+                    room: *room,
+                    user,
+                    here: false,
+                });
+                if presence.is_elsewhere(user) {
+                    // Still online through another instance: nothing changes for anyone.
+                    continue;
                 }
-                !gone
-            });
+                if let Some((person, _)) = presence.typing.remove(&user) {
+                    events.push((
+                        *room,
+                        PresenceEvent::Typing {
+                            person,
+                            typing: false,
+                        },
+                    ));
+                }
+                events.push((*room, PresenceEvent::Left(present.person)));
+            }
         }
         self.rooms
-            .retain(|_, presence| !presence.people.is_empty() || !presence.typing.is_empty());
+            .retain(|_, presence| !presence.here.is_empty() || !presence.typing.is_empty());
+        for shared in shared {
+            self.share(shared);
+        }
         events
     }
 
-    /// Who is online in `room` now (including those within their grace period), by name.
+    /// Who is online in `room` now, on any instance (including those within their grace
+    /// period here), by name.
     pub fn online(&self, room: RoomId) -> Vec<Person> {
-        let mut online: Vec<Person> = self
-            .rooms
-            .get(&room)
-            .map(|presence| {
-                presence
+        let Some(presence) = self.rooms.get(&room) else {
+            return Vec::new();
+        };
+        let mut online: Vec<Person> = presence
+            .here
+            .values()
+            .map(|present| present.person.clone())
+            .collect();
+        if let Some(elsewhere) = &presence.elsewhere {
+            online.extend(
+                elsewhere
                     .people
                     .values()
-                    .map(|present| present.person.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+                    .filter(|person| !presence.here.contains_key(&person.id))
+                    .cloned(),
+            );
+        }
         online.sort_by(|a, b| a.display_name.cmp(&b.display_name).then(a.id.cmp(&b.id)));
         online
     }
 
-    /// The room is gone: forget it without announcing anything.
+    /// The rooms this instance has someone present in: the ones the roster keeps current.
+    pub fn rooms_here(&self) -> Vec<RoomId> {
+        self.rooms
+            .iter()
+            .filter(|(_, presence)| !presence.here.is_empty())
+            .map(|(room, _)| *room)
+            .collect()
+    }
+
+    /// Everyone present through this instance, room by room: what the roster writes when it
+    /// writes this instance's presence whole (at start, and after an offer was lost).
+    pub fn everyone_here(&self) -> Vec<(RoomId, UserId)> {
+        self.rooms
+            .iter()
+            .flat_map(|(room, presence)| presence.here.keys().map(|user| (*room, *user)))
+            .collect()
+    }
+
+    /// The room is gone: forget it without announcing anything (the others are told by the
+    /// revocation). Its people are no longer here, which the other instances are told too,
+    /// so no row of this instance outlives the room.
     pub fn forget_room(&mut self, room: RoomId) {
-        self.rooms.remove(&room);
+        let Some(presence) = self.rooms.remove(&room) else {
+            return;
+        };
+        for user in presence.here.into_keys() {
+            self.share(Shared::Here {
+                room,
+                user,
+                here: false,
+            });
+        }
     }
 }
 
@@ -217,11 +458,38 @@ mod tests {
     const GRACE: Duration = Duration::from_secs(5);
     const TYPING: Duration = Duration::from_secs(5);
 
+    const TIMINGS: PresenceTimings = PresenceTimings {
+        leave_grace: GRACE,
+        typing_ttl: TYPING,
+    };
+
     fn presence() -> Presence {
-        Presence::new(PresenceTimings {
-            leave_grace: GRACE,
-            typing_ttl: TYPING,
-        })
+        Presence::new(TIMINGS, None)
+    }
+
+    /// One instance among several: what it shares lands in the returned queue.
+    fn sharing() -> (Presence, ShareQueue, mpsc::Receiver<Shared>) {
+        let (queue, shared) = ShareQueue::new(16);
+        (Presence::new(TIMINGS, Some(queue.clone())), queue, shared)
+    }
+
+    fn drain(shared: &mut mpsc::Receiver<Shared>) -> Vec<Shared> {
+        std::iter::from_fn(|| shared.try_recv().ok()).collect()
+    }
+
+    fn here(user: i64, here: bool) -> Shared {
+        Shared::Here {
+            room: ROOM,
+            user: UserId(user),
+            here,
+        }
+    }
+
+    /// Installs a read of the other instances saying `people` are in `ROOM`.
+    fn seen(presence: &mut Presence, people: &[&Person]) -> Vec<PresenceEvent> {
+        let ticket = presence.start_read();
+        let people = people.iter().map(|person| (*person).clone()).collect();
+        presence.seen_elsewhere(ROOM, ticket, people)
     }
 
     fn person(id: i64, name: &str) -> Person {
@@ -355,5 +623,191 @@ mod tests {
         presence.forget_room(ROOM);
         assert!(names(&presence).is_empty());
         assert!(presence.expire(now + GRACE).is_empty());
+    }
+
+    /// Events in a stable order: a read's changes come out in no particular order.
+    fn sorted(mut events: Vec<PresenceEvent>) -> Vec<PresenceEvent> {
+        events.sort_by_key(|event| format!("{event:?}"));
+        events
+    }
+
+    #[test]
+    fn the_list_is_everyone_here_and_everyone_elsewhere_once() {
+        let mut presence = presence();
+        let now = Instant::now();
+        let (minji, jisoo, hana) = (person(1, "Minji"), person(2, "Jisoo"), person(3, "Hana"));
+        presence.arrive(ROOM, &minji, now);
+        assert!(
+            seen(&mut presence, &[&jisoo, &minji]).is_empty(),
+            "the first read is installed silently"
+        );
+        assert_eq!(names(&presence), ["Jisoo", "Minji"]);
+        assert_eq!(
+            seen(&mut presence, &[&jisoo, &minji, &hana]),
+            [PresenceEvent::Joined(hana.clone())]
+        );
+        assert_eq!(names(&presence), ["Hana", "Jisoo", "Minji"]);
+        assert_eq!(
+            sorted(seen(&mut presence, &[&minji])),
+            sorted(vec![PresenceEvent::Left(hana), PresenceEvent::Left(jisoo)]),
+            "Minji is still here, so only the others leave"
+        );
+        assert_eq!(names(&presence), ["Minji"]);
+    }
+
+    #[test]
+    fn someone_online_elsewhere_does_not_join_again_here_nor_leave_when_only_here_ends() {
+        let mut presence = presence();
+        let start = Instant::now();
+        let (minji, jisoo) = (person(1, "Minji"), person(2, "Jisoo"));
+        presence.arrive(ROOM, &minji, start);
+        seen(&mut presence, &[&jisoo]);
+        assert_eq!(presence.arrive(ROOM, &jisoo, start), None, "a tab here too");
+        presence.depart(ROOM, jisoo.id, start, false);
+        assert!(
+            presence.expire(start + GRACE).is_empty(),
+            "their tab elsewhere keeps them online"
+        );
+        assert_eq!(names(&presence), ["Jisoo", "Minji"]);
+        assert_eq!(
+            seen(&mut presence, &[]),
+            [PresenceEvent::Left(jisoo)],
+            "gone from the other instance too: now they leave"
+        );
+    }
+
+    #[test]
+    fn someone_who_moves_here_within_the_grace_period_elsewhere_never_leaves() {
+        let mut presence = presence();
+        let start = Instant::now();
+        let (minji, jisoo) = (person(1, "Minji"), person(2, "Jisoo"));
+        presence.arrive(ROOM, &minji, start);
+        seen(&mut presence, &[&jisoo]);
+        // Their reload lands here while the other instance still lists them.
+        assert_eq!(presence.arrive(ROOM, &jisoo, start), None);
+        assert!(seen(&mut presence, &[]).is_empty(), "here now, so no leave");
+        assert_eq!(names(&presence), ["Jisoo", "Minji"]);
+    }
+
+    #[test]
+    fn a_read_older_than_the_one_installed_is_ignored() {
+        let mut presence = presence();
+        let now = Instant::now();
+        let (minji, jisoo) = (person(1, "Minji"), person(2, "Jisoo"));
+        presence.arrive(ROOM, &minji, now);
+        let older = presence.start_read();
+        let newer = presence.start_read();
+        presence.seen_elsewhere(ROOM, newer, vec![jisoo.clone()]);
+        assert!(presence.seen_elsewhere(ROOM, older, Vec::new()).is_empty());
+        assert_eq!(names(&presence), ["Jisoo", "Minji"]);
+    }
+
+    #[test]
+    fn a_read_of_a_room_with_no_one_here_is_not_kept() {
+        let mut presence = presence();
+        let jisoo = person(2, "Jisoo");
+        assert!(seen(&mut presence, &[&jisoo]).is_empty());
+        assert!(names(&presence).is_empty());
+        assert!(presence.rooms_here().is_empty());
+    }
+
+    #[test]
+    fn leaving_elsewhere_while_typing_ends_the_typing_too() {
+        let mut presence = presence();
+        let now = Instant::now();
+        let (minji, jisoo) = (person(1, "Minji"), person(2, "Jisoo"));
+        presence.arrive(ROOM, &minji, now);
+        seen(&mut presence, &[&jisoo]);
+        assert_eq!(
+            presence.typing_elsewhere(ROOM, &jisoo, now),
+            Some(PresenceEvent::Typing {
+                person: jisoo.clone(),
+                typing: true
+            })
+        );
+        assert_eq!(
+            seen(&mut presence, &[]),
+            [
+                PresenceEvent::Typing {
+                    person: jisoo.clone(),
+                    typing: false
+                },
+                PresenceEvent::Left(jisoo)
+            ]
+        );
+    }
+
+    #[test]
+    fn typing_elsewhere_shows_only_where_someone_here_can_see_it() {
+        let mut presence = presence();
+        let now = Instant::now();
+        let jisoo = person(2, "Jisoo");
+        assert_eq!(presence.typing_elsewhere(ROOM, &jisoo, now), None);
+        assert!(presence.expire(now + TYPING).is_empty(), "nothing was kept");
+    }
+
+    #[test]
+    fn arrivals_departures_and_typing_here_are_shared_and_nothing_from_elsewhere_is() {
+        let (mut presence, _queue, mut shared) = sharing();
+        let start = Instant::now();
+        let (minji, jisoo) = (person(1, "Minji"), person(2, "Jisoo"));
+        presence.arrive(ROOM, &minji, start);
+        presence.arrive(ROOM, &minji, start);
+        assert_eq!(drain(&mut shared), [here(1, true)], "once per person");
+        presence.typing(ROOM, &minji, start);
+        presence.typing(ROOM, &minji, start);
+        let typed = Shared::Typing {
+            room: ROOM,
+            person: minji.clone(),
+        };
+        assert_eq!(
+            drain(&mut shared),
+            [typed.clone(), typed],
+            "every signal, so the others' copies stay alive as long"
+        );
+        seen(&mut presence, &[&jisoo]);
+        presence.typing_elsewhere(ROOM, &jisoo, start);
+        presence.stop_typing(ROOM, minji.id);
+        assert!(
+            drain(&mut shared).is_empty(),
+            "nothing learnt elsewhere goes back"
+        );
+        presence.depart(ROOM, minji.id, start, false);
+        presence.depart(ROOM, minji.id, start, false);
+        assert!(
+            drain(&mut shared).is_empty(),
+            "still here during the grace period"
+        );
+        presence.expire(start + GRACE);
+        assert_eq!(drain(&mut shared), [here(1, false)]);
+    }
+
+    #[test]
+    fn losing_access_and_a_deleted_room_are_shared_as_no_longer_here() {
+        let (mut presence, _queue, mut shared) = sharing();
+        let now = Instant::now();
+        presence.arrive(ROOM, &person(1, "Minji"), now);
+        presence.depart(ROOM, UserId(1), now, true);
+        presence.arrive(ROOM, &person(2, "Jisoo"), now);
+        presence.forget_room(ROOM);
+        assert_eq!(
+            drain(&mut shared),
+            [here(1, true), here(1, false), here(2, true), here(2, false)]
+        );
+    }
+
+    #[test]
+    fn a_full_queue_is_remembered_so_the_whole_presence_is_written_again() {
+        let (queue, _shared) = ShareQueue::new(1);
+        let mut presence = Presence::new(TIMINGS, Some(queue.clone()));
+        let now = Instant::now();
+        presence.arrive(ROOM, &person(1, "Minji"), now);
+        assert!(!queue.take_overflowed());
+        presence.arrive(ROOM, &person(2, "Jisoo"), now);
+        assert!(queue.take_overflowed());
+        assert!(!queue.take_overflowed(), "reported once");
+        let mut everyone = presence.everyone_here();
+        everyone.sort();
+        assert_eq!(everyone, [(ROOM, UserId(1)), (ROOM, UserId(2))]);
     }
 }

@@ -207,7 +207,15 @@ impl Relay {
             let full = events.len() >= READ_BATCH as usize;
             for event in events {
                 after = event.seq;
+                // A new post (not an edit or a deletion, which take a later `seq`) ends its
+                // author's typing, on every instance that delivers it.
+                let author = (event.seq == event.message.seq)
+                    .then(|| event.message.author.as_ref().map(|author| author.id))
+                    .flatten();
                 self.hub.publish(room, event.seq, &ServerFrame::from(event));
+                if let Some(author) = author {
+                    self.hub.stop_typing(room, author);
+                }
                 *delivered = Some(after);
             }
             if !full {
@@ -265,15 +273,18 @@ mod tests {
                 })
                 .await
                 .expect("the room is created");
-            let hub = Arc::new(Hub::new(HubLimits {
-                queue_capacity: 64,
-                connections_per_user: 8,
-                subscriptions_per_connection: 8,
-                presence: PresenceTimings {
-                    leave_grace: Duration::from_secs(5),
-                    typing_ttl: Duration::from_secs(5),
+            let hub = Arc::new(Hub::new(
+                HubLimits {
+                    queue_capacity: 64,
+                    connections_per_user: 8,
+                    subscriptions_per_connection: 8,
+                    presence: PresenceTimings {
+                        leave_grace: Duration::from_secs(5),
+                        typing_ttl: Duration::from_secs(5),
+                    },
                 },
-            }));
+                None,
+            ));
             let relay = Arc::new(Relay::new(store.clone(), hub.clone(), None));
             Self {
                 relay,

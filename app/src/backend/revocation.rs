@@ -132,7 +132,7 @@ mod tests {
     const ROOM: RoomId = RoomId(7);
 
     fn hub() -> Arc<Hub> {
-        Arc::new(Hub::new(HubLimits::from(&RealtimeConfig::default())))
+        Arc::new(Hub::new(HubLimits::from(&RealtimeConfig::default()), None))
     }
 
     /// A socket of `user` following `ROOM`.

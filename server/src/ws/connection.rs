@@ -290,6 +290,11 @@ impl Connection {
                 return self.let_go();
             }
         }
+        if !quiet {
+            // With other instances, who they have in the room, before the list is sent
+            // below; read after `set_present`, so the room is kept while the read runs.
+            self.backend.see_presence_elsewhere(room).await;
+        }
         // With other instances on the store, the relay's mark for the room is read here:
         // after the hub registration above and before the replay read below, so whatever the
         // replay does not hold the relay publishes to this socket's queue (see `relay`).

@@ -22,9 +22,10 @@ use crate::support::browser::Browser;
 use crate::support::chat::{PASSWORD, call_json, person, post, room_with, subscribed, uuid};
 use crate::support::socket::{Closed, Socket};
 
-/// Two instances on one fresh database, with no posting limit (each instance counts its
-/// own; the limits across instances are later work).
-async fn two_instances(adjust: impl Fn(&mut Config) + Copy) -> (ScratchDatabase, TestApp, TestApp) {
+/// Two instances on one fresh database, with no posting limit.
+pub async fn two_instances(
+    adjust: impl Fn(&mut Config) + Copy,
+) -> (ScratchDatabase, TestApp, TestApp) {
     let database = ScratchDatabase::create().await;
     let settings = move |config: &mut Config| {
         config.messages.messages_per_window = 0;
@@ -36,7 +37,7 @@ async fn two_instances(adjust: impl Fn(&mut Config) + Copy) -> (ScratchDatabase,
 }
 
 /// The same signed-in person, their browser pointed at `app` (sessions live in the database).
-fn on(app: &TestApp, browser: &Browser) -> Browser {
+pub fn on(app: &TestApp, browser: &Browser) -> Browser {
     let mut moved = app.browser();
     moved.cookie = browser.cookie.clone();
     moved

@@ -9,8 +9,8 @@ use crate::support::browser::Browser;
 use crate::support::chat::{
     PASSWORD, call_json, person, post, private_room_with, room_with, subscribed, uuid,
 };
-use crate::support::socket::{Closed, Socket};
-use app::protocol::{ClientFrame, Person, ServerFrame, UnsubscribeReason, close};
+use crate::support::socket::{Closed, names, next_presence};
+use app::protocol::{ClientFrame, ServerFrame, UnsubscribeReason, close};
 use serde_json::Value;
 
 /// Short presence timings, so tests wait for fractions of a second.
@@ -20,25 +20,6 @@ async fn quick_app() -> TestApp {
         config.realtime.typing_ttl_ms = 300;
     })
     .await
-}
-
-/// The next presence frame (`Presence`, `Joined`, `Left` or `Typing`) within `wait`.
-async fn next_presence(socket: &mut Socket, wait: Duration) -> Option<ServerFrame> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let frame = socket.next_any_within(left).await?;
-        if crate::support::socket::is_presence(&frame) {
-            return Some(frame);
-        }
-    }
-}
-
-fn names(online: &[Person]) -> Vec<&str> {
-    online
-        .iter()
-        .map(|person| person.display_name.as_str())
-        .collect()
 }
 
 #[tokio::test]

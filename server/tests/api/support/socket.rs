@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use app::protocol::{ClientFrame, ServerFrame};
+use app::protocol::{ClientFrame, Person, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -153,4 +153,24 @@ pub fn is_presence(frame: &ServerFrame) -> bool {
             | ServerFrame::Left { .. }
             | ServerFrame::Typing { .. }
     )
+}
+
+/// The next presence frame (`Presence`, `Joined`, `Left` or `Typing`) within `wait`.
+pub async fn next_presence(socket: &mut Socket, wait: Duration) -> Option<ServerFrame> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = socket.next_any_within(left).await?;
+        if is_presence(&frame) {
+            return Some(frame);
+        }
+    }
+}
+
+/// The display names of an online list, in its order.
+pub fn names(online: &[Person]) -> Vec<&str> {
+    online
+        .iter()
+        .map(|person| person.display_name.as_str())
+        .collect()
 }

@@ -1,0 +1,211 @@
+//! Presence and typing across two instances on one PostgreSQL database, with real WebSocket
+//! clients on each: the "Online" list is the union over instances, a person joins once
+//! however many instances their tabs are on, leaves only after their last socket anywhere
+//! has ended and the grace period has passed, does not flap when a reload lands on the
+//! other instance, and typing on one instance shows on the other.
+//!
+//! (A SIGKILLed instance's people leaving within the heartbeat's bound needs the real
+//! binary; see `instances_failure`.)
+
+use std::time::Duration;
+
+use app::model::RoomId;
+use app::protocol::{ClientFrame, ServerFrame};
+use server::Config;
+
+use crate::instances::{on, two_instances};
+use crate::support::TestApp;
+use crate::support::browser::Browser;
+use crate::support::chat::{person, post, room_with, subscribed, uuid};
+use crate::support::socket::{Socket, names, next_presence};
+
+const GRACE: Duration = Duration::from_millis(1_000);
+
+/// Short presence timings, so the tests wait for seconds at most.
+fn quick(config: &mut Config) {
+    config.realtime.presence_grace_ms = GRACE.as_millis() as u64;
+    config.realtime.typing_ttl_ms = TYPING.as_millis() as u64;
+}
+
+const TYPING: Duration = Duration::from_millis(2_000);
+
+/// How long a change on one instance may take to show on the other: the presence sender's
+/// batch, a write, a notification and a read, on a busy machine.
+const ACROSS: Duration = Duration::from_secs(3);
+
+/// A socket of `browser` on `app`, present in `room`, with the online list it was sent.
+async fn present(app: &TestApp, browser: &Browser, room: RoomId) -> (Socket, Vec<String>) {
+    let (mut socket, _) = subscribed(app, browser, room, None).await;
+    match next_presence(&mut socket, ACROSS).await {
+        Some(ServerFrame::Presence { online, .. }) => {
+            let online = names(&online).into_iter().map(str::to_owned).collect();
+            (socket, online)
+        }
+        other => panic!("expected the online list, got {other:?}"),
+    }
+}
+
+async fn assert_joins(socket: &mut Socket, name: &str) {
+    match next_presence(socket, ACROSS).await {
+        Some(ServerFrame::Joined { person, .. }) => assert_eq!(person.display_name, name),
+        other => panic!("expected {name} to join, got {other:?}"),
+    }
+}
+
+async fn assert_leaves(socket: &mut Socket, name: &str, within: Duration) {
+    match next_presence(socket, within).await {
+        Some(ServerFrame::Left { person, .. }) => assert_eq!(person.display_name, name),
+        other => panic!("expected {name} to leave, got {other:?}"),
+    }
+}
+
+/// No presence frame arrives within `wait`.
+async fn assert_no_presence(socket: &mut Socket, wait: Duration, why: &str) {
+    let frame = next_presence(socket, wait).await;
+    assert!(frame.is_none(), "{why}: got {frame:?}");
+}
+
+/// Minji and Jisoo in one room, Minji's browser on the first instance and Jisoo's on the
+/// second, and Hana who may use either.
+struct Room {
+    first: TestApp,
+    second: TestApp,
+    room: RoomId,
+    minji: Browser,
+    jisoo: Browser,
+    hana: Browser,
+}
+
+async fn room_on_two_instances() -> (app::backend::store::scratch::ScratchDatabase, Room) {
+    let (database, first, second) = two_instances(quick).await;
+    let mut minji = person(&first, "minji").await;
+    let mut jisoo = person(&first, "jisoo").await;
+    let mut hana = person(&first, "hana").await;
+    let room = room_with(&mut minji, &mut [&mut jisoo, &mut hana]).await;
+    let jisoo = on(&second, &jisoo);
+    let room = Room {
+        first,
+        second,
+        room,
+        minji,
+        jisoo,
+        hana,
+    };
+    (database, room)
+}
+
+#[tokio::test]
+async fn the_online_list_is_the_union_and_a_person_joins_once_however_many_instances_they_are_on() {
+    let (_database, at) = room_on_two_instances().await;
+    let (mut minji, online) = present(&at.first, &at.minji, at.room).await;
+    assert_eq!(online, ["minji"]);
+
+    let (mut jisoo, online) = present(&at.second, &at.jisoo, at.room).await;
+    assert_eq!(
+        online,
+        ["jisoo", "minji"],
+        "the list holds the other instance's people"
+    );
+    assert_joins(&mut minji, "jisoo").await;
+
+    // Hana opens a tab on each instance: each watcher hears of her once.
+    let (_hana_here, _) = present(&at.first, &at.hana, at.room).await;
+    let (_hana_there, online) = present(&at.second, &on(&at.second, &at.hana), at.room).await;
+    assert_eq!(online, ["hana", "jisoo", "minji"], "one name per person");
+    assert_joins(&mut minji, "hana").await;
+    assert_joins(&mut jisoo, "hana").await;
+    assert_no_presence(&mut minji, ACROSS, "her second tab does not join again").await;
+    assert_no_presence(&mut jisoo, Duration::from_millis(200), "nor on the other").await;
+
+    let (_, online) = present(&at.second, &on(&at.second, &at.minji), at.room).await;
+    assert_eq!(online, ["hana", "jisoo", "minji"]);
+    at.first.shutdown().await;
+    at.second.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_person_leaves_only_after_their_last_socket_on_any_instance_and_the_grace_period() {
+    let (_database, at) = room_on_two_instances().await;
+    let (mut minji, _) = present(&at.first, &at.minji, at.room).await;
+    let (mut jisoo, _) = present(&at.second, &at.jisoo, at.room).await;
+    assert_joins(&mut minji, "jisoo").await;
+    let (hana_here, _) = present(&at.first, &at.hana, at.room).await;
+    let (hana_there, _) = present(&at.second, &on(&at.second, &at.hana), at.room).await;
+    assert_joins(&mut minji, "hana").await;
+    assert_joins(&mut jisoo, "hana").await;
+
+    drop(hana_here);
+    assert_no_presence(
+        &mut minji,
+        GRACE + ACROSS,
+        "her tab on the other instance is open",
+    )
+    .await;
+    assert_no_presence(&mut jisoo, Duration::from_millis(200), "nor there").await;
+
+    drop(hana_there);
+    assert_no_presence(&mut jisoo, GRACE / 2, "not before the grace period").await;
+    assert_leaves(&mut jisoo, "hana", GRACE + ACROSS).await;
+    assert_leaves(&mut minji, "hana", ACROSS).await;
+    at.first.shutdown().await;
+    at.second.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reload_that_lands_on_the_other_instance_within_the_grace_period_does_not_flap() {
+    let (_database, at) = room_on_two_instances().await;
+    let (mut minji, _) = present(&at.first, &at.minji, at.room).await;
+    let (mut jisoo, _) = present(&at.second, &at.jisoo, at.room).await;
+    assert_joins(&mut minji, "jisoo").await;
+    let (hana, _) = present(&at.first, &at.hana, at.room).await;
+    assert_joins(&mut minji, "hana").await;
+    assert_joins(&mut jisoo, "hana").await;
+
+    drop(hana);
+    let (_back, online) = present(&at.second, &on(&at.second, &at.hana), at.room).await;
+    assert_eq!(online, ["hana", "jisoo", "minji"]);
+    let settled = GRACE + ACROSS;
+    assert_no_presence(&mut minji, settled, "she never left, on the first instance").await;
+    assert_no_presence(&mut jisoo, Duration::from_millis(200), "nor on the second").await;
+    at.first.shutdown().await;
+    at.second.shutdown().await;
+}
+
+#[tokio::test]
+async fn typing_on_one_instance_shows_on_the_other_expires_and_ends_with_the_post() {
+    let (_database, mut at) = room_on_two_instances().await;
+    let (mut minji, _) = present(&at.first, &at.minji, at.room).await;
+    let (mut jisoo, _) = present(&at.second, &at.jisoo, at.room).await;
+    assert_joins(&mut minji, "jisoo").await;
+
+    let typing = |frame: Option<ServerFrame>, expected: bool| match frame {
+        Some(ServerFrame::Typing { person, typing, .. }) => {
+            assert_eq!((person.display_name.as_str(), typing), ("jisoo", expected));
+        }
+        other => panic!("expected typing={expected}, got {other:?}"),
+    };
+    let room = at.room;
+    jisoo.send(&ClientFrame::Typing { room }).await;
+    typing(next_presence(&mut minji, ACROSS).await, true);
+    // No more signals: it expires on its own there too.
+    typing(next_presence(&mut minji, ACROSS).await, false);
+
+    jisoo.send(&ClientFrame::Typing { room }).await;
+    typing(next_presence(&mut minji, ACROSS).await, true);
+    post(&mut at.jisoo, room, &uuid(1), "done typing").await;
+    // The post and the end of typing, well within the typing's lifetime (so it is the post
+    // that ends it), in either order.
+    let deadline = tokio::time::Instant::now() + TYPING / 2;
+    let (mut saw_stop, mut saw_post) = (false, false);
+    for _ in 0..2 {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match minji.next_any_within(left).await {
+            Some(ServerFrame::Typing { typing: false, .. }) => saw_stop = true,
+            Some(ServerFrame::Message { .. }) => saw_post = true,
+            other => panic!("expected the post and the end of typing, got {other:?}"),
+        }
+    }
+    assert!(saw_stop && saw_post);
+    at.first.shutdown().await;
+    at.second.shutdown().await;
+}
