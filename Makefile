@@ -47,9 +47,11 @@ unit:
 smoke:
 	cargo run -p bench --bin sori-bench -- fanout --clients 50 --rate 20 --seconds 3 --require-all
 
+# The spec of two instances behind nginx puts them on a database of a throwaway PostgreSQL
+# (the other specs use SQLite files and ignore it).
 e2e:
 	cd end2end && npx tsc -p .
-	npx playwright test --config end2end/playwright.config.ts
+	scripts/with-postgres.sh npx playwright test --config end2end/playwright.config.ts
 
 watch: setup
 	cargo leptos watch

@@ -5,7 +5,8 @@
 #   scripts/setup.sh          toolchain for building and serving (wasm target, cargo-leptos,
 #                             wasm-bindgen CLI, npm packages incl. wasm-opt)
 #   scripts/setup.sh --test   also Chromium and the Playwright packages for the end-to-end suite,
-#                             and PostgreSQL for the store's tests (scripts/with-postgres.sh)
+#                             PostgreSQL for the store's tests (scripts/with-postgres.sh), and
+#                             nginx for the end-to-end test of two instances behind a balancer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,22 +64,47 @@ if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# Debian's server packages start their service when installed. The tests start servers of
+# their own on free loopback ports, so the packaged services are not wanted: while installing,
+# a policy-rc.d that refuses every start keeps them stopped (unless the machine has its own).
+install_without_starting() {
+  local policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    # Removed however the installation ends: left behind, it would refuse every service.
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+  fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
 # The PostgreSQL store's tests run against a throwaway server that scripts/with-postgres.sh
-# makes from these binaries. The packaged service is not wanted: while installing, a
-# policy-rc.d that refuses every start keeps it stopped (unless the machine has its own).
+# makes from these binaries.
 if [ "$want_test" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     say "installing PostgreSQL from Debian for the store's tests (its service stays stopped)"
-    policy=/usr/sbin/policy-rc.d
-    if [ ! -e "$policy" ]; then
-      # Removed however the installation ends: left behind, it would refuse every service.
-      trap 'rm -f "$policy"' EXIT
-      printf '#!/bin/sh\nexit 101\n' >"$policy"
-      chmod +x "$policy"
-    fi
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+    install_without_starting postgresql
   else
     say "PostgreSQL is missing and this is not root: run 'sudo apt-get install postgresql'"; exit 1
+  fi
+fi
+
+# The end-to-end test of two instances puts them behind an nginx that it starts itself (a
+# generated configuration, a free loopback port, end2end/support/deployment.ts).
+if [ "$want_test" = 1 ] && [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing nginx from Debian for the end-to-end tests (its service stays stopped)"
+    install_without_starting nginx
+    # A machine's own policy-rc.d may have let the service start: it would hold port 80
+    # and start again at boot.
+    if [ -d /run/systemd/system ]; then
+      systemctl disable --now --quiet nginx.service
+    elif [ -s /run/nginx.pid ]; then
+      say "stopping the packaged nginx service"
+      /usr/sbin/nginx -s quit
+    fi
+  else
+    say "nginx is missing and this is not root: run 'sudo apt-get install nginx'"; exit 1
   fi
 fi
 

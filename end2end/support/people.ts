@@ -3,10 +3,13 @@
 import { expect, type Browser, type BrowserContextOptions, type Page } from "@playwright/test";
 import { type Sori, waitForHydration } from "./sori";
 
+/** Where people go: one server, or a deployment behind a proxy (anything that makes URLs). */
+type Site = Pick<Sori, "url">;
+
 export const password = "correct horse battery";
 
 /** Fills in and submits the sign-up form on the current page's server. */
-export async function signUp(sori: Sori, page: Page, username: string, displayName: string, pass = password) {
+export async function signUp(sori: Site, page: Page, username: string, displayName: string, pass = password) {
   await page.goto(sori.url("/register"));
   await waitForHydration(page);
   await page.getByLabel("Username", { exact: true }).fill(username);
@@ -17,7 +20,7 @@ export async function signUp(sori: Sori, page: Page, username: string, displayNa
 
 /** A new person in a fresh browser context, signed up and on the home page. */
 export async function newPerson(
-  sori: Sori,
+  sori: Site,
   browser: Browser,
   username: string,
   displayName: string,

@@ -10,7 +10,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 const root = path.resolve(__dirname, "..", "..");
-const binary = process.env.SORI_BIN ?? path.join(root, "target", "release", "sori");
+// Cargo puts the binary under CARGO_TARGET_DIR when it is set; cargo-leptos still writes the
+// site into the workspace's target/site.
+const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, "target");
+const binary = process.env.SORI_BIN ?? path.join(targetDir, "release", "sori");
 const siteRoot = process.env.SORI_SITE_ROOT ?? path.join(root, "target", "site");
 const startTimeoutMs = 15_000;
 
@@ -20,12 +23,21 @@ export class Sori {
   private addr = "127.0.0.1:0";
   private logs: string[] = [];
 
-  /** `env` adds settings for this server (a spec that needs a limit raised says so). */
+  /**
+   * `env` adds settings for this server (a spec that needs a limit raised says so). They are
+   * applied last: a `DATABASE_URL` there replaces the temporary SQLite file, so several
+   * servers can share one PostgreSQL database (see deployment.ts).
+   */
   constructor(private readonly env: Record<string, string> = {}) {}
 
   /** The base URL, e.g. http://127.0.0.1:41234 */
   get origin(): string {
     return `http://${this.addr}`;
+  }
+
+  /** The address it listens on, e.g. 127.0.0.1:41234 (as a proxy names its upstream). */
+  get address(): string {
+    return this.addr;
   }
 
   url(pathname: string): string {
@@ -61,6 +73,14 @@ export class Sori {
   async dispose(): Promise<void> {
     await this.stop();
     if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** The instance id its `/healthz` reports (fresh at every start). */
+  async instanceId(): Promise<string> {
+    const response = await fetch(this.url("/healthz"));
+    if (!response.ok) throw new Error(`${this.url("/healthz")} answered ${response.status}`);
+    const body = (await response.json()) as { instance: string };
+    return body.instance;
   }
 
   /** The server's output so far, for failure messages. */
