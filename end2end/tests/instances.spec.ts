@@ -124,9 +124,8 @@ test("two people on different instances chat, see each other online, and lose no
   await exchange(minji, jisoo, "Minji", "Hello from my instance");
   await exchange(jisoo, minji, "Jisoo", "Hi, I am on the other one");
   // Presence across instances: each sees the other, whose socket is on the other instance.
-  // Soft, so that a failure here still lets the rest show whether messages survive the crash.
   for (const page of [minji.page, jisoo.page]) {
-    await expect.soft(online(page).getByRole("listitem")).toHaveText(["Jisoo", "Minji"], { timeout: 5_000 });
+    await expect(online(page).getByRole("listitem")).toHaveText(["Jisoo", "Minji"], { timeout: 5_000 });
   }
 
   // Minji's instance dies without a chance to clean up, and she writes at once. Posting is an
@@ -146,7 +145,7 @@ test("two people on different instances chat, see each other online, and lose no
 
   for (const page of [minji.page, jisoo.page]) {
     await expect(posts(page)).toHaveText(said);
-    await expect.soft(online(page).getByRole("listitem")).toHaveText(["Jisoo", "Minji"], { timeout: 5_000 });
+    await expect(online(page).getByRole("listitem")).toHaveText(["Jisoo", "Minji"], { timeout: 5_000 });
   }
   // The stored history says the same: each post once, in order.
   for (const page of [minji.page, jisoo.page]) {
