@@ -11,6 +11,7 @@ mod boot;
 mod cli;
 mod crash;
 mod instances;
+mod instances_failure;
 mod realtime;
 mod room_life;
 mod rooms;
