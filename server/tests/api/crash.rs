@@ -3,72 +3,38 @@
 //! have no holes, and resending the unacknowledged ones creates no duplicates.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::support::browser::Browser;
+use app::model::RoomId;
 use serde_json::Value;
+
+use crate::support::binary::Sori;
+use crate::support::browser::Browser;
+use crate::support::chat::{post_if_acknowledged, uuid};
 
 const PASSWORD: &str = "correct horse battery";
 
 /// The real binary on a database in `dir`, on `addr` (port 0 the first time).
-fn start(dir: &std::path::Path, addr: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sori"))
-        .current_dir(dir)
-        .env("SORI_ADDR", addr)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/sori.db", dir.display()),
-        )
-        .env("SORI_MESSAGES_PER_WINDOW", "0")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let bound = loop {
-        let line = lines
-            .next()
-            .expect("the server logs its address")
-            .expect("a line");
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .expect("an address")
-                .to_owned();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, bound)
-}
-
-fn uuid(n: u32) -> String {
-    format!("00000000-0000-4000-8000-{n:012x}")
+fn start(dir: &std::path::Path, addr: &str) -> Sori {
+    let database = format!("sqlite://{}/sori.db", dir.display());
+    let envs = [
+        ("SORI_ADDR", addr),
+        ("DATABASE_URL", database.as_str()),
+        ("SORI_MESSAGES_PER_WINDOW", "0"),
+    ];
+    Sori::start(dir, &envs)
 }
 
 async fn post(browser: &mut Browser, room: &str, n: u32) -> Option<Value> {
-    let form = [
-        ("room", room),
-        ("client_id", &uuid(n)),
-        ("body", &format!("burst {n}")),
-    ];
-    let request = browser.try_call("messages/send", &form);
-    match tokio::time::timeout(Duration::from_secs(5), request).await {
-        Ok(Some(response)) if response.status() == 200 => response.json().await.ok(),
-        _ => None,
-    }
+    let room = RoomId(room.parse().expect("a room id"));
+    post_if_acknowledged(browser, room, &uuid(n), &format!("burst {n}")).await
 }
 
 #[tokio::test]
 async fn acknowledged_messages_survive_sigkill_exactly_once_with_no_holes() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, addr) = start(dir.path(), "127.0.0.1:0");
+    let mut server = start(dir.path(), "127.0.0.1:0");
+    let addr = server.addr.clone();
     let base = format!("http://{addr}");
     let mut browser = Browser::new(&base);
     assert_eq!(browser.register("minji", PASSWORD).await.status(), 200);
@@ -113,8 +79,7 @@ async fn acknowledged_messages_survive_sigkill_exactly_once_with_no_holes() {
     tokio::time::timeout(Duration::from_secs(30), under_way)
         .await
         .expect("the burst gets going");
-    server.kill().expect("SIGKILL");
-    server.wait().unwrap();
+    server.kill();
     let mut acked = Vec::new();
     for sender in senders {
         acked.extend(sender.await.unwrap());
@@ -129,7 +94,7 @@ async fn acknowledged_messages_survive_sigkill_exactly_once_with_no_holes() {
         acked.len()
     );
 
-    let (mut server, _) = start(dir.path(), &addr);
+    let mut server = start(dir.path(), &addr);
     let mut browser = Browser::new(&base);
     browser.cookie = cookie;
     // Resend everything: acknowledged ones must come back unchanged, the rest get stored.
@@ -185,6 +150,5 @@ async fn acknowledged_messages_survive_sigkill_exactly_once_with_no_holes() {
     );
     let bodies: HashSet<u64> = seqs.iter().copied().collect();
     assert_eq!(bodies.len(), TOTAL as usize);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
 }

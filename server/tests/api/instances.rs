@@ -17,10 +17,13 @@ use server::Config;
 use sqlx::Connection;
 
 use crate::cli::{assert_one_line_failure, sori};
-use crate::support::TestApp;
 use crate::support::browser::Browser;
-use crate::support::chat::{PASSWORD, call_json, person, post, room_with, subscribed, uuid};
+use crate::support::chat::{
+    PASSWORD, assert_quiet, call_json, on, person, post, room_with, subscribed, uuid,
+};
+use crate::support::postgres::stored;
 use crate::support::socket::{Closed, Socket};
+use crate::support::{TestApp, readiness_becomes};
 
 /// Two instances on one fresh database, with no posting limit.
 pub async fn two_instances(
@@ -34,13 +37,6 @@ pub async fn two_instances(
     let first = TestApp::spawn_on_postgres(database.url(), settings).await;
     let second = TestApp::spawn_on_postgres(database.url(), settings).await;
     (database, first, second)
-}
-
-/// The same signed-in person, their browser pointed at `app` (sessions live in the database).
-pub fn on(app: &TestApp, browser: &Browser) -> Browser {
-    let mut moved = app.browser();
-    moved.cookie = browser.cookie.clone();
-    moved
 }
 
 /// The `seq` of every change frame arriving within `wait` of the previous one, until
@@ -61,12 +57,6 @@ async fn changes(socket: &mut Socket, count: usize, wait: Duration) -> Vec<u64> 
 /// Catch-up so rare that only hints can deliver within a test: a broken hint path fails.
 fn hints_only(config: &mut Config) {
     config.bus.catch_up_ms = 600_000;
-}
-
-/// Nothing more arrives for a while: no duplicate trails the expected frames.
-async fn assert_quiet(socket: &mut Socket) {
-    let extra = socket.next_within(Duration::from_millis(300)).await;
-    assert!(extra.is_none(), "a frame too many: {extra:?}");
 }
 
 #[tokio::test]
@@ -148,8 +138,11 @@ async fn concurrent_posters_on_both_instances_leave_no_gap_and_no_duplicate() {
         assert_eq!(changes(socket, total, Duration::from_secs(5)).await, every);
         assert_quiet(socket).await;
     }
-    let (count, highest) = stored(&database, room).await;
-    assert_eq!((count, highest), (total as i64, total as i64));
+    let stored = stored(database.url(), room).await;
+    assert_eq!(
+        (stored.events, stored.last_seq),
+        (total as i64, total as i64)
+    );
     first.shutdown().await;
     second.shutdown().await;
 }
@@ -245,25 +238,6 @@ async fn sign_in_attempts_spread_over_two_instances_share_one_allowance() {
     }
     first.shutdown().await;
     second.shutdown().await;
-}
-
-/// How many changes the database holds for `room`, and its counter.
-async fn stored(database: &ScratchDatabase, room: RoomId) -> (i64, i64) {
-    let mut connection = sqlx::PgConnection::connect(database.url())
-        .await
-        .expect("the test reaches its database");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM room_events WHERE room_id = $1")
-        .bind(room.0)
-        .fetch_one(&mut connection)
-        .await
-        .unwrap();
-    let highest: i64 = sqlx::query_scalar("SELECT last_seq FROM rooms WHERE id = $1")
-        .bind(room.0)
-        .fetch_one(&mut connection)
-        .await
-        .unwrap();
-    connection.close().await.ok();
-    (count, highest)
 }
 
 #[tokio::test]
@@ -388,24 +362,6 @@ async fn a_listener_that_reconnects_catches_up_at_once() {
     assert_eq!(changes(&mut there, 1, Duration::from_secs(10)).await, [1]);
     first.shutdown().await;
     second.shutdown().await;
-}
-
-/// `/readyz`'s status and reason, polled until `wanted` or 10 s.
-async fn readiness_becomes(app: &TestApp, wanted: u16) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let response = app.client.get(app.url("/readyz")).send().await.unwrap();
-        let status = response.status().as_u16();
-        let body: serde_json::Value = response.json().await.unwrap();
-        if status == wanted {
-            return body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/readyz stayed {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]

@@ -13,10 +13,10 @@ use app::model::RoomId;
 use app::protocol::{ClientFrame, ServerFrame};
 use server::Config;
 
-use crate::instances::{on, two_instances};
+use crate::instances::two_instances;
 use crate::support::TestApp;
 use crate::support::browser::Browser;
-use crate::support::chat::{person, post, room_with, subscribed, uuid};
+use crate::support::chat::{on, person, post, room_with, subscribed, uuid};
 use crate::support::socket::{Socket, names, next_presence};
 
 const GRACE: Duration = Duration::from_millis(1_000);

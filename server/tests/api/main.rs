@@ -11,6 +11,7 @@ mod boot;
 mod cli;
 mod crash;
 mod instances;
+mod instances_failure;
 mod instances_presence;
 mod realtime;
 mod room_life;

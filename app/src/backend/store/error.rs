@@ -65,6 +65,36 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached, rather than the operation failed in it:
+    /// the connection was lost or refused, the server is shutting down, restarting or
+    /// crashed, or no pooled connection came free in time. Such a failure says nothing
+    /// about the request, and the same request may well succeed a moment later, so callers
+    /// answer it as "unavailable" (a 503 that clients retry), not as an internal error.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Conflict => false,
+            StoreError::Database(error) => match error {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(database) => database
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some_and(|error| is_unavailable_sqlstate(error.code())),
+                _ => false,
+            },
+        }
+    }
+}
+
+/// PostgreSQL's codes for a server that cannot serve the session: class 08 (connection
+/// exception), 57P01 to 57P03 (`admin_shutdown`, `crash_shutdown`, `cannot_connect_now`:
+/// the server stops, crashed, or is starting) and 53300 (`too_many_connections`).
+fn is_unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+}
+
 /// The URL as an operator may see it in a log: a password between `user:` and `@` becomes
 /// `***`. Anything else is kept, so the operator can still tell which URL was wrong.
 pub(super) fn without_password(url: &str) -> String {
@@ -86,7 +116,38 @@ pub(super) fn without_password(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::without_password;
+    use super::{StoreError, is_unavailable_sqlstate, without_password};
+
+    #[test]
+    fn a_database_out_of_reach_is_unavailable_and_a_failing_operation_is_not() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for unreachable in [
+            sqlx::Error::Io(refused),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+        ] {
+            assert!(StoreError::Database(unreachable).is_unavailable());
+        }
+        for failed in [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::Protocol("unexpected message".into()),
+        ] {
+            assert!(!StoreError::Database(failed).is_unavailable());
+        }
+        assert!(!StoreError::Conflict.is_unavailable());
+    }
+
+    #[test]
+    fn a_server_shutting_down_restarting_or_full_is_unavailable_by_its_sqlstate() {
+        for code in ["08006", "08003", "57P01", "57P02", "57P03", "53300"] {
+            assert!(is_unavailable_sqlstate(code), "{code}");
+        }
+        // A cancelled statement, a lock not granted in time, a broken rule: the request's.
+        for code in ["57014", "55P03", "23505", "40001", "42P01"] {
+            assert!(!is_unavailable_sqlstate(code), "{code}");
+        }
+    }
 
     #[test]
     fn a_password_in_a_url_is_masked_and_everything_else_kept() {

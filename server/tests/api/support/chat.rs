@@ -95,6 +95,17 @@ pub async fn subscribed(
     after_seq: Option<u64>,
 ) -> (Socket, u64) {
     let mut socket = app.socket(browser).await;
+    let (_, last_seq) = subscribe(&mut socket, room, after_seq).await;
+    (socket, last_seq)
+}
+
+/// Checks the hello of a socket just opened and subscribes it to `room` after `after_seq`:
+/// the messages replayed before `Subscribed`, and its `last_seq`.
+pub async fn subscribe(
+    socket: &mut Socket,
+    room: RoomId,
+    after_seq: Option<u64>,
+) -> (Vec<MessageView>, u64) {
     assert!(matches!(
         socket.next().await,
         ServerFrame::Hello {
@@ -109,18 +120,55 @@ pub async fn subscribed(
             quiet: false,
         })
         .await;
+    let mut replayed = Vec::new();
     loop {
         match socket.next().await {
             ServerFrame::Subscribed {
                 room: subscribed,
                 last_seq,
             } if subscribed == room => {
-                return (socket, last_seq);
+                return (replayed, last_seq);
             }
-            ServerFrame::Message { .. } => continue,
+            ServerFrame::Message { message } => replayed.push(message),
             other => panic!("unexpected {other:?}"),
         }
     }
+}
+
+/// The same signed-in person, their browser pointed at `app` (sessions live in the database).
+pub fn on(app: &TestApp, browser: &Browser) -> Browser {
+    let mut moved = app.browser();
+    moved.cookie = browser.cookie.clone();
+    moved
+}
+
+/// Like [`post`], but `None` unless the post is acknowledged within 5 s: for posts racing
+/// a crash, where a server that stopped answering is expected.
+pub async fn post_if_acknowledged(
+    browser: &mut Browser,
+    room: RoomId,
+    client_id: &str,
+    body: &str,
+) -> Option<Value> {
+    let room = room.to_string();
+    let form = [
+        ("room", room.as_str()),
+        ("client_id", client_id),
+        ("body", body),
+    ];
+    let request = browser.try_call("messages/send", &form);
+    match tokio::time::timeout(std::time::Duration::from_secs(5), request).await {
+        Ok(Some(response)) if response.status() == 200 => response.json().await.ok(),
+        _ => None,
+    }
+}
+
+/// Nothing more arrives for a while: no duplicate trails the expected frames.
+pub async fn assert_quiet(socket: &mut Socket) {
+    let extra = socket
+        .next_within(std::time::Duration::from_millis(300))
+        .await;
+    assert!(extra.is_none(), "a frame too many: {extra:?}");
 }
 
 pub async fn next_message(socket: &mut Socket) -> MessageView {

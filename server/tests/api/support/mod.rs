@@ -1,10 +1,16 @@
 //! Starts a real Sori on a free loopback port with a fresh database, the way `main` does.
+//! The modules play everything around it: `browser` and `socket` are the clients, `chat`
+//! the steps of a conversation, `binary` the real `sori` process (for the tests that kill
+//! it) and `postgres` a PostgreSQL server of a test's own (for the tests that restart it).
 
+pub mod binary;
 pub mod browser;
 pub mod chat;
+pub mod postgres;
 pub mod socket;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use app::backend::clock::Clock;
 use server::{Application, Config};
@@ -99,5 +105,23 @@ impl TestApp {
         if let Some(running) = self.running.take() {
             running.await.expect("the server task ends cleanly");
         }
+    }
+}
+
+/// `/readyz`'s status and reason, polled until `wanted` or 10 s.
+pub async fn readiness_becomes(app: &TestApp, wanted: u16) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        if status == wanted {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz stayed {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

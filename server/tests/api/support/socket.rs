@@ -125,6 +125,37 @@ impl Socket {
         }
     }
 
+    /// The next frame other than presence if one arrives within `wait` (`Ok(None)` if none
+    /// does), or how the socket ended if it ends first: closed, reset, or cut off because
+    /// the server's process died.
+    pub async fn next_unless_closed(
+        &mut self,
+        wait: Duration,
+    ) -> Result<Option<ServerFrame>, Closed> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let Ok(next) = tokio::time::timeout_at(deadline, self.stream.next()).await else {
+                return Ok(None);
+            };
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    let frame = serde_json::from_str(&text).expect("a protocol frame");
+                    if !is_presence(&frame) {
+                        return Ok(Some(frame));
+                    }
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return Err(Closed::Code(frame.code.into(), frame.reason.to_string()));
+                }
+                Some(Ok(Message::Close(None)) | Err(_)) | None => {
+                    return Err(Closed::WithoutFrame);
+                }
+                Some(Ok(other)) => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
     /// Reads until the server closes the socket, returning the close code.
     pub async fn closed(&mut self) -> Closed {
         loop {
