@@ -34,7 +34,6 @@ use app::backend::Backend;
 use app::backend::bus::{self, Bus, BusError};
 use app::backend::clock::Clock;
 use app::backend::instance_id::InstanceId;
-use app::backend::roster::Roster;
 use app::backend::store::{self, OpenError};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -105,8 +104,12 @@ impl Application {
         let public_origin = config.public_origin(local_addr)?;
 
         let (backend, bus) = if config.shares_the_store() {
-            let pool = bus::roster_pool(&config.store.database_url).await?;
-            let roster = Arc::new(Roster::new(pool, InstanceId::random()));
+            let roster = bus::roster(
+                &config.bus,
+                &config.store.database_url,
+                InstanceId::random(),
+            );
+            let roster = Arc::new(roster.await?);
             let (backend, ends) =
                 Backend::relayed(store, &config.backend(), &public_origin, clock, roster);
             let bus = Bus::start(&config.bus, &config.store.database_url, ends).await?;

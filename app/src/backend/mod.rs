@@ -249,12 +249,16 @@ impl Backend {
     }
 
     /// With other instances on the store: reads who they have in `room` into the hub, so a
-    /// socket about to be sent the "Online" list gets theirs too. A failed read is logged,
-    /// and the list holds this instance's people until the next heartbeat's read.
+    /// socket about to be sent the "Online" list gets theirs too. A room already read is
+    /// kept current by notifications and beats, so it is not read again. A failed read is
+    /// logged; the next one that succeeds announces whoever the list lacked.
     pub async fn see_presence_elsewhere(&self, room: RoomId) {
         let Some(roster) = &self.roster else {
             return;
         };
+        if self.hub.knows_presence_elsewhere(room) {
+            return;
+        }
         if let Err(error) = roster.refresh(&self.hub, &[room]).await {
             tracing::warn!(%error, %room, "presence: cannot read who is in the room elsewhere");
         }

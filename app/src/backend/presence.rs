@@ -94,10 +94,26 @@ pub struct PresenceTimings {
     pub typing_ttl: Duration,
 }
 
+/// How long after a post this instance ignores the author's typing passed on from
+/// elsewhere: a signal sent before the post can arrive after it (typing and hints travel
+/// separately), and would otherwise show "is typing" for a whole TTL under the message.
+pub const TYPING_AFTER_POST: Duration = Duration::from_secs(1);
+
 /// Orders the roster's reads of the database: a read started earlier must not replace what
 /// a later one installed (two reads of one room can finish in either order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ReadTicket(u64);
+
+/// How a read of the other instances' people is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadTrust {
+    /// The read is the truth: whoever it leaves out has left.
+    Whole,
+    /// The database may have lost rows that their instances have not written again yet (it
+    /// was restarted, or this instance could not reach it): the read adds people but takes
+    /// no one away.
+    AddOnly,
+}
 
 struct Present {
     person: Person,
@@ -105,6 +121,17 @@ struct Present {
     subscriptions: usize,
     /// Set while they have none: when they will be announced as left.
     leaving_at: Option<Instant>,
+}
+
+/// Someone typing in a room.
+struct Typist {
+    person: Person,
+    /// When the signal lapses.
+    until: Instant,
+    /// When this instance last passed their signal on (`None` for a signal from elsewhere):
+    /// at most one in every half TTL is, so a client that floods signals costs the others
+    /// no more than one that types.
+    shared_at: Option<Instant>,
 }
 
 /// Who the other instances have in a room, and which read said so.
@@ -118,8 +145,9 @@ struct RoomPresence {
     here: HashMap<UserId, Present>,
     /// `None` until the roster's first read of the room (and always on a single instance).
     elsewhere: Option<Elsewhere>,
-    /// Who is typing, until when.
-    typing: HashMap<UserId, (Person, Instant)>,
+    typing: HashMap<UserId, Typist>,
+    /// Who posted lately, and until when their typing from elsewhere is ignored.
+    posted: HashMap<UserId, Instant>,
 }
 
 impl RoomPresence {
@@ -127,6 +155,14 @@ impl RoomPresence {
         self.elsewhere
             .as_ref()
             .is_some_and(|elsewhere| elsewhere.people.contains_key(&user))
+    }
+
+    fn typing_ended(&mut self, user: UserId) -> Option<PresenceEvent> {
+        let typist = self.typing.remove(&user)?;
+        Some(PresenceEvent::Typing {
+            person: typist.person,
+            typing: false,
+        })
     }
 }
 
@@ -223,31 +259,46 @@ impl Presence {
     }
 
     /// A typing signal from this instance; `Typing { typing: true }` if they were not typing
-    /// already. It is shared with the other instances either way.
+    /// already. It is passed on to the other instances at most once in every half TTL.
     pub fn typing(&mut self, room: RoomId, person: &Person, now: Instant) -> Option<PresenceEvent> {
-        self.share(Shared::Typing {
-            room,
-            person: person.clone(),
-        });
-        self.note_typing(room, person, now)
+        let last = self
+            .rooms
+            .get(&room)
+            .and_then(|presence| presence.typing.get(&person.id))
+            .and_then(|typist| typist.shared_at);
+        let every = self.timings.typing_ttl / 2;
+        let due = last.is_none_or(|at| now.saturating_duration_since(at) >= every);
+        if due {
+            self.share(Shared::Typing {
+                room,
+                person: person.clone(),
+            });
+        }
+        self.note_typing(room, person, now, if due { Some(now) } else { last })
     }
 
     /// A typing signal another instance passed on. It is shown only in a room this instance
-    /// has someone in: with no one here, there is no one to show it to.
+    /// has someone in (with no one here, there is no one to show it to), and not just after
+    /// the same person's post (see [`TYPING_AFTER_POST`]).
     pub fn typing_elsewhere(
         &mut self,
         room: RoomId,
         person: &Person,
         now: Instant,
     ) -> Option<PresenceEvent> {
-        if self
-            .rooms
-            .get(&room)
-            .is_none_or(|presence| presence.here.is_empty())
-        {
+        let presence = self.rooms.get(&room)?;
+        let just_posted = presence
+            .posted
+            .get(&person.id)
+            .is_some_and(|until| *until > now);
+        if presence.here.is_empty() || just_posted {
             return None;
         }
-        self.note_typing(room, person, now)
+        let shared_at = presence
+            .typing
+            .get(&person.id)
+            .and_then(|typist| typist.shared_at);
+        self.note_typing(room, person, now, shared_at)
     }
 
     fn note_typing(
@@ -255,10 +306,15 @@ impl Presence {
         room: RoomId,
         person: &Person,
         now: Instant,
+        shared_at: Option<Instant>,
     ) -> Option<PresenceEvent> {
         let typing = &mut self.rooms.entry(room).or_default().typing;
-        let until = now + self.timings.typing_ttl;
-        let started = typing.insert(person.id, (person.clone(), until)).is_none();
+        let typist = Typist {
+            person: person.clone(),
+            until: now + self.timings.typing_ttl,
+            shared_at,
+        };
+        let started = typing.insert(person.id, typist).is_none();
         started.then(|| PresenceEvent::Typing {
             person: person.clone(),
             typing: true,
@@ -267,18 +323,32 @@ impl Presence {
 
     /// They posted: typing ends at once. Every instance that delivers the post calls this,
     /// so it is not shared.
-    pub fn stop_typing(&mut self, room: RoomId, user: UserId) -> Option<PresenceEvent> {
-        let (person, _) = self.rooms.get_mut(&room)?.typing.remove(&user)?;
-        Some(PresenceEvent::Typing {
-            person,
-            typing: false,
-        })
+    pub fn stop_typing(
+        &mut self,
+        room: RoomId,
+        user: UserId,
+        now: Instant,
+    ) -> Option<PresenceEvent> {
+        let sharing = self.share.is_some();
+        let presence = self.rooms.get_mut(&room)?;
+        if sharing {
+            presence.posted.insert(user, now + TYPING_AFTER_POST);
+        }
+        presence.typing_ended(user)
     }
 
     /// A ticket for a read of the database the roster is about to start.
     pub fn start_read(&mut self) -> ReadTicket {
         self.next_read += 1;
         ReadTicket(self.next_read)
+    }
+
+    /// Whether a read of `room` is installed: it is then kept current by notifications and
+    /// heartbeats, and a new subscriber need not read it again.
+    pub fn knows_elsewhere(&self, room: RoomId) -> bool {
+        self.rooms
+            .get(&room)
+            .is_some_and(|presence| presence.elsewhere.is_some())
     }
 
     /// Installs a read, started with `ticket`, of who the other instances have in `room`,
@@ -291,11 +361,12 @@ impl Presence {
         room: RoomId,
         ticket: ReadTicket,
         people: Vec<Person>,
+        trust: ReadTrust,
     ) -> Vec<PresenceEvent> {
         let Some(presence) = self.rooms.get_mut(&room) else {
             return Vec::new();
         };
-        let people: HashMap<UserId, Person> = people
+        let mut people: HashMap<UserId, Person> = people
             .into_iter()
             .map(|person| (person.id, person))
             .collect();
@@ -308,23 +379,25 @@ impl Presence {
             None => None,
         };
         let mut events = Vec::new();
-        if let Some(before) = &before {
+        if let Some(before) = before {
             for (user, person) in &people {
                 if !before.contains_key(user) && !presence.here.contains_key(user) {
                     events.push(PresenceEvent::Joined(person.clone()));
                 }
             }
             for (user, person) in before {
-                if people.contains_key(user) || presence.here.contains_key(user) {
+                if people.contains_key(&user) {
                     continue;
                 }
-                if let Some((typist, _)) = presence.typing.remove(user) {
-                    events.push(PresenceEvent::Typing {
-                        person: typist,
-                        typing: false,
-                    });
+                if trust == ReadTrust::AddOnly {
+                    people.insert(user, person);
+                    continue;
                 }
-                events.push(PresenceEvent::Left(person.clone()));
+                if presence.here.contains_key(&user) {
+                    continue;
+                }
+                events.extend(presence.typing_ended(user));
+                events.push(PresenceEvent::Left(person));
             }
         }
         presence.elsewhere = Some(Elsewhere {
@@ -334,24 +407,39 @@ impl Presence {
         events
     }
 
+    /// A read started with `ticket` failed. A room never read before is marked read with
+    /// no one elsewhere, so that the next read that succeeds announces whoever it finds:
+    /// the people here were sent a list without them.
+    pub fn read_failed(&mut self, room: RoomId, ticket: ReadTicket) {
+        if let Some(presence) = self.rooms.get_mut(&room)
+            && presence.elsewhere.is_none()
+        {
+            presence.elsewhere = Some(Elsewhere {
+                people: HashMap::new(),
+                read: ticket,
+            });
+        }
+    }
+
     /// Ends what has expired by `now`: departures past their grace period, stale typing.
     pub fn expire(&mut self, now: Instant) -> Vec<(RoomId, PresenceEvent)> {
         let mut events = Vec::new();
         let mut shared = Vec::new();
         for (room, presence) in &mut self.rooms {
-            presence.typing.retain(|_, (person, until)| {
-                let live = *until > now;
+            presence.typing.retain(|_, typist| {
+                let live = typist.until > now;
                 if !live {
                     events.push((
                         *room,
                         PresenceEvent::Typing {
-                            person: person.clone(),
+                            person: typist.person.clone(),
                             typing: false,
                         },
                     ));
                 }
                 live
             });
+            presence.posted.retain(|_, until| *until > now);
             let gone: Vec<UserId> = presence
                 .here
                 .iter()
@@ -371,14 +459,8 @@ impl Presence {
                     // Still online through another instance: nothing changes for anyone.
                     continue;
                 }
-                if let Some((person, _)) = presence.typing.remove(&user) {
-                    events.push((
-                        *room,
-                        PresenceEvent::Typing {
-                            person,
-                            typing: false,
-                        },
-                    ));
+                if let Some(ended) = presence.typing_ended(user) {
+                    events.push((*room, ended));
                 }
                 events.push((*room, PresenceEvent::Left(present.person)));
             }
@@ -489,7 +571,7 @@ mod tests {
     fn seen(presence: &mut Presence, people: &[&Person]) -> Vec<PresenceEvent> {
         let ticket = presence.start_read();
         let people = people.iter().map(|person| (*person).clone()).collect();
-        presence.seen_elsewhere(ROOM, ticket, people)
+        presence.seen_elsewhere(ROOM, ticket, people, ReadTrust::Whole)
     }
 
     fn person(id: i64, name: &str) -> Person {
@@ -597,8 +679,8 @@ mod tests {
         assert_eq!(presence.expire(later + TYPING), [(ROOM, stopped.clone())]);
         // Posting ends it at once.
         presence.typing(ROOM, &jisoo, later);
-        assert_eq!(presence.stop_typing(ROOM, jisoo.id), Some(stopped));
-        assert_eq!(presence.stop_typing(ROOM, jisoo.id), None);
+        assert_eq!(presence.stop_typing(ROOM, jisoo.id, later), Some(stopped));
+        assert_eq!(presence.stop_typing(ROOM, jisoo.id, later), None);
     }
 
     #[test]
@@ -697,8 +779,12 @@ mod tests {
         presence.arrive(ROOM, &minji, now);
         let older = presence.start_read();
         let newer = presence.start_read();
-        presence.seen_elsewhere(ROOM, newer, vec![jisoo.clone()]);
-        assert!(presence.seen_elsewhere(ROOM, older, Vec::new()).is_empty());
+        presence.seen_elsewhere(ROOM, newer, vec![jisoo.clone()], ReadTrust::Whole);
+        assert!(
+            presence
+                .seen_elsewhere(ROOM, older, Vec::new(), ReadTrust::Whole)
+                .is_empty()
+        );
         assert_eq!(names(&presence), ["Jisoo", "Minji"]);
     }
 
@@ -754,20 +840,27 @@ mod tests {
         presence.arrive(ROOM, &minji, start);
         presence.arrive(ROOM, &minji, start);
         assert_eq!(drain(&mut shared), [here(1, true)], "once per person");
-        presence.typing(ROOM, &minji, start);
-        presence.typing(ROOM, &minji, start);
         let typed = Shared::Typing {
             room: ROOM,
             person: minji.clone(),
         };
+        for _ in 0..50 {
+            presence.typing(ROOM, &minji, start);
+        }
         assert_eq!(
             drain(&mut shared),
-            [typed.clone(), typed],
-            "every signal, so the others' copies stay alive as long"
+            std::slice::from_ref(&typed),
+            "a flood is passed on once"
+        );
+        presence.typing(ROOM, &minji, start + TYPING / 2);
+        assert_eq!(
+            drain(&mut shared),
+            [typed],
+            "and again each half TTL, so the others' copies stay alive as long"
         );
         seen(&mut presence, &[&jisoo]);
         presence.typing_elsewhere(ROOM, &jisoo, start);
-        presence.stop_typing(ROOM, minji.id);
+        presence.stop_typing(ROOM, minji.id, start);
         assert!(
             drain(&mut shared).is_empty(),
             "nothing learnt elsewhere goes back"
@@ -809,5 +902,58 @@ mod tests {
         let mut everyone = presence.everyone_here();
         everyone.sort();
         assert_eq!(everyone, [(ROOM, UserId(1)), (ROOM, UserId(2))]);
+    }
+
+    #[test]
+    fn a_read_that_may_miss_rows_adds_people_but_takes_no_one_away() {
+        let mut presence = presence();
+        let now = Instant::now();
+        let (minji, jisoo, hana) = (person(1, "Minji"), person(2, "Jisoo"), person(3, "Hana"));
+        presence.arrive(ROOM, &minji, now);
+        seen(&mut presence, &[&jisoo]);
+        // PostgreSQL restarted and lost the rows; Jisoo's instance has not written hers yet.
+        let ticket = presence.start_read();
+        let events = presence.seen_elsewhere(ROOM, ticket, vec![hana.clone()], ReadTrust::AddOnly);
+        assert_eq!(events, [PresenceEvent::Joined(hana.clone())]);
+        assert_eq!(names(&presence), ["Hana", "Jisoo", "Minji"]);
+        // Once the rows are back, a whole read is the truth again.
+        assert_eq!(seen(&mut presence, &[&hana]), [PresenceEvent::Left(jisoo)]);
+    }
+
+    #[test]
+    fn after_a_failed_first_read_the_next_one_announces_whoever_it_finds() {
+        let mut presence = presence();
+        let now = Instant::now();
+        let (minji, jisoo) = (person(1, "Minji"), person(2, "Jisoo"));
+        presence.arrive(ROOM, &minji, now);
+        let ticket = presence.start_read();
+        presence.read_failed(ROOM, ticket);
+        assert!(presence.knows_elsewhere(ROOM));
+        assert_eq!(
+            seen(&mut presence, &[&jisoo]),
+            [PresenceEvent::Joined(jisoo)],
+            "Minji was sent a list without her"
+        );
+    }
+
+    #[test]
+    fn typing_passed_on_just_after_the_same_persons_post_is_not_shown() {
+        let (mut presence, _queue, _shared) = sharing();
+        let now = Instant::now();
+        let (minji, jisoo) = (person(1, "Minji"), person(2, "Jisoo"));
+        presence.arrive(ROOM, &minji, now);
+        seen(&mut presence, &[&jisoo]);
+        presence.stop_typing(ROOM, jisoo.id, now);
+        assert_eq!(
+            presence.typing_elsewhere(ROOM, &jisoo, now + TYPING_AFTER_POST / 2),
+            None,
+            "a signal sent before the post, arriving after it"
+        );
+        assert!(
+            presence
+                .typing_elsewhere(ROOM, &jisoo, now + TYPING_AFTER_POST)
+                .is_some(),
+            "typing again afterwards shows"
+        );
     }
 }

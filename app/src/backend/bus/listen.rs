@@ -74,6 +74,9 @@ pub(super) async fn listen(
             // Lost and already reconnected (sqlx re-LISTENs): what was sent meanwhile is gone.
             Ok(None) => {
                 tracing::warn!("bus: the listening connection was lost and re-established");
+                // The database may have restarted and lost the presence rows: until every
+                // instance has written its own again, reads only add people.
+                roster.unsettle();
                 roster.changed(hub.rooms_present_here());
                 catch_up(&pool, &relay).await;
             }
@@ -83,6 +86,9 @@ pub(super) async fn listen(
                 listener = reopen(listener, &listen_pool).await;
                 listening.store(true, Ordering::Relaxed);
                 tracing::info!("bus: listening again");
+                // The database may have restarted and lost the presence rows: until every
+                // instance has written its own again, reads only add people.
+                roster.unsettle();
                 roster.changed(hub.rooms_present_here());
                 catch_up(&pool, &relay).await;
             }

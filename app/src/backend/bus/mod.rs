@@ -54,10 +54,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::hub::Hub;
+use super::instance_id::InstanceId;
 use super::presence::{ShareQueue, Shared};
 use super::relay::{Hint, Relay};
 use super::revocation::{Revocation, Revocations};
-use super::roster::Roster;
+use super::roster::{Roster, RosterTimings};
 use listen::{Receivers, SILENT_TICKS, catch_up_every, listen, open_listener};
 use send::{SharedPresence, notify, send_hints, send_revocations, share_presence};
 use wire::{decode, greeting};
@@ -73,6 +74,7 @@ const CHANNEL: &str = "sori_hints";
 pub const LISTENER_NAME: &str = "sori-listener";
 const SENDER_NAME: &str = "sori-hints";
 const PRESENCE_NAME: &str = "sori-presence";
+const HEARTBEAT_NAME: &str = "sori-heartbeat";
 
 /// How long the sender gathers hints before notifying: a burst of posts costs one NOTIFY.
 pub const HINT_BATCH: Duration = Duration::from_millis(5);
@@ -117,6 +119,11 @@ pub struct BusConfig {
     /// Tests only, never a flag: drop every outgoing hint, so only catch-up delivers.
     #[arg(skip)]
     pub drop_hints: bool,
+
+    /// Tests only, never a flag (every instance of a deployment must agree on them): how
+    /// often instances beat, and when one that stopped is judged gone.
+    #[arg(skip)]
+    pub roster: RosterTimings,
 }
 
 impl Default for BusConfig {
@@ -125,6 +132,7 @@ impl Default for BusConfig {
             listen_database_url: None,
             catch_up_ms: 2_000,
             drop_hints: false,
+            roster: RosterTimings::default(),
         }
     }
 }
@@ -176,6 +184,9 @@ pub struct Bus {
     listening: Arc<AtomicBool>,
     roster: Arc<Roster>,
     tasks: Vec<JoinHandle<()>>,
+    /// Apart from the others: the farewell waits for it to stop, so that no beat still in
+    /// flight moves the expiry back out after the farewell.
+    beat: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Drop for Bus {
@@ -184,12 +195,16 @@ impl Drop for Bus {
     }
 }
 
-/// The roster's connections: a pool of its own, two connections (the presence sender
-/// writes on one while a subscribing socket reads on the other), so presence neither
-/// queues behind requests nor holds them up.
-pub async fn roster_pool(database_url: &str) -> Result<PgPool, BusError> {
+/// This instance's roster, on connections of its own so that presence neither queues
+/// behind requests nor holds them up: two for reads and writes, one for the heartbeat.
+pub async fn roster(
+    config: &BusConfig,
+    database_url: &str,
+    instance: InstanceId,
+) -> Result<Roster, BusError> {
     let (pool, _) = connect(database_url.trim(), PRESENCE_NAME, 2).await?;
-    Ok(pool)
+    let (beat_pool, _) = connect(database_url.trim(), HEARTBEAT_NAME, 1).await?;
+    Ok(Roster::new(pool, beat_pool, instance, config.roster))
 }
 
 impl Bus {
@@ -249,8 +264,18 @@ impl Bus {
             share,
             shared,
         } = ends;
+        // The first beat makes this instance's heartbeat row, which its presence rows hang
+        // from, before anything is written.
+        roster
+            .heartbeat()
+            .await
+            .map_err(|source| BusError::Connect {
+                server: server.clone(),
+                source,
+            })?;
         let listening = Arc::new(AtomicBool::new(true));
         let catch_up = Duration::from_millis(config.catch_up_ms.max(10));
+        let beat = tokio::spawn(send::beat(roster.clone(), hub.clone()));
         let tasks = vec![
             tokio::spawn(send_hints(
                 sender_pool.clone(),
@@ -292,6 +317,7 @@ impl Bus {
             listening,
             roster,
             tasks,
+            beat: std::sync::Mutex::new(Some(beat)),
         })
     }
 
@@ -299,6 +325,12 @@ impl Bus {
     /// people leave after `grace` unless they come back elsewhere (their sockets were just
     /// told to reconnect), rather than after the heartbeat's expiry.
     pub async fn farewell(&self, grace: Duration) {
+        let beat = self.beat_task();
+        if let Some(beat) = beat {
+            beat.abort();
+            // Cancelled is the expected outcome; either way it has stopped.
+            let _ = beat.await;
+        }
         if let Err(error) = self.roster.farewell(grace).await {
             tracing::debug!(%error, "bus: cannot say goodbye; this instance's people leave at its expiry");
         }
@@ -309,6 +341,17 @@ impl Bus {
         for task in &self.tasks {
             task.abort();
         }
+        if let Some(beat) = self.beat_task() {
+            beat.abort();
+        }
+    }
+
+    fn beat_task(&self) -> Option<JoinHandle<()>> {
+        // Only ever taken whole, so a panic elsewhere leaves it usable.
+        self.beat
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take()
     }
 
     /// Whether the listening connection is up (`/readyz` answers 503 while it is not).

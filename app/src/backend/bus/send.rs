@@ -15,8 +15,8 @@ use crate::backend::instance_id::InstanceId;
 use crate::backend::presence::{ShareQueue, Shared};
 use crate::backend::relay::Hint;
 use crate::backend::revocation::Revocation;
-use crate::backend::roster::{self, Roster};
-use crate::model::RoomId;
+use crate::backend::roster::Roster;
+use crate::model::{RoomId, UserId};
 use crate::protocol::Person;
 
 pub(super) async fn notify(pool: &PgPool, payload: &str) -> Result<(), sqlx::Error> {
@@ -89,7 +89,8 @@ pub(super) struct SharedPresence {
 }
 
 /// The presence sender: this instance's people to the roster's rows and the rooms that
-/// changed to the others, typing passed on, and the heartbeat.
+/// changed to the others, typing passed on, and the whole presence written again whenever
+/// the roster asks (at start, after a lost offer or write, after the rows were lost).
 pub(super) async fn share_presence(
     pool: PgPool,
     presence: SharedPresence,
@@ -97,77 +98,101 @@ pub(super) async fn share_presence(
 ) {
     let SharedPresence { roster, hub, share } = presence;
     let instance = roster.instance();
-    let mut beat = tokio::time::interval(roster::HEARTBEAT);
-    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Whether this instance's rows may be missing or stale, so the next beat writes them
-    // whole; true until the first beat has made the heartbeat row they hang from. While it
-    // is set, single changes are not written: the whole write reads the hub afterwards, so
-    // it holds them.
-    let mut rewrite = true;
+    let mut check = tokio::time::interval(roster.timings().beat);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             first = shared.recv() => {
                 let Some(first) = first else { return };
-                let mut here = BTreeMap::new();
-                let mut typing = BTreeMap::new();
-                let deadline = tokio::time::Instant::now() + HINT_BATCH;
-                let mut next = Some(first);
-                while let Some(change) = next {
-                    match change {
-                        // The last change of a person in a room is the one that holds.
-                        Shared::Here { room, user, here: now } => {
-                            here.insert((room, user), now);
-                        }
-                        Shared::Typing { room, person } => {
-                            typing.insert((room, person.id), person);
-                        }
-                    }
-                    next = tokio::time::timeout_at(deadline, shared.recv()).await.ok().flatten();
-                }
-                if !here.is_empty() && !rewrite {
+                let (here, typing) = gather(first, &mut shared).await;
+                // While a rewrite is due, single changes wait for it: it reads the hub
+                // afterwards, so it holds them.
+                if !here.is_empty() && !roster.rewrite_due() {
                     match roster.write(&here).await {
                         Ok(()) => {
                             let rooms = here.keys().map(|(room, _)| *room).collect();
                             notify_all(&pool, presence_payloads(instance, &rooms)).await;
                         }
                         Err(error) => {
-                            tracing::warn!(%error, "bus: cannot write presence; writing it whole at the next heartbeat");
-                            rewrite = true;
+                            tracing::warn!(%error, "bus: cannot write presence; writing it whole soon");
+                            roster.request_rewrite();
                         }
                     }
                 }
-                let typing: Vec<(RoomId, Person)> = typing
-                    .into_iter()
-                    .map(|((room, _), person)| (room, person))
-                    .collect();
                 notify_all(&pool, typing_payloads(instance, &typing)).await;
             }
-            _ = beat.tick() => {
-                rewrite |= share.take_overflowed();
-                match roster.heartbeat().await {
-                    Ok(made) => rewrite |= made,
+            _ = check.tick() => {
+                if share.take_overflowed() {
+                    roster.request_rewrite();
+                }
+                if !roster.take_rewrite() {
+                    continue;
+                }
+                // Every offer still queued is older than the hub as read below, which
+                // already holds what it says; applied after the rewrite, an old "here"
+                // would bring back someone who has gone since.
+                while shared.try_recv().is_ok() {}
+                let everyone = hub.everyone_present_here();
+                match roster.write_whole(&everyone).await {
+                    Ok(rooms) => notify_all(&pool, presence_payloads(instance, &rooms)).await,
                     Err(error) => {
-                        tracing::debug!(%error, "bus: cannot beat; trying again at the next heartbeat");
-                        continue;
+                        tracing::warn!(%error, "bus: cannot write presence whole yet");
+                        roster.request_rewrite();
                     }
-                }
-                if rewrite {
-                    let everyone = hub.everyone_present_here();
-                    match roster.write_whole(&everyone).await {
-                        Ok(()) => {
-                            rewrite = false;
-                            let rooms = everyone.iter().map(|(room, _)| *room).collect();
-                            notify_all(&pool, presence_payloads(instance, &rooms)).await;
-                        }
-                        Err(error) => tracing::warn!(%error, "bus: cannot write presence whole yet"),
-                    }
-                }
-                // Covers lost notifications and instances that died without a word.
-                if let Err(error) = roster.refresh(&hub, &hub.rooms_present_here()).await {
-                    tracing::debug!(%error, "bus: cannot read the others' presence yet");
                 }
             }
         }
+    }
+}
+
+/// What the hub shared within [`HINT_BATCH`] of `first`: the last word on each person in
+/// each room, and who typed.
+async fn gather(
+    first: Shared,
+    shared: &mut mpsc::Receiver<Shared>,
+) -> (BTreeMap<(RoomId, UserId), bool>, Vec<(RoomId, Person)>) {
+    let mut here = BTreeMap::new();
+    let mut typing = BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + HINT_BATCH;
+    let mut next = Some(first);
+    while let Some(change) = next {
+        match change {
+            Shared::Here {
+                room,
+                user,
+                here: present,
+            } => {
+                here.insert((room, user), present);
+            }
+            Shared::Typing { room, person } => {
+                typing.insert((room, person.id), person);
+            }
+        }
+        next = tokio::time::timeout_at(deadline, shared.recv())
+            .await
+            .ok()
+            .flatten();
+    }
+    let typing = typing
+        .into_iter()
+        .map(|((room, _), person)| (room, person))
+        .collect();
+    (here, typing)
+}
+
+/// The heartbeat, on a connection of its own: moves this instance's expiry forward on every
+/// beat, then has the roster read every room with someone here again, which covers lost
+/// notifications and instances that died without a word. The read runs apart, so a slow
+/// one never delays the next beat.
+pub(super) async fn beat(roster: Arc<Roster>, hub: Arc<Hub>) {
+    let mut ticker = tokio::time::interval(roster.timings().beat);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = roster.heartbeat().await {
+            tracing::warn!(%error, "bus: cannot beat; the others judge this instance gone if it lasts");
+        }
+        roster.changed(hub.rooms_present_here());
     }
 }
 

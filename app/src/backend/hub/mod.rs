@@ -20,13 +20,14 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::presence::{Presence, PresenceEvent, ReadTicket, ShareQueue};
-pub use config::{HubLimits, RealtimeConfig};
-
-mod config;
+use super::presence::{Presence, PresenceEvent, ReadTicket, ReadTrust, ShareQueue};
 use crate::model::{RoomId, UserId};
 use crate::protocol::close::Reason;
 use crate::protocol::{Person, ServerFrame};
+
+mod config;
+
+pub use config::{HubLimits, RealtimeConfig};
 
 /// Identifies one socket for the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -114,6 +115,9 @@ struct State {
     users: HashMap<UserId, HashSet<ConnectionId>>,
     presence: Presence,
 }
+
+/// Presence changes from one read above which the room is sent the whole list instead.
+const PRESENCE_BURST: usize = 32;
 
 /// How often expired presence (departures past their grace, stale typing) is announced.
 const PRESENCE_TICK: Duration = Duration::from_millis(250);
@@ -306,7 +310,7 @@ impl Hub {
     /// `user` posted in `room`: their typing indicator ends at once.
     pub fn stop_typing(&self, room: RoomId, user: UserId) {
         let mut state = self.state();
-        if let Some(stopped) = state.presence.stop_typing(room, user) {
+        if let Some(stopped) = state.presence.stop_typing(room, user, Instant::now()) {
             let frame = presence_frame(room, stopped);
             offer(&mut state, room, Delivery::Presence, encode(&frame));
         }
@@ -331,12 +335,15 @@ impl Hub {
 
     /// Installs a read of who the other instances have in each of `rooms` (`people` holds
     /// the rows, by room; a room without any has no one elsewhere) and announces what
-    /// changed. See [`Presence::seen_elsewhere`].
+    /// changed. See [`Presence::seen_elsewhere`]. A change of many people at once (another
+    /// instance's crowd arriving, or leaving with it) is sent as the whole list instead:
+    /// one frame rather than a burst that would overflow every subscriber's queue.
     pub fn seen_elsewhere(
         &self,
         ticket: ReadTicket,
         rooms: &[RoomId],
         people: Vec<(RoomId, Person)>,
+        trust: ReadTrust,
     ) {
         let mut by_room: HashMap<RoomId, Vec<Person>> =
             rooms.iter().map(|room| (*room, Vec::new())).collect();
@@ -345,11 +352,31 @@ impl Hub {
         }
         let mut state = self.state();
         for (room, people) in by_room {
-            for event in state.presence.seen_elsewhere(room, ticket, people) {
+            let events = state.presence.seen_elsewhere(room, ticket, people, trust);
+            if events.len() > PRESENCE_BURST {
+                let online = state.presence.online(room);
+                let frame = ServerFrame::Presence { room, online };
+                offer(&mut state, room, Delivery::Presence, encode(&frame));
+                continue;
+            }
+            for event in events {
                 let frame = presence_frame(room, event);
                 offer(&mut state, room, Delivery::Presence, encode(&frame));
             }
         }
+    }
+
+    /// A read of `rooms`, started with `ticket`, failed. See [`Presence::read_failed`].
+    pub fn presence_read_failed(&self, ticket: ReadTicket, rooms: &[RoomId]) {
+        let mut state = self.state();
+        for room in rooms {
+            state.presence.read_failed(*room, ticket);
+        }
+    }
+
+    /// Whether who the other instances have in `room` is known here, and kept current.
+    pub fn knows_presence_elsewhere(&self, room: RoomId) -> bool {
+        self.state().presence.knows_elsewhere(room)
     }
 
     /// The rooms where someone is present through this instance.
