@@ -489,3 +489,42 @@ async fn posts_in_flight_when_postgresql_restarts_fast_fail_clearly_and_both_ins
 async fn posts_in_flight_when_postgresql_restarts_immediately_fail_clearly_and_both_recover() {
     restart_under_two_instances(Shutdown::Immediate).await;
 }
+
+#[tokio::test]
+async fn while_postgresql_is_down_a_post_is_refused_within_seconds_and_goes_through_once_it_is_back()
+ {
+    let server = PostgresServer::start().await;
+    let url = server.url();
+    let app = TestApp::spawn_on_postgres(&url, |config| {
+        config.messages.messages_per_window = 0;
+    })
+    .await;
+    let mut minji = person(&app, "minji").await;
+    let mut jisoo = person(&app, "jisoo").await;
+    let room = room_with(&mut minji, &mut [&mut jisoo]).await;
+    let (mut reader, _) = subscribed(&app, &jisoo, room, Some(0)).await;
+
+    server.stop(Shutdown::Fast).await;
+    // The store's pool waits a few seconds for a connection, then the post is refused in a
+    // way the browser's outbox acts on; not after sqlx's default 30 s.
+    let asked = Instant::now();
+    let (status, body) = answered_post(&mut minji, room, &uuid(1)).await;
+    let waited = asked.elapsed();
+    assert_refused_as_unavailable(status, &body);
+    assert!(
+        waited < Duration::from_secs(10),
+        "refused only after {waited:?}"
+    );
+    readiness_becomes(&app, 503).await;
+
+    server.start_again().await;
+    let seq = post_until_acknowledged(&mut minji, room, &uuid(1)).await;
+    assert_eq!(seq, 1, "the refused post was never stored");
+    match reader.next_within(Duration::from_secs(10)).await {
+        Some(ServerFrame::Message { message }) => assert_eq!(message.seq, 1),
+        other => panic!("expected the post once it went through, got {other:?}"),
+    }
+    assert_quiet(&mut reader).await;
+    readiness_becomes(&app, 200).await;
+    app.shutdown().await;
+}

@@ -130,15 +130,30 @@ impl PostgresServer {
     /// accepts connections. Runs off the test's runtime, so the instances on it notice the
     /// outage as it happens.
     pub async fn restart(&self, mode: Shutdown) {
-        let mut command = self.pg_ctl_command(&["-m", mode.mode(), "restart"]);
-        let log = self.log.clone();
+        self.pg_ctl_off_runtime(&["-m", mode.mode(), "restart"], "restart")
+            .await;
+    }
+
+    /// Stops the server in `mode` and leaves it down, until [`PostgresServer::start_again`].
+    pub async fn stop(&self, mode: Shutdown) {
+        self.pg_ctl_off_runtime(&["-m", mode.mode(), "stop"], "stop")
+            .await;
+    }
+
+    /// Starts a stopped server again on the same port; returns once it accepts connections.
+    pub async fn start_again(&self) {
+        self.pg_ctl_off_runtime(&["start"], "start").await;
+    }
+
+    async fn pg_ctl_off_runtime(&self, args: &[&str], what: &str) {
+        let mut command = self.pg_ctl_command(args);
         let done = tokio::task::spawn_blocking(move || run_within(&mut command, deadline()))
             .await
-            .expect("pg_ctl restart does not panic");
+            .expect("pg_ctl does not panic");
         if let Err(error) = done {
             panic!(
-                "PostgreSQL did not restart ({mode:?}): {error}; its log:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
+                "PostgreSQL did not {what}: {error}; its log:\n{}",
+                self.log_text()
             );
         }
     }

@@ -56,9 +56,13 @@ fn conflict_or(error: sqlx::Error) -> StoreError {
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// How long opening the store keeps retrying a server that refuses connections (one that is
-/// still starting, say) before giving up; also how long a query waits for a free pooled
-/// connection. It is sqlx's default, written down so the start-up failure is predictable.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// still starting, say) before giving up.
+const OPEN_WAIT: Duration = Duration::from_secs(30);
+
+/// How long a query waits for a pooled connection (the database is unreachable, or every
+/// connection is busy) before its request is answered "unavailable, try again": a person
+/// posting should learn within seconds, not after sqlx's default of 30.
+const QUERY_WAIT: Duration = Duration::from_secs(5);
 
 /// The PostgreSQL [`Store`]: a pool of connections to one database, which other instances
 /// may share. Its aggregate traits are implemented in `accounts`, `rooms` and `messages`.
@@ -70,13 +74,10 @@ impl PgStore {
     /// Connects to the database named by `config.database_url` and applies pending
     /// migrations.
     pub async fn open(config: &StoreConfig) -> Result<Self, OpenError> {
-        Self::open_within(config, ACQUIRE_TIMEOUT).await
+        Self::open_within(config, OPEN_WAIT).await
     }
 
-    async fn open_within(
-        config: &StoreConfig,
-        acquire_timeout: Duration,
-    ) -> Result<Self, OpenError> {
+    async fn open_within(config: &StoreConfig, open_wait: Duration) -> Result<Self, OpenError> {
         let url = config.database_url.trim();
         let options = PgConnectOptions::from_str(url).map_err(|error| OpenError::MalformedUrl {
             url: super::error::without_password(url),
@@ -101,10 +102,25 @@ impl PgStore {
 
         let pool = PgPoolOptions::new()
             .max_connections(config.db_max_connections.max(1))
-            .acquire_timeout(acquire_timeout)
-            .connect_with(options)
-            .await
-            .map_err(|source| OpenError::ConnectServer { server, source })?;
+            .acquire_timeout(QUERY_WAIT.min(open_wait))
+            .connect_lazy_with(options);
+        // Each acquire retries a refusing server for up to its timeout; opening waits
+        // longer than a query does, for a server that is still starting.
+        let deadline = tokio::time::Instant::now() + open_wait;
+        loop {
+            match pool.acquire().await {
+                Ok(_) => break,
+                // The server answered, and refused (a wrong password, no such database):
+                // asking again changes nothing.
+                Err(source @ sqlx::Error::Database(_)) => {
+                    return Err(OpenError::ConnectServer { server, source });
+                }
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(source) => return Err(OpenError::ConnectServer { server, source }),
+            }
+        }
         MIGRATIONS.run(&pool).await?;
         Ok(Self { pool })
     }
