@@ -290,23 +290,22 @@ impl Connection {
                 return self.let_go();
             }
         }
+        if !quiet {
+            // With other instances, who they have in the room, before the list is sent
+            // below; read after `set_present`, so the room is kept while the read runs.
+            self.backend.see_presence_elsewhere(room).await;
+        }
         // With other instances on the store, the relay's mark for the room is read here:
         // after the hub registration above and before the replay read below, so whatever the
         // replay does not hold the relay publishes to this socket's queue (see `relay`).
-        let replay = async {
-            if let Some(relay) = self.backend.relay() {
-                relay.track(room).await?;
-            }
-            self.backend.messages().replay(room, after_seq).await
+        let tracked = match self.backend.relay() {
+            Some(relay) => relay.track(room).await,
+            None => Ok(()),
         };
-        // Meanwhile, with other instances, who they have in the room, for the list sent
-        // below; read after `set_present`, so the room is kept while the read runs.
-        let presence = async {
-            if !quiet {
-                self.backend.see_presence_elsewhere(room).await;
-            }
+        let replay = match tracked {
+            Ok(()) => self.backend.messages().replay(room, after_seq).await,
+            Err(error) => Err(error),
         };
-        let (replay, ()) = tokio::join!(replay, presence);
         let replay = match replay {
             Ok(replay) => replay,
             Err(error) => {

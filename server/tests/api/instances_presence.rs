@@ -378,3 +378,40 @@ async fn emptying_the_presence_tables_under_running_instances_flaps_no_one_and_t
     )
     .await;
 }
+
+#[tokio::test]
+async fn someone_who_left_one_instance_and_comes_back_on_the_other_joins_again() {
+    let at = room_on_two_instances().await;
+    let (mut minji, _) = present(&at.first, &at.minji, at.room).await;
+    let (hana, _) = present(&at.first, &at.hana, at.room).await;
+    assert_joins(&mut minji, "hana").await;
+    drop(hana);
+    assert_leaves(&mut minji, "hana", GRACE + ACROSS).await;
+    let (_back, online) = present(&at.second, &on(&at.second, &at.hana), at.room).await;
+    assert_eq!(online, ["hana", "minji"]);
+    assert_joins(&mut minji, "hana").await;
+    at.first.shutdown().await;
+    at.second.shutdown().await;
+}
+
+#[tokio::test]
+async fn reloads_landing_here_and_there_within_the_grace_period_announce_one_join_only() {
+    let at = room_on_two_instances().await;
+    let (mut watcher, _) = present(&at.first, &at.minji, at.room).await;
+    at.rows_become(1).await;
+    // A person reloading again and again, each page landing on either instance; each new
+    // socket comes well within the grace period after the last one closed.
+    for app in [&at.first, &at.first, &at.second, &at.first, &at.second] {
+        let (tab, online) = present(app, &on(app, &at.jisoo), at.room).await;
+        assert_eq!(online, ["jisoo", "minji"]);
+        drop(tab);
+    }
+    let (_tab, online) = present(&at.second, &at.jisoo, at.room).await;
+    assert_eq!(online, ["jisoo", "minji"]);
+    assert_joins(&mut watcher, "jisoo").await;
+    assert_no_presence(&mut watcher, GRACE + ACROSS, "she never left").await;
+    let (_, online) = present(&at.first, &on(&at.first, &at.minji), at.room).await;
+    assert_eq!(online, ["jisoo", "minji"]);
+    at.first.shutdown().await;
+    at.second.shutdown().await;
+}
