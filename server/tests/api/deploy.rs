@@ -191,6 +191,21 @@ async fn the_shipped_caddyfile_serves_healthz_and_a_wss_hello_with_caddys_intern
     let _socket = greeted_socket(&deployment, &minji).await;
 }
 
+#[test]
+fn the_shipped_caddyfile_is_as_caddy_fmt_writes_it() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/caddy/Caddyfile");
+    let output = std::process::Command::new("caddy")
+        .args(["fmt", path])
+        .output()
+        .expect("caddy runs (scripts/setup.sh --test installs it)");
+    assert!(output.status.success());
+    // Caddy warns at every start about a file that is not formatted.
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        proxy::shipped("deploy/caddy/Caddyfile")
+    );
+}
+
 #[tokio::test]
 async fn nginx_without_the_upgrade_headers_answers_the_upgrade_without_101() {
     let deployment = nginx_without_upgrade_headers().await;

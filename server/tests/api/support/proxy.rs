@@ -16,7 +16,7 @@
 //! file cannot drift away from what is tested. What it deliberately does not do: bind
 //! anything but 127.0.0.1, touch the packaged services, or trust its CA system-wide.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -412,27 +412,37 @@ pub async fn shipped_caddy() -> Deployment {
     .await
 }
 
-/// The shipped Caddyfile with its marked lines replaced: global options for a loopback test
-/// (no admin endpoint, Caddy's internal CA, never installed in the system's trust store,
-/// the test's ports), its address bound to 127.0.0.1 only, and its instances.
+/// The shipped Caddyfile with the line after each `# PLACEHOLDER` comment replaced (the
+/// marker has a line of its own there, where `caddy fmt` keeps it): global options for a
+/// loopback test (no admin endpoint, Caddy's internal CA, never installed in the system's
+/// trust store, the test's ports), its address bound to 127.0.0.1 only, and its instances.
 fn caddyfile(shipped: &str, https: u16, http: u16, upstreams: &[String]) -> String {
-    replace_placeholders(shipped, |line| {
+    let mut out = String::with_capacity(shipped.len());
+    let mut marked = false;
+    for line in shipped.lines() {
         let trimmed = line.trim_start();
-        if trimmed.starts_with("email ") {
-            Some(format!(
-                "\tadmin off\n\tlocal_certs\n\tskip_install_trust\n\
-                 \thttp_port {http}\n\thttps_port {https}\n"
-            ))
-        } else if trimmed.starts_with("reverse_proxy ") {
-            Some(format!("\treverse_proxy {} {{\n", upstreams.join(" ")))
-        } else if trimmed.ends_with(&format!(
-            "{{ {PLACEHOLDER}: your public name, as in SORI_PUBLIC_ORIGIN"
-        )) {
-            Some(format!("https://127.0.0.1:{https} {{\n\tbind 127.0.0.1\n"))
-        } else {
-            None
+        if std::mem::take(&mut marked) {
+            let replaced = if trimmed.starts_with("email ") {
+                format!(
+                    "\tadmin off\n\tlocal_certs\n\tskip_install_trust\n\
+                     \thttp_port {http}\n\thttps_port {https}\n"
+                )
+            } else if trimmed.starts_with("reverse_proxy ") {
+                format!("\treverse_proxy {} {{\n", upstreams.join(" "))
+            } else if !line.starts_with(char::is_whitespace) && trimmed.ends_with(" {") {
+                format!("https://127.0.0.1:{https} {{\n\tbind 127.0.0.1\n")
+            } else {
+                panic!("the test does not know this placeholder: {line}");
+            };
+            out.push_str(&replaced);
+            continue;
         }
-    })
+        marked = trimmed.starts_with(PLACEHOLDER);
+        out.push_str(line);
+        out.push('\n');
+    }
+    assert!(!marked, "the Caddyfile ends with a placeholder comment");
+    out
 }
 
 /// `shipped` with each line marked [`PLACEHOLDER`] replaced by what `replace` returns for
@@ -630,7 +640,10 @@ async fn answering(deployment: &mut Deployment) -> Result<(), StartFailed> {
                 log: format!("exited with {status}:\n{log}"),
             });
         }
-        let listening = TcpStream::connect_timeout(&https, Duration::from_millis(200)).is_ok();
+        let connecting = tokio::net::TcpStream::connect(https);
+        let listening = tokio::time::timeout(Duration::from_millis(200), connecting)
+            .await
+            .is_ok_and(|connected| connected.is_ok());
         if listening && deployment.ca_file.exists() {
             let healthz = deployment
                 .client()
