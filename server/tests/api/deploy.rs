@@ -172,7 +172,7 @@ async fn a_health_check_with_an_ip_address_as_host_reaches_sori_through_the_ship
 }
 
 #[tokio::test]
-async fn the_shipped_nginx_passes_the_client_address_to_sori_which_trusts_it() {
+async fn through_the_shipped_nginx_sori_believes_the_forwarded_client_addresses() {
     let deployment = shipped_nginx().await;
     let addresses = ["198.51.100.1", "198.51.100.2", "198.51.100.3"];
     assert!(addresses.len() > SIGN_UPS_PER_ADDRESS as usize);
