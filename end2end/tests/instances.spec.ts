@@ -1,6 +1,6 @@
-// Two instances on one PostgreSQL database behind nginx, balanced round robin with no
-// stickiness: two people chat with their sockets on different instances, and keep chatting
-// after one instance is killed. Needs scripts/with-postgres.sh (see support/deployment.ts).
+// Two instances on one PostgreSQL database behind nginx (the shipped deploy/nginx/sori.conf,
+// over TLS), balanced round robin with no stickiness: two people chat with their sockets on
+// different instances, and keep chatting after one instance is killed. Needs scripts/with-postgres.sh (see support/deployment.ts).
 
 import { test, expect, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 import { useDeployment, PageSockets, upstreamHeader } from "../support/deployment";
@@ -12,6 +12,9 @@ import { connection, messages, online, posts } from "../support/room";
 // is 5 s): the reloads that place the sockets leave no stale "Online" entry behind for long,
 // so the list a page shows comes from the sockets that are really open.
 const deployment = useDeployment({ SORI_PRESENCE_GRACE_MS: "100" });
+// nginx serves https with a certificate from the harness's own CA, which Chromium does not
+// know; everything else about TLS (wss, Secure and __Host- cookies) is as in production.
+test.use({ ignoreHTTPSErrors: true });
 
 async function say(page: Page, text: string) {
   await page.getByRole("textbox", { name: "Message", exact: true }).fill(text);
