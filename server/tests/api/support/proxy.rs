@@ -47,13 +47,14 @@ pub fn shipped(relative: &str) -> String {
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
-/// A port nothing listens on right now. It may be taken before the proxy binds it: the
-/// builders then start over with new ports (see [`start_with_retries`]).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
+/// Two different ports nothing listens on right now (both are held until both are chosen,
+/// so the system cannot hand out the same one twice). They may be taken before the proxy
+/// binds them: the builders then start over with new ports (see [`start_with_retries`]).
+fn free_ports() -> (u16, u16) {
+    let bind = || TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+    let (first, second) = (bind(), bind());
+    let port = |listener: &TcpListener| listener.local_addr().expect("a bound port").port();
+    (port(&first), port(&second))
 }
 
 /// A certificate authority and a server certificate it signed for 127.0.0.1 and localhost,
@@ -361,7 +362,7 @@ pub async fn nginx_with_static_page_at_ws() -> Deployment {
 pub async fn shipped_caddy() -> Deployment {
     start_with_retries(|| async {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let (https, http) = (free_port(), free_port());
+        let (https, http) = free_ports();
         let url = format!("https://127.0.0.1:{https}");
         let (database, instances) = spawn_instances(
             Setup {
@@ -516,7 +517,7 @@ async fn start_nginx(setup: Setup) -> Deployment {
     start_with_retries(|| async {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let ca = TestCa::generate();
-        let (https, http) = (free_port(), free_port());
+        let (https, http) = free_ports();
         let url = format!("https://127.0.0.1:{https}");
         let (database, instances) = spawn_instances(setup, &url).await;
         let upstreams: Vec<String> = instances.iter().map(|app| app.addr.to_string()).collect();
