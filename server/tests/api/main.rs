@@ -13,6 +13,7 @@ mod crash;
 mod instances;
 mod instances_failure;
 mod instances_presence;
+mod probe;
 mod realtime;
 mod room_life;
 mod rooms;

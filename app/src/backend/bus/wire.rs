@@ -12,6 +12,7 @@ use crate::backend::instance_id::InstanceId;
 use crate::backend::revocation::Revocation;
 use crate::model::RoomId;
 use crate::protocol::Person;
+use crate::protocol::probe::ProbeToken;
 
 /// What travels in one notification: who sent it, and what it says.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +35,9 @@ pub(super) enum Message {
     Presence { rooms: Vec<RoomId> },
     /// People who typed on the sender's sockets, by room.
     Typing { typing: Vec<(RoomId, Person)> },
+    /// A diagnostic probe published on the sender (`/ws/probe`): at most 64 plain
+    /// characters, delivered to the probe sockets listening for it.
+    Probe { token: ProbeToken },
     /// A kind from a newer instance: ignored, so instances of two versions can share a
     /// deployment while it is upgraded.
     #[serde(other)]
