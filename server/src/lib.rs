@@ -13,6 +13,7 @@
 //! - `ws`: the `/ws` endpoint, one socket per tab (fan-out itself is `app::backend::hub`),
 //!   and `/ws/probe`, the diagnostic socket.
 //! - [`shutdown`]: the signal that starts a graceful shutdown.
+//! - [`doctor`]: `sori doctor URL`, which checks a deployment from outside.
 //!
 //! ## One boot path
 //! [`Application::build`] turns a config into a bound server; [`Application::run_until`] serves
@@ -20,6 +21,7 @@
 //! database) and the benchmarks all start Sori this way.
 
 pub mod config;
+pub mod doctor;
 mod guard;
 mod health;
 pub mod shutdown;
