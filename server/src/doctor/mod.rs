@@ -95,10 +95,12 @@ impl Report {
 
     fn add(&mut self, finding: Finding) {
         if !self.json {
-            println!("{}", line(&finding));
-            // Flushed per check: the idle check takes over a minute, and the lines before
-            // it should be readable meanwhile (a failed flush only delays the output).
-            let _ = std::io::stdout().flush();
+            // The report is the doctor's output (stdout, not the log). Flushed per check:
+            // the idle check takes over a minute, and the lines before it should be
+            // readable meanwhile. A closed stdout leaves nobody to tell.
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", line(&finding));
+            let _ = out.flush();
         }
         self.findings.push(finding);
     }
@@ -114,10 +116,8 @@ impl Report {
     fn finish(self) -> bool {
         if self.json {
             // Findings are strings and unit enums: serialising cannot fail.
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&self.findings).unwrap_or_default()
-            );
+            let json = serde_json::to_string_pretty(&self.findings).unwrap_or_default();
+            let _ = writeln!(std::io::stdout().lock(), "{json}");
         }
         !self
             .findings
@@ -390,7 +390,7 @@ async fn open_probe(dialer: &Dialer, origin: &str, report: &mut Report) -> Optio
             report.add(checks::upgrade(&UpgradeAnswer::Switched {
                 accept_ok: true,
             }));
-            Some(probe)
+            Some(*probe)
         }
         Ok(Upgrade::Refused(answer, expected)) => {
             let finding = checks::upgrade(&answer);
@@ -517,7 +517,7 @@ async fn instances(
         if let Ok(ProbeServerFrame::Hello { instance, .. }) = probe.next().await
             && found.iter().all(|(seen, _)| *seen != instance)
         {
-            found.push((instance, probe));
+            found.push((instance, *probe));
             if found.len() == 2 {
                 break;
             }
@@ -583,7 +583,7 @@ async fn idle(
         if let Ok(Upgrade::Open(mut probe)) = probe::upgrade(dialer, &target.origin).await
             && let Ok(ProbeServerFrame::Hello { .. }) = probe.next().await
         {
-            opened.push(probe);
+            opened.push(*probe);
         }
     }
     let (Some(mut beating), Some(mut silent)) = (opened.pop(), opened.pop()) else {

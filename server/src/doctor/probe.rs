@@ -39,7 +39,8 @@ pub struct Probe {
 /// What the upgrade got: an open socket, or the answer that was not one (with the origin
 /// Sori expects, when it refused ours and said so).
 pub enum Upgrade {
-    Open(Probe),
+    /// Boxed: a socket is a few hundred bytes, a refusal a few dozen.
+    Open(Box<Probe>),
     Refused(UpgradeAnswer, Option<String>),
 }
 
@@ -91,7 +92,7 @@ pub async fn upgrade(dialer: &Dialer, origin: &str) -> Result<Upgrade, ProbeErro
         ));
     }
     let ws = WebSocketStream::from_partially_read(stream, answer.rest, Role::Client, None).await;
-    Ok(Upgrade::Open(Probe { ws }))
+    Ok(Upgrade::Open(Box::new(Probe { ws })))
 }
 
 impl Probe {

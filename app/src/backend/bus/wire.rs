@@ -225,6 +225,30 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_travels_as_its_token_beside_its_sender_and_a_bad_token_is_not_read() {
+        let (me, other) = (InstanceId::random(), InstanceId::random());
+        let token = ProbeToken::parse(&"t".repeat(64)).unwrap();
+        let payload = encode(
+            me,
+            Message::Probe {
+                token: token.clone(),
+            },
+        );
+        assert!(payload.len() < 200, "{} bytes: {payload}", payload.len());
+        let json: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"from": me.to_string(), "kind": "probe", "token": token.as_str()})
+        );
+        assert_eq!(
+            others_message(other, &payload),
+            Some(Message::Probe { token })
+        );
+        let spoofed = format!(r#"{{"from":"{me}","kind":"probe","token":"no spaces"}}"#);
+        assert_eq!(others_message(other, &spoofed), None);
+    }
+
+    #[test]
     fn a_kind_this_version_does_not_know_is_read_as_unknown_and_ignored() {
         let other = InstanceId::random().to_string();
         let reaction = format!(r#"{{"from":"{other}","kind":"reaction","room":3,"user":4}}"#);
