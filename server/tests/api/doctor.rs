@@ -173,3 +173,38 @@ async fn two_instances_on_separate_sqlite_databases_fail_naming_the_database() {
         "{instances}"
     );
 }
+
+#[tokio::test]
+async fn behind_tls_the_chain_is_checked_with_the_given_ca_and_an_unforwarded_scheme_warns() {
+    let certificates = tempfile::tempdir().unwrap();
+    let (acceptor, ca) = crate::support::forwarder::test_certificate(certificates.path());
+    let mut balancer = Forwarder::bind().await;
+    let url = format!("https://{}", balancer.addr);
+    let app = TestApp::spawn_with(|config| config.public_origin = Some(url.clone())).await;
+    balancer.forward_tls_to(vec![app.addr], acceptor);
+
+    let run = doctor(&url, &["--ca", ca.to_str().unwrap()]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let tls = run.line("tls");
+    assert!(tls.starts_with("ok    tls"), "{}", run.stdout);
+    assert!(tls.contains("chain and name valid for 127.0.0.1"), "{tls}");
+    assert!(tls.contains(" days left"), "{tls}");
+    for check in ["healthz", "upgrade", "origin", "round-trip", "idle"] {
+        assert!(run.line(check).starts_with("ok "), "{}", run.stdout);
+    }
+    // The forwarder adds no X-Forwarded-Proto: Sori sees plain http, and the doctor says
+    // which directive is missing.
+    let wss = run.line("wss");
+    assert!(wss.starts_with("warn  wss"), "{}", run.stdout);
+    assert!(
+        wss.contains("fix: in the proxy: proxy_set_header X-Forwarded-Proto $scheme"),
+        "{wss}"
+    );
+
+    let untrusted = doctor(&url, &[]).await;
+    assert_eq!(untrusted.code, Some(1), "{}", untrusted.stdout);
+    let tls = untrusted.line("tls");
+    assert!(tls.starts_with("FAIL  tls"), "{tls}");
+    assert!(tls.contains("--ca FILE"), "{tls}");
+    assert!(untrusted.line("idle").contains("not run: tls failed"));
+}
