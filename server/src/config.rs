@@ -76,15 +76,15 @@ pub struct Config {
 pub struct ProbeConfig {
     /// How long one probe socket may stay open, in milliseconds (enough for two 75 s idle
     /// checks).
-    #[arg(long, env = "SORI_PROBE_LIFETIME_MS", default_value_t = Self::default().lifetime_ms)]
+    #[arg(long = "probe-lifetime-ms", env = "SORI_PROBE_LIFETIME_MS", default_value_t = Self::default().lifetime_ms)]
     pub lifetime_ms: u64,
 
     /// Probe sockets one client address may open at once before it must wait (0: no limit).
-    #[arg(long, env = "SORI_PROBE_BURST", default_value_t = Self::default().burst)]
+    #[arg(long = "probe-burst", env = "SORI_PROBE_BURST", default_value_t = Self::default().burst)]
     pub burst: u32,
 
     /// After the burst, one more probe socket per address every this many milliseconds.
-    #[arg(long, env = "SORI_PROBE_INTERVAL_MS", default_value_t = Self::default().interval_ms)]
+    #[arg(long = "probe-interval-ms", env = "SORI_PROBE_INTERVAL_MS", default_value_t = Self::default().interval_ms)]
     pub interval_ms: u64,
 }
 
