@@ -14,9 +14,9 @@ mod checks;
 mod http;
 mod net;
 mod probe;
+mod report;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -27,6 +27,8 @@ pub use checks::{Finding, Status};
 use checks::{Instances, SchemeSeen, UpgradeAnswer};
 use net::{Dialer, Target};
 use probe::{Probe, Upgrade};
+use report::Report;
+pub use report::line;
 
 /// `sori doctor URL [--ca FILE] [--idle-secs N] [--json]`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -78,67 +80,6 @@ pub async fn run(args: &DoctorArgs) -> bool {
     let mut report = Report::new(args.json);
     diagnose(args, &mut report).await;
     report.finish()
-}
-
-struct Report {
-    json: bool,
-    findings: Vec<Finding>,
-}
-
-impl Report {
-    fn new(json: bool) -> Self {
-        Self {
-            json,
-            findings: Vec::new(),
-        }
-    }
-
-    fn add(&mut self, finding: Finding) {
-        if !self.json {
-            // The report is the doctor's output (stdout, not the log). Flushed per check:
-            // the idle check takes over a minute, and the lines before it should be
-            // readable meanwhile. A closed stdout leaves nobody to tell.
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", line(&finding));
-            let _ = out.flush();
-        }
-        self.findings.push(finding);
-    }
-
-    /// Skips every check not reported yet, naming the one that stopped them.
-    fn skip_rest(&mut self, because: &str) {
-        let done: BTreeSet<&str> = self.findings.iter().map(|finding| finding.check).collect();
-        for check in CHECKS.iter().filter(|check| !done.contains(*check)) {
-            self.add(Finding::skip(check, format!("not run: {because}")));
-        }
-    }
-
-    fn finish(self) -> bool {
-        if self.json {
-            // Findings are strings and unit enums: serialising cannot fail.
-            let json = serde_json::to_string_pretty(&self.findings).unwrap_or_default();
-            let _ = writeln!(std::io::stdout().lock(), "{json}");
-        }
-        !self
-            .findings
-            .iter()
-            .any(|finding| finding.status == Status::Fail)
-    }
-}
-
-/// One finding as printed: the status padded to 4, the check to 16, then the detail; a
-/// `fix:` line under it, indented to the check's column.
-pub fn line(finding: &Finding) -> String {
-    let mut line = format!(
-        "{:<4}  {:<16} {}",
-        finding.status.word(),
-        finding.check,
-        finding.detail
-    );
-    if let Some(fix) = &finding.fix {
-        line.push_str(&format!("\n      fix: {fix}"));
-    }
-    line
 }
 
 async fn diagnose(args: &DoctorArgs, report: &mut Report) {
@@ -579,12 +520,28 @@ async fn idle(
     report: &mut Report,
 ) {
     let mut opened = Vec::new();
+    let mut lifetime_ms = u64::MAX;
     for _ in 0..2 {
         if let Ok(Upgrade::Open(mut probe)) = probe::upgrade(dialer, &target.origin).await
-            && let Ok(ProbeServerFrame::Hello { .. }) = probe.next().await
+            && let Ok(ProbeServerFrame::Hello {
+                lifetime_ms: lifetime,
+                ..
+            }) = probe.next().await
         {
+            lifetime_ms = lifetime_ms.min(lifetime);
             opened.push(*probe);
         }
+    }
+    // The server refuses an idle longer than the socket may live: say so, not "cut".
+    if !opened.is_empty() && idle_secs.saturating_mul(1000) >= lifetime_ms {
+        return report.add(Finding::fail(
+            "idle",
+            format!(
+                "--idle-secs {idle_secs} does not fit in the probe's lifetime of {} s",
+                lifetime_ms / 1000
+            ),
+            "give a smaller --idle-secs, or raise SORI_PROBE_LIFETIME_MS on the server",
+        ));
     }
     let (Some(mut beating), Some(mut silent)) = (opened.pop(), opened.pop()) else {
         return report.add(Finding::fail(

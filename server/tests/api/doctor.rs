@@ -41,10 +41,12 @@ async fn doctor(url: &str, extra: &[&str]) -> Run {
     command
         .arg("doctor")
         .arg(url)
-        .args(["--idle-secs", "2"])
         .args(extra)
         .env_remove("DATABASE_URL")
         .kill_on_drop(true);
+    if !extra.contains(&"--idle-secs") {
+        command.args(["--idle-secs", "2"]);
+    }
     let output = tokio::time::timeout(Duration::from_secs(60), command.output())
         .await
         .expect("the doctor finishes within 60 s")
@@ -207,4 +209,59 @@ async fn behind_tls_the_chain_is_checked_with_the_given_ca_and_an_unforwarded_sc
     assert!(tls.starts_with("FAIL  tls"), "{tls}");
     assert!(tls.contains("--ca FILE"), "{tls}");
     assert!(untrusted.line("idle").contains("not run: tls failed"));
+}
+
+/// One instance behind a forwarder that closes connections whose backend is silent for
+/// 1.5 s, with the server's heartbeat at `heartbeat_ms`: the doctor's idle line.
+async fn idle_behind_a_read_timeout(heartbeat_ms: u64) -> Run {
+    let mut balancer = Forwarder::bind().await;
+    balancer.read_timeout = Some(Duration::from_millis(1_500));
+    let origin = balancer.origin();
+    let app = TestApp::spawn_with(|config| {
+        config.public_origin = Some(origin.clone());
+        config.realtime.heartbeat_ms = heartbeat_ms;
+    })
+    .await;
+    balancer.forward_to(vec![app.addr]);
+    let run = doctor(&balancer.origin(), &["--idle-secs", "3"]).await;
+    drop(app);
+    run
+}
+
+#[tokio::test]
+async fn a_hop_cutting_silent_sockets_while_the_heartbeat_survives_warns_naming_both_knobs() {
+    let run = idle_behind_a_read_timeout(500).await;
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let idle = run.line("idle");
+    assert!(
+        idle.starts_with("warn  idle             a hop closes silent sockets after 1 s"),
+        "{idle}"
+    );
+    assert!(idle.contains("proxy_read_timeout"), "{idle}");
+    assert!(idle.contains("keep SORI_HEARTBEAT_MS below 1000"), "{idle}");
+}
+
+#[tokio::test]
+async fn a_hop_cutting_sockets_despite_the_heartbeat_fails() {
+    let run = idle_behind_a_read_timeout(20_000).await;
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let idle = run.line("idle");
+    assert!(idle.starts_with("FAIL  idle             a hop closes sockets after 1 s even with the heartbeat every 20 s"), "{idle}");
+    assert!(
+        idle.contains("fix: raise the proxy's idle timeout (nginx proxy_read_timeout"),
+        "{idle}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_longer_than_the_probes_lifetime_is_named_not_taken_for_a_cut() {
+    let app = TestApp::spawn_with(|config| config.probe.lifetime_ms = 2_000).await;
+    let run = doctor(&app.origin(), &["--idle-secs", "5"]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let idle = run.line("idle");
+    assert!(
+        idle.contains("--idle-secs 5 does not fit in the probe's lifetime of 2 s"),
+        "{idle}"
+    );
+    assert!(idle.contains("SORI_PROBE_LIFETIME_MS"), "{idle}");
 }

@@ -12,6 +12,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub struct Forwarder {
     pub addr: SocketAddr,
+    /// Like nginx's `proxy_read_timeout`: a connection whose backend sends nothing for this
+    /// long is closed.
+    pub read_timeout: Option<std::time::Duration>,
     listener: Option<TcpListener>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -22,6 +25,7 @@ impl Forwarder {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         Self {
             addr: listener.local_addr().unwrap(),
+            read_timeout: None,
             listener: Some(listener),
             task: None,
         }
@@ -48,6 +52,7 @@ impl Forwarder {
     fn start(&mut self, backends: Vec<SocketAddr>, tls: Option<tokio_rustls::TlsAcceptor>) {
         let listener = self.listener.take().expect("the forwarder is started once");
         let next = Arc::new(AtomicUsize::new(0));
+        let read_timeout = self.read_timeout;
         self.task = Some(tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let backend = backends[next.fetch_add(1, Ordering::Relaxed) % backends.len()];
@@ -58,6 +63,9 @@ impl Forwarder {
                     };
                     // Either side closing ends the copy; errors are the peers leaving.
                     match tls {
+                        None if read_timeout.is_some() => {
+                            let _ = copy_with_read_timeout(client, server, read_timeout).await;
+                        }
                         None => {
                             let mut client = client;
                             let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
@@ -72,6 +80,37 @@ impl Forwarder {
                 });
             }
         }));
+    }
+}
+
+/// Copies both ways until either side closes, or until the backend has sent nothing for
+/// `read_timeout`; then both directions end and the connection closes.
+async fn copy_with_read_timeout(
+    client: TcpStream,
+    server: TcpStream,
+    read_timeout: Option<std::time::Duration>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let timeout = read_timeout.unwrap_or(std::time::Duration::MAX);
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let upstream = tokio::io::copy(&mut client_read, &mut server_write);
+    let downstream = async {
+        let mut buffer = [0u8; 8192];
+        loop {
+            let read = match tokio::time::timeout(timeout, server_read.read(&mut buffer)).await {
+                Ok(read) => read?,
+                Err(_) => return Ok::<(), std::io::Error>(()),
+            };
+            if read == 0 {
+                return Ok(());
+            }
+            client_write.write_all(&buffer[..read]).await?;
+        }
+    };
+    tokio::select! {
+        result = upstream => result.map(|_| ()),
+        result = downstream => result,
     }
 }
 
