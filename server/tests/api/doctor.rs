@@ -53,6 +53,11 @@ async fn doctor(url: &str, extra: &[&str]) -> Run {
         .expect("the doctor runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // Shown with the test's output when it fails (or with --nocapture).
+    eprintln!(
+        "sori doctor {url} {extra:?}:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     Run {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
