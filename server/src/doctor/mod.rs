@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use app::protocol::probe::{ProbeClientFrame, ProbeServerFrame, ProbeToken, Scheme};
+use app::protocol::probe::{ProbeClientFrame, ProbeRefusal, ProbeServerFrame, ProbeToken, Scheme};
 use tokio::time::Instant;
 
 pub use checks::{Finding, Status};
@@ -193,6 +193,22 @@ async fn diagnose(args: &DoctorArgs, report: &mut Report) {
             peer,
             heartbeat_ms,
         },
+        Ok(ProbeServerFrame::Refused {
+            reason: ProbeRefusal::RateLimited { retry_after_secs },
+        }) => {
+            report.add(Finding::fail(
+                "wss",
+                format!(
+                    "Sori refused the probe: too many from this address; retry in \
+                     {retry_after_secs} s"
+                ),
+                format!(
+                    "wait {retry_after_secs} s and run the doctor again (the bound is \
+                     SORI_PROBE_BURST and SORI_PROBE_INTERVAL_MS)"
+                ),
+            ));
+            return report.skip_rest("the probe was rate-limited");
+        }
         other => {
             report.add(Finding::fail(
                 "wss",

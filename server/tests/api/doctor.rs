@@ -270,3 +270,28 @@ async fn an_idle_longer_than_the_probes_lifetime_is_named_not_taken_for_a_cut() 
     );
     assert!(idle.contains("SORI_PROBE_LIFETIME_MS"), "{idle}");
 }
+
+#[tokio::test]
+async fn a_doctor_past_the_probes_rate_bound_says_so_and_when_to_retry() {
+    let app = TestApp::spawn_with(|config| {
+        config.probe.burst = 1;
+        config.probe.interval_ms = 60_000;
+    })
+    .await;
+    // The first run takes the one probe of the burst (then its idle check is refused).
+    doctor(&app.origin(), &[]).await;
+    let run = doctor(&app.origin(), &[]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let wss = run.line("wss");
+    assert!(
+        wss.starts_with(
+            "FAIL  wss              Sori refused the probe: too many from this address; retry in "
+        ),
+        "{wss}"
+    );
+    assert!(wss.contains("SORI_PROBE_BURST"), "{wss}");
+    assert!(
+        run.line("idle")
+            .contains("not run: the probe was rate-limited")
+    );
+}
