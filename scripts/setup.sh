@@ -6,7 +6,8 @@
 #                             wasm-bindgen CLI, npm packages incl. wasm-opt)
 #   scripts/setup.sh --test   also Chromium and the Playwright packages for the end-to-end suite,
 #                             PostgreSQL for the store's tests (scripts/with-postgres.sh), and
-#                             nginx for the end-to-end test of two instances behind a balancer
+#                             nginx for the end-to-end test of two instances behind a balancer,
+#                             Caddy, openssl and systemd-analyze for the deployment tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -105,6 +106,34 @@ if [ "$want_test" = 1 ] && [ ! -x /usr/sbin/nginx ]; then
     fi
   else
     say "nginx is missing and this is not root: run 'sudo apt-get install nginx'"; exit 1
+  fi
+fi
+
+# The deployment tests (server/tests/api/deploy.rs) run the shipped Caddyfile with a Caddy of
+# their own (admin off, its internal CA, data in a temp dir), make their certificates with
+# openssl and check the service unit with systemd-analyze (Debian's `systemd` package; only
+# the tool is used, nothing is started).
+if [ "$want_test" = 1 ]; then
+  missing=()
+  [ -x /usr/bin/caddy ] || missing+=(caddy)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v systemd-analyze >/dev/null || missing+=(systemd)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      say "installing ${missing[*]} from Debian for the deployment tests (no service stays running)"
+      install_without_starting "${missing[@]}"
+      # As for nginx: a machine's own policy-rc.d may have let Caddy start on ports 80/443.
+      if [[ " ${missing[*]} " == *" caddy "* ]]; then
+        if [ -d /run/systemd/system ]; then
+          systemctl disable --now --quiet caddy.service
+        elif caddy stop >/dev/null 2>&1; then
+          # Answered on the packaged service's admin endpoint (localhost:2019): it was running.
+          say "stopped the packaged Caddy service"
+        fi
+      fi
+    else
+      say "${missing[*]} missing and this is not root: run 'sudo apt-get install ${missing[*]}'"; exit 1
+    fi
   fi
 fi
 

@@ -1,21 +1,9 @@
 import { test, expect, type Page } from "@playwright/test";
 import { useSori, waitForHydration } from "../support/sori";
 import { newPerson } from "../support/people";
+import { connection, messages, posts } from "../support/room";
 
 const sori = useSori();
-
-function connection(page: Page) {
-  return page.getByRole("status", { name: "Connection", exact: true });
-}
-
-function messages(page: Page) {
-  return page.getByRole("log", { name: "Messages", exact: true });
-}
-
-/** The posts in the log, without the "… joined" and "… left" notices between them. */
-function posts(page: Page) {
-  return messages(page).getByRole("listitem").filter({ hasNotText: / (joined|left)$/ });
-}
 
 async function say(page: Page, text: string) {
   await page.getByRole("textbox", { name: "Message", exact: true }).fill(text);

@@ -4,12 +4,9 @@
 import { test, expect, type Page } from "@playwright/test";
 import { useSori, waitForHydration } from "../support/sori";
 import { newPerson } from "../support/people";
+import { messages } from "../support/room";
 
 const sori = useSori({ SORI_MESSAGES_PER_WINDOW: "0" });
-
-function messages(page: Page) {
-  return page.getByRole("log", { name: "Messages", exact: true });
-}
 
 /** Creates a room through the UI and posts `count` messages through the server function. */
 async function roomWithMessages(page: Page, name: string, count: number): Promise<string> {

@@ -1,33 +1,20 @@
-// Two instances on one PostgreSQL database behind nginx, balanced round robin with no
-// stickiness: two people chat with their sockets on different instances, and keep chatting
-// after one instance is killed. Needs scripts/with-postgres.sh (see support/deployment.ts).
+// Two instances on one PostgreSQL database behind nginx (the shipped deploy/nginx/sori.conf,
+// over TLS), balanced round robin with no stickiness: two people chat with their sockets on
+// different instances, and keep chatting after one instance is killed. Needs scripts/with-postgres.sh (see support/deployment.ts).
 
 import { test, expect, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 import { useDeployment, PageSockets, upstreamHeader } from "../support/deployment";
 import { newPerson } from "../support/people";
 import { waitForHydration } from "../support/sori";
+import { connection, messages, online, posts } from "../support/room";
 
 // A departure is announced 100 ms after a person's last socket in the room ends (the default
 // is 5 s): the reloads that place the sockets leave no stale "Online" entry behind for long,
 // so the list a page shows comes from the sockets that are really open.
 const deployment = useDeployment({ SORI_PRESENCE_GRACE_MS: "100" });
-
-function connection(page: Page) {
-  return page.getByRole("status", { name: "Connection", exact: true });
-}
-
-function messages(page: Page) {
-  return page.getByRole("log", { name: "Messages", exact: true });
-}
-
-/** The posts in the log, without the "… joined" and "… left" notices between them. */
-function posts(page: Page) {
-  return messages(page).getByRole("listitem").filter({ hasNotText: / (joined|left)$/ });
-}
-
-function online(page: Page) {
-  return page.getByRole("list", { name: "Online", exact: true });
-}
+// nginx serves https with a certificate from the harness's own CA, which Chromium does not
+// know; everything else about TLS (wss, Secure and __Host- cookies) is as in production.
+test.use({ ignoreHTTPSErrors: true });
 
 async function say(page: Page, text: string) {
   await page.getByRole("textbox", { name: "Message", exact: true }).fill(text);

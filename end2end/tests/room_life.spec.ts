@@ -5,20 +5,9 @@
 import { test, expect, type Browser, type Page } from "@playwright/test";
 import { useSori, waitForHydration } from "../support/sori";
 import { newPerson } from "../support/people";
+import { connection, messages, online } from "../support/room";
 
 const sori = useSori({ SORI_PRESENCE_GRACE_MS: "1500" });
-
-function messages(page: Page) {
-  return page.getByRole("log", { name: "Messages", exact: true });
-}
-
-function online(page: Page) {
-  return page.getByRole("list", { name: "Online", exact: true });
-}
-
-function connection(page: Page) {
-  return page.getByRole("status", { name: "Connection", exact: true });
-}
 
 async function say(page: Page, text: string) {
   await page.getByRole("textbox", { name: "Message", exact: true }).fill(text);

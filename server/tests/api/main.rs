@@ -10,6 +10,7 @@ mod accounts;
 mod boot;
 mod cli;
 mod crash;
+mod deploy;
 mod doctor;
 mod instances;
 mod instances_failure;

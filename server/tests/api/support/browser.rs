@@ -15,15 +15,21 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Self {
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            // A request that hangs fails the test with its own message instead of
+            // stalling the whole suite.
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("a client");
+        Self::with_client(base, client)
+    }
+
+    /// A browser on a client of the caller's (one trusting a test CA, for https).
+    pub fn with_client(base: &str, client: Client) -> Self {
         Self {
             base: base.to_owned(),
-            client: Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                // A request that hangs fails the test with its own message instead of
-                // stalling the whole suite.
-                .timeout(std::time::Duration::from_secs(30))
-                .build()
-                .expect("a client"),
+            client,
             cookie: None,
             headers: HeaderMap::new(),
         }

@@ -1,13 +1,15 @@
 //! Starts a real Sori on a free loopback port with a fresh database, the way `main` does.
 //! The modules play everything around it: `browser` and `socket` are the clients, `chat`
 //! the steps of a conversation, `binary` the real `sori` process (for the tests that kill
-//! it) and `postgres` a PostgreSQL server of a test's own (for the tests that restart it).
+//! it), `postgres` a PostgreSQL server of a test's own (for the tests that restart it) and
+//! `proxy` nginx and Caddy from the shipped configurations in front of instances.
 
 pub mod binary;
 pub mod browser;
 pub mod chat;
 pub mod forwarder;
 pub mod postgres;
+pub mod proxy;
 pub mod socket;
 
 use std::net::SocketAddr;

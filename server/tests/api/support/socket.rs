@@ -1,5 +1,6 @@
 //! A WebSocket client for tests, speaking the protocol types of `app::protocol`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::protocol::{ClientFrame, Person, ServerFrame};
@@ -8,7 +9,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 pub struct Socket {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
@@ -29,7 +30,18 @@ impl Socket {
         cookie: Option<&str>,
         origin: Option<&str>,
     ) -> Result<Self, u16> {
-        let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+        Self::open_url(&format!("ws://{addr}/ws"), cookie, origin, None).await
+    }
+
+    /// Like [`Socket::open`], at any `ws://` or `wss://` URL; `tls` says which certificate
+    /// authorities a `wss://` one may be signed by (through a proxy with a test CA).
+    pub async fn open_url(
+        url: &str,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<Self, u16> {
+        let mut request = url.into_client_request().unwrap();
         if let Some(cookie) = cookie {
             request
                 .headers_mut()
@@ -40,7 +52,14 @@ impl Socket {
                 .headers_mut()
                 .insert("origin", HeaderValue::from_str(origin).unwrap());
         }
-        match tokio_tungstenite::connect_async(request).await {
+        let connector = tls.map(Connector::Rustls);
+        let connecting =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector);
+        // Bounded: a proxy that accepts and never answers must fail the test, not hang it.
+        let connected = tokio::time::timeout(Duration::from_secs(10), connecting)
+            .await
+            .expect("the handshake ends within 10 s");
+        match connected {
             Ok((stream, _)) => Ok(Self { stream }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 Err(response.status().as_u16())
