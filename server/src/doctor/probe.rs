@@ -157,8 +157,11 @@ impl Probe {
         let wait = Duration::from_secs(secs) + STEP_TIMEOUT;
         match self.next_within(wait).await {
             Ok(ProbeServerFrame::Awake { .. }) => Idle::Survived,
+            // Rounded, not floored: a hop's timer started at the server's last frame, a
+            // moment before this idle was asked for, so a 5 s timeout shows as 4.9 s here.
             _ => Idle::Cut {
-                after_secs: started.elapsed().as_secs(),
+                after_secs: u64::try_from((started.elapsed().as_millis() + 500) / 1000)
+                    .unwrap_or(u64::MAX),
             },
         }
     }

@@ -217,10 +217,11 @@ async fn behind_tls_the_chain_is_checked_with_the_given_ca_and_an_unforwarded_sc
 }
 
 /// One instance behind a forwarder that closes connections whose backend is silent for
-/// 1.5 s, with the server's heartbeat at `heartbeat_ms`: the doctor's idle line.
+/// 1.2 s (reported rounded, as 1 s), with the server's heartbeat at `heartbeat_ms`: the
+/// doctor's idle line.
 async fn idle_behind_a_read_timeout(heartbeat_ms: u64) -> Run {
     let mut balancer = Forwarder::bind().await;
-    balancer.read_timeout = Some(Duration::from_millis(1_500));
+    balancer.read_timeout = Some(Duration::from_millis(1_200));
     let origin = balancer.origin();
     let app = TestApp::spawn_with(|config| {
         config.public_origin = Some(origin.clone());
