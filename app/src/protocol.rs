@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{RoomId, UserId};
 
+pub mod probe;
+
 /// Sent in [`ServerFrame::Hello`]; a client that does not know it reloads the page.
 pub const PROTOCOL_VERSION: u32 = 1;
 

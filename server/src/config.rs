@@ -64,6 +64,39 @@ pub struct Config {
     /// How instances sharing a PostgreSQL database tell each other about changes.
     #[command(flatten)]
     pub bus: BusConfig,
+
+    /// The bounds of the diagnostic socket `/ws/probe`.
+    #[command(flatten)]
+    pub probe: ProbeConfig,
+}
+
+/// The bounds of `/ws/probe` (the socket of `sori doctor` and `/doctor`), which anyone may
+/// open without an account.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct ProbeConfig {
+    /// How long one probe socket may stay open, in milliseconds (enough for two 75 s idle
+    /// checks).
+    #[arg(long = "probe-lifetime-ms", env = "SORI_PROBE_LIFETIME_MS", default_value_t = Self::default().lifetime_ms)]
+    pub lifetime_ms: u64,
+
+    /// Probe sockets one client address may open at once before it must wait (0: no limit).
+    #[arg(long = "probe-burst", env = "SORI_PROBE_BURST", default_value_t = Self::default().burst)]
+    pub burst: u32,
+
+    /// After the burst, one more probe socket per address every this many milliseconds.
+    #[arg(long = "probe-interval-ms", env = "SORI_PROBE_INTERVAL_MS", default_value_t = Self::default().interval_ms)]
+    pub interval_ms: u64,
+}
+
+impl Default for ProbeConfig {
+    /// A burst of 12 (the doctor opens several), then 30 per 10 minutes.
+    fn default() -> Self {
+        Self {
+            lifetime_ms: 200_000,
+            burst: 12,
+            interval_ms: 20_000,
+        }
+    }
 }
 
 /// Every default is written here once: the flags' defaults (`sori --help`) are read from it.
@@ -83,6 +116,7 @@ impl Default for Config {
             messages: MessagesConfig::default(),
             realtime: RealtimeConfig::default(),
             bus: BusConfig::default(),
+            probe: ProbeConfig::default(),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! `/healthz` is liveness: the process is up and serving HTTP. It touches no database and
 //! ignores the Host header, so a probe that dials an IP address still gets 200. It names the
 //! instance that answered (a fresh id per start), so behind a load balancer an operator can
-//! tell which one that was.
+//! tell which one that was, and the database it uses (the `instance` row's creation time,
+//! read once at boot), so instances that do not share one can be told apart.
 //! `/readyz` is readiness: the database answers, so requests can be served, and, with
 //! other instances on the database, the bus's listening connection is up (without it this
 //! instance would hear of others' messages only at catch-up).
@@ -24,7 +25,8 @@ pub fn routes() -> Router<AppState> {
 
 async fn liveness(State(state): State<AppState>) -> Json<serde_json::Value> {
     let instance = state.backend.instance().to_string();
-    Json(json!({ "status": "ok", "instance": instance }))
+    let database = state.probes.database.to_string();
+    Json(json!({ "status": "ok", "instance": instance, "database": database }))
 }
 
 async fn readiness(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {

@@ -10,8 +10,10 @@
 //! - `guard`: layers every request passes: the cross-site check on state-changing requests
 //!   and the mapping of server-function errors to their HTTP status.
 //! - `state`: the handles every handler shares.
-//! - `ws`: the `/ws` endpoint, one socket per tab (fan-out itself is `app::backend::hub`).
+//! - `ws`: the `/ws` endpoint, one socket per tab (fan-out itself is `app::backend::hub`),
+//!   and `/ws/probe`, the diagnostic socket.
 //! - [`shutdown`]: the signal that starts a graceful shutdown.
+//! - [`doctor`]: `sori doctor URL`, which checks a deployment from outside.
 //!
 //! ## One boot path
 //! [`Application::build`] turns a config into a bound server; [`Application::run_until`] serves
@@ -19,6 +21,7 @@
 //! database) and the benchmarks all start Sori this way.
 
 pub mod config;
+pub mod doctor;
 mod guard;
 mod health;
 pub mod shutdown;
@@ -91,6 +94,15 @@ impl Application {
             config.public_origin(addr)?;
         }
         let store = store::open(&config.store).await?;
+        // What tells databases apart from outside (`/healthz`, `/ws/probe`): the instance
+        // row is written once, when the database is created.
+        let database = match store.instance().await {
+            Ok(instance) => instance.created_ms.to_string(),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the instance row; /healthz names no database");
+                "unknown".to_owned()
+            }
+        };
         let listener = TcpListener::bind(addr).await.map_err(|source| {
             if source.kind() == std::io::ErrorKind::AddrInUse {
                 BootError::AddrInUse { addr }
@@ -118,8 +130,14 @@ impl Application {
             let backend = Backend::new(store, &config.backend(), &public_origin, clock);
             (backend, None)
         };
+        let probes =
+            ws::probe::Probes::new(config.probe.clone(), &config.auth.trusted_proxies, database);
+        if let Some(bus) = &bus {
+            probes.hear_from(bus);
+        }
         let (stopping, shutdown) = tokio::sync::watch::channel(false);
         let state = AppState {
+            probes,
             leptos: site::leptos_options(&config, local_addr),
             backend: backend.clone(),
             bus: bus.clone(),

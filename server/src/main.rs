@@ -1,15 +1,54 @@
-//! `sori`: reads the configuration, sets up logging, and runs the server until SIGINT or
-//! SIGTERM. Start-up failures print one line saying what to fix and exit with status 1.
+//! `sori`: with no subcommand, reads the configuration, sets up logging, and runs the
+//! server until SIGINT or SIGTERM (start-up failures print one line saying what to fix and
+//! exit with status 1). `sori doctor URL` checks a deployment from outside instead, and
+//! exits 1 when a check failed.
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use server::doctor::DoctorArgs;
 use server::{Application, Config};
 use tracing_subscriber::EnvFilter;
 
+/// The command line: the server's flags, or a subcommand (never both).
+#[derive(Debug, Parser)]
+#[command(
+    name = "sori",
+    version,
+    about = "Sori: real-time room chat.",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    #[command(flatten)]
+    serve: Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Checks a deployment from wherever this runs: DNS, TCP, TLS, the proxy's routing and
+    /// WebSocket upgrade, scheme and origin, idle timeouts, latency, instances, clock.
+    Doctor(DoctorArgs),
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::parse();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Doctor(args)) => {
+            if server::doctor::run(&args).await {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        None => serve(cli.serve).await,
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|error| {
         eprintln!(
             "sori: RUST_LOG {:?} is not a valid filter ({error}); using \"info\"",

@@ -15,6 +15,8 @@ pub struct AppState {
     pub bus: Option<Arc<Bus>>,
     /// Turns true when shutdown starts; open sockets close with 1012 and clients reconnect.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// What the diagnostic probe sockets share (`/ws/probe`).
+    pub probes: crate::ws::probe::Probes,
 }
 
 // leptos_axum's handlers find their options in the router state through this.

@@ -4,9 +4,11 @@
 //! origin (403 otherwise, with the reason logged): a page on another site must not be able to
 //! read a user's rooms through their cookie. After the upgrade, `connection` runs the socket
 //! (its I/O) and `subscriptions` decides what it writes (per-room bookkeeping, admission and
-//! order of live events), a pure module tested without a socket.
+//! order of live events), a pure module tested without a socket. Beside it, `probe` serves
+//! `/ws/probe`, the anonymous diagnostic socket of `sori doctor`.
 
 mod connection;
+pub mod probe;
 mod subscriptions;
 
 use app::backend::auth::CurrentUser;
@@ -26,7 +28,9 @@ use crate::state::AppState;
 const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/ws", get(upgrade))
+    Router::new()
+        .route("/ws", get(upgrade))
+        .route("/ws/probe", get(probe::upgrade))
 }
 
 async fn upgrade(

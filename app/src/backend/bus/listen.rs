@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgListener, PgPool};
 
 use super::send::notify;
-use super::wire::{Message, greeting, others_message};
+use super::wire::{Message, decode, greeting, others_message};
 use super::{CHANNEL, SELF_TEST};
 use crate::backend::hub::Hub;
 use crate::backend::instance_id::InstanceId;
@@ -17,6 +17,7 @@ use crate::backend::relay::Relay;
 use crate::backend::revocation::Revocations;
 use crate::backend::roster::Roster;
 use crate::model::RoomId;
+use crate::protocol::probe::ProbeToken;
 
 /// Catch-up ticks of silence after which the listening connection counts as dead.
 pub(super) const SILENT_TICKS: u32 = 3;
@@ -27,6 +28,8 @@ pub(super) struct Receivers {
     pub(super) revocations: Arc<Revocations>,
     pub(super) hub: Arc<Hub>,
     pub(super) roster: Arc<Roster>,
+    /// Where probes published on other instances go (`/ws/probe`'s listeners).
+    pub(super) probes: tokio::sync::broadcast::Sender<(ProbeToken, InstanceId)>,
 }
 
 /// The listener: others' hints to the relay, their revocations to the hub, and a full
@@ -45,6 +48,7 @@ pub(super) async fn listen(
         revocations,
         hub,
         roster,
+        probes,
     } = receivers;
     loop {
         // Every instance greets the channel on each catch-up tick, this one included, so a
@@ -67,6 +71,12 @@ pub(super) async fn listen(
                 Some(Message::Typing { typing }) => {
                     for (room, person) in typing {
                         hub.typing_elsewhere(room, &person);
+                    }
+                }
+                Some(Message::Probe { token }) => {
+                    if let Some((from, _)) = decode(notification.payload()) {
+                        // No probe socket listening is the usual case, not an error.
+                        let _ = probes.send((token, from));
                     }
                 }
                 Some(Message::Unknown) | None => {}

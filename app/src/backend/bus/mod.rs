@@ -59,9 +59,10 @@ use super::presence::{ShareQueue, Shared};
 use super::relay::{Hint, Relay};
 use super::revocation::{Revocation, Revocations};
 use super::roster::{Roster, RosterTimings};
+use crate::protocol::probe::ProbeToken;
 use listen::{Receivers, SILENT_TICKS, catch_up_every, listen, open_listener};
 use send::{SharedPresence, notify, send_hints, send_revocations, share_presence};
-use wire::{decode, greeting};
+use wire::{Message, decode, encode, greeting};
 
 mod listen;
 mod send;
@@ -93,6 +94,9 @@ pub const SELF_TEST: Duration = Duration::from_secs(5);
 
 /// Hints waiting to be sent; beyond this, new ones are dropped (catch-up covers them).
 pub const HINT_QUEUE: usize = 4096;
+
+/// Probes from other instances waiting for the probe sockets (`/ws/probe`) to take them.
+pub const PROBE_QUEUE: usize = 64;
 
 /// Presence changes and typing signals waiting to be shared; beyond this, the presence is
 /// written whole at the next heartbeat instead.
@@ -182,6 +186,9 @@ pub struct Ends {
 /// The running bus of one instance. Dropping it stops its tasks, as [`Bus::stop`] does.
 pub struct Bus {
     listening: Arc<AtomicBool>,
+    /// Probes (`/ws/probe`) published on the other instances, and how to publish one.
+    probes: tokio::sync::broadcast::Sender<(ProbeToken, InstanceId)>,
+    probe_sender: (PgPool, InstanceId),
     roster: Arc<Roster>,
     tasks: Vec<JoinHandle<()>>,
     /// Apart from the others: the farewell waits for it to stop, so that no beat still in
@@ -274,6 +281,9 @@ impl Bus {
                 source,
             })?;
         let listening = Arc::new(AtomicBool::new(true));
+        // Probes are a diagnostic trickle; a slow socket that lags this far misses some.
+        let (probes, _) = tokio::sync::broadcast::channel(PROBE_QUEUE);
+        let probe_sender = (sender_pool.clone(), instance);
         let catch_up = Duration::from_millis(config.catch_up_ms.max(10));
         let beat = tokio::spawn(send::beat(roster.clone(), hub.clone()));
         let tasks = vec![
@@ -307,6 +317,7 @@ impl Bus {
                     revocations,
                     hub,
                     roster: roster.clone(),
+                    probes: probes.clone(),
                 },
                 listening.clone(),
                 catch_up * SILENT_TICKS,
@@ -315,6 +326,8 @@ impl Bus {
         ];
         Ok(Self {
             listening,
+            probes,
+            probe_sender,
             roster,
             tasks,
             beat: std::sync::Mutex::new(Some(beat)),
@@ -352,6 +365,17 @@ impl Bus {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .take()
+    }
+
+    /// Tells the other instances about a probe published here (`/ws/probe`).
+    pub async fn publish_probe(&self, token: ProbeToken) -> Result<(), sqlx::Error> {
+        let (pool, instance) = &self.probe_sender;
+        notify(pool, &encode(*instance, Message::Probe { token })).await
+    }
+
+    /// The probes published on the other instances, with the instance each came from.
+    pub fn probe_arrivals(&self) -> tokio::sync::broadcast::Receiver<(ProbeToken, InstanceId)> {
+        self.probes.subscribe()
     }
 
     /// Whether the listening connection is up (`/readyz` answers 503 while it is not).

@@ -12,6 +12,7 @@ use crate::backend::instance_id::InstanceId;
 use crate::backend::revocation::Revocation;
 use crate::model::RoomId;
 use crate::protocol::Person;
+use crate::protocol::probe::ProbeToken;
 
 /// What travels in one notification: who sent it, and what it says.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +35,9 @@ pub(super) enum Message {
     Presence { rooms: Vec<RoomId> },
     /// People who typed on the sender's sockets, by room.
     Typing { typing: Vec<(RoomId, Person)> },
+    /// A diagnostic probe published on the sender (`/ws/probe`): at most 64 plain
+    /// characters, delivered to the probe sockets listening for it.
+    Probe { token: ProbeToken },
     /// A kind from a newer instance: ignored, so instances of two versions can share a
     /// deployment while it is upgraded.
     #[serde(other)]
@@ -218,6 +222,30 @@ mod tests {
                 "reason": "left",
             })
         );
+    }
+
+    #[test]
+    fn a_probe_travels_as_its_token_beside_its_sender_and_a_bad_token_is_not_read() {
+        let (me, other) = (InstanceId::random(), InstanceId::random());
+        let token = ProbeToken::parse(&"t".repeat(64)).unwrap();
+        let payload = encode(
+            me,
+            Message::Probe {
+                token: token.clone(),
+            },
+        );
+        assert!(payload.len() < 200, "{} bytes: {payload}", payload.len());
+        let json: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"from": me.to_string(), "kind": "probe", "token": token.as_str()})
+        );
+        assert_eq!(
+            others_message(other, &payload),
+            Some(Message::Probe { token })
+        );
+        let spoofed = format!(r#"{{"from":"{me}","kind":"probe","token":"no spaces"}}"#);
+        assert_eq!(others_message(other, &spoofed), None);
     }
 
     #[test]

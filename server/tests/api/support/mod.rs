@@ -7,6 +7,7 @@
 pub mod binary;
 pub mod browser;
 pub mod chat;
+pub mod forwarder;
 pub mod postgres;
 pub mod proxy;
 pub mod socket;
