@@ -21,6 +21,8 @@
 //!   they find the [`backend`] in the request context and let its services decide.
 //! - [`backend`] (`ssr` only): the services, the hub and the store. This is the one place
 //!   server-only code lives in this crate; the `server` crate owns the process around it.
+//! - [`doctor`]: the `/doctor` page's connection checks, run from the browser against the
+//!   diagnostic socket `/ws/probe`.
 //! - [`realtime`]: the browser's socket, feeds and outbox. Its decisions are plain modules
 //!   tested natively; one `browser` module holds the JavaScript glue.
 //! - `pages` and `components`: the UI. They render state and call server functions; they
@@ -37,6 +39,7 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
 mod components;
+pub mod doctor;
 pub mod error;
 pub mod model;
 mod pages;
@@ -55,9 +58,9 @@ use components::rooms_nav::RoomsNav;
 use components::rooms_state::provide_rooms_state;
 use components::session::provide_session;
 use pages::{
-    BrowseRoomsPage, DeleteAccountPage, DeleteRoomPage, HomePage, InvitePage, LoginPage,
-    NewRoomPage, NotFoundPage, RegisterPage, RoomMembersPage, RoomPage, RoomSettingsPage,
-    SettingsPage,
+    BrowseRoomsPage, DeleteAccountPage, DeleteRoomPage, DoctorPage, HomePage, InvitePage,
+    LoginPage, NewRoomPage, NotFoundPage, RegisterPage, RoomMembersPage, RoomPage,
+    RoomSettingsPage, SettingsPage,
 };
 
 /// The HTML document around the app. Rendered on the server only; the browser hydrates its
@@ -104,6 +107,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                         <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                        <Route path=path!("/doctor") view=DoctorPage ssr=SsrMode::Async />
                         <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                         <Route
                             path=path!("/settings/delete-account")

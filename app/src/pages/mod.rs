@@ -1,5 +1,6 @@
 //! One module per route.
 
+mod doctor;
 mod home;
 mod login;
 mod not_found;
@@ -8,6 +9,7 @@ mod require_user;
 mod rooms;
 mod settings;
 
+pub use doctor::DoctorPage;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use not_found::NotFoundPage;
