@@ -80,6 +80,23 @@ test("nginx alternates between the two instances on consecutive requests", async
   expect(order).toEqual([a, b, a, b, a, b]);
 });
 
+// Before the test that kills an instance: the doctor must see both.
+test("the doctor page, through nginx over TLS, finds both instances and no problem", async ({ page }) => {
+  await page.goto(deployment.url("/doctor?idle=2"));
+  await waitForHydration(page);
+  await page.getByRole("button", { name: "Run checks", exact: true }).click();
+  const status = page.getByRole("status", { name: "Doctor status", exact: true });
+  await expect(status).toHaveText("Every check passed.", { timeout: 30_000 });
+  const results = page.getByRole("list", { name: "Results", exact: true }).getByRole("listitem");
+  await expect(results).toHaveText([
+    /^ok WebSocket upgrade: /,
+    /^ok Secure connection: wss, and Sori sees the request as https$/,
+    /^ok Round trip: /,
+    /^ok Several instances: 2 instances answered, and a message crossed between them$/,
+    /^ok Idle connections: /,
+  ]);
+});
+
 test("two people on different instances chat, see each other online, and lose nothing when one instance is killed", async ({
   browser,
   request,
