@@ -2,23 +2,38 @@
 # `make bench`: every scenario against Sori and the peers, in alternating rounds, the server
 # pinned to core 0 and the generator to core 1, then bench/RESULTS.md. Loopback only; every
 # run is bounded in clients and seconds. Not part of `make test` (a small fan-out smoke run is).
+#
+#   bench/run.sh             every scenario
+#   bench/run.sh instances   only the deployment: two instances on one PostgreSQL database
+#                            (`make bench-instances`), beside the same load on one instance
+#                            on SQLite; RESULTS.md keeps the other numbers of the last full run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS="${ROUNDS:-3}"
+mode="${1:-all}"
+case "$mode" in
+  all | instances) ;;
+  *) echo "usage: bench/run.sh [instances]" >&2; exit 2 ;;
+esac
 bench/setup-peers.sh
+target_dir="${CARGO_TARGET_DIR:-target}"
 cargo build --release -p bench
-[[ -x target/release/sori && -f target/site/pkg/sori.wasm ]] || cargo leptos build --release
+[[ -x $target_dir/release/sori && -f $target_dir/site/pkg/sori.wasm ]] || cargo leptos build --release
 
 # Ten thousand sockets on each side of loopback.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 mkdir -p bench/results
-out="bench/results/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+case "$mode" in
+  all) out="bench/results/$stamp.jsonl" ;;
+  instances) out="bench/results/$stamp-instances.jsonl" ;;
+esac
 : >"$out"
 echo "{\"scenario\":\"meta\",\"target\":\"sori\",\"commit\":\"$(git rev-parse --short HEAD)\"}" >>"$out"
-gen=(taskset -c 1 target/release/sori-bench)
-pin=(--server-core 0)
+gen=(taskset -c 1 "$target_dir/release/sori-bench")
+pin=(--server-core 0 --server "$target_dir/release/sori")
 
 run() {
   echo "bench: $*" >&2
@@ -27,8 +42,32 @@ run() {
   fi
 }
 
+# The deployment's scenarios, each on a throwaway PostgreSQL of its own. Only the generator
+# is pinned (core 1, inside the script, so PostgreSQL is not): the two instances and
+# PostgreSQL share the machine as a small deployment on one host would.
+run_deployment() {
+  echo "bench: $* (on PostgreSQL)" >&2
+  if ! scripts/with-postgres.sh "${gen[@]}" "$@" --server "$target_dir/release/sori" \
+      | grep '^RESULT ' | sed 's/^RESULT //' >>"$out"; then
+    echo "bench: failed: $*" >&2
+  fi
+}
+
+# Two instances on PostgreSQL, and the same load on one instance on SQLite (the SQLite posts
+# are the full run's `posts`).
+deployment_round() {
+  run fanout --clients 1000 --rate 20 --seconds 10 --drain 10
+  run_deployment instances --clients 1000 --rate 20 --seconds 10 --drain 10
+  run_deployment instances-posts --posters 32 --rooms 8 --seconds 5
+}
+
 targets=(sori socketio django-redis django-memory)
 for ((round = 1; round <= ROUNDS; round++)); do
+  if [[ $mode == instances ]]; then
+    run posts --seconds 5
+    deployment_round
+    continue
+  fi
   # Alternate the order, so no target always runs on a warmer machine.
   shift_by=$(((round - 1) % ${#targets[@]}))
   order=("${targets[@]:shift_by}" "${targets[@]:0:shift_by}")
@@ -50,9 +89,19 @@ for ((round = 1; round <= ROUNDS; round++)); do
   run posts --seconds 5
   run ssr --seconds 5 --client-core 1
   run startup --runs 5
+  deployment_round
 done
 
-wasm=target/site/pkg/sori.wasm
+if [[ $mode == instances ]]; then
+  # The single-instance tables come from the last full run; where both measured the same
+  # scenario (the SQLite posts), this run's numbers are the ones reported.
+  full=$(ls bench/results/*Z.jsonl 2>/dev/null | sort | tail -n 1 || true)
+  python3 bench/report.py ${full:+"$full"} "$out" >bench/RESULTS.md
+  echo "bench: wrote bench/RESULTS.md from ${full:+$full and }$out" >&2
+  exit 0
+fi
+
+wasm=$target_dir/site/pkg/sori.wasm
 raw=$(stat -c %s "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)
 br=$(brotli -q 11 -c "$wasm" | wc -c)

@@ -20,6 +20,11 @@ impl Latencies {
         self.0.extend(other.0);
     }
 
+    /// How many times were recorded.
+    pub fn count(&self) -> u64 {
+        self.0.len() as u64
+    }
+
     /// The value at `fraction` (0.5 is the median) of the sorted samples, in ms.
     fn percentile_ms(sorted: &[u64], fraction: f64) -> f64 {
         if sorted.is_empty() {
@@ -48,12 +53,18 @@ impl Report {
     }
 
     pub fn with_latencies(self, latencies: &mut Latencies) -> Self {
+        self.with_latencies_as("", latencies)
+    }
+
+    /// The percentiles as `{prefix}p50_ms` and so on, for a report with more than one set.
+    pub fn with_latencies_as(self, prefix: &str, latencies: &mut Latencies) -> Self {
         latencies.0.sort_unstable();
         let sorted = &latencies.0;
-        self.with("p50_ms", json!(Latencies::percentile_ms(sorted, 0.50)))
-            .with("p95_ms", json!(Latencies::percentile_ms(sorted, 0.95)))
-            .with("p99_ms", json!(Latencies::percentile_ms(sorted, 0.99)))
-            .with("max_ms", json!(Latencies::percentile_ms(sorted, 1.0)))
+        let at = |fraction| json!(Latencies::percentile_ms(sorted, fraction));
+        self.with(&format!("{prefix}p50_ms"), at(0.50))
+            .with(&format!("{prefix}p95_ms"), at(0.95))
+            .with(&format!("{prefix}p99_ms"), at(0.99))
+            .with(&format!("{prefix}max_ms"), at(1.0))
     }
 
     /// The server's CPU over the run, per delivery, and the generator's own share of a core
