@@ -94,6 +94,19 @@ def local_delivered_pct(runs):
     ])
 
 
+def what_else_ran(notes):
+    """How busy the machine was before the runs, and the other programs seen before how many."""
+    loads = [note["busy_pct"] for note in notes]
+    seen = defaultdict(int)
+    for note in notes:
+        for entry in filter(None, note.get("others", "").split(", ")):
+            seen[entry.split("×")[0]] += 1
+    listed = ", ".join(f"{name} before {count} of {len(notes)} runs" for name, count in sorted(seen.items()))
+    return (f"the machine was {fmt(spread(loads), 0)} % busy (both cores, over one second with "
+            f"nothing of the bench running) before the {len(notes)} runs; "
+            + (f"other builds, browsers or servers: {listed}" if listed else "no other build, browser or server"))
+
+
 def deployment_section(groups, say):
     """Two instances on PostgreSQL beside one instance on SQLite, at the same load."""
     deployment = find(groups, "instances", "sori", clients=1000, rate_per_room=20)
@@ -139,8 +152,10 @@ def deployment_section(groups, say):
     say("|---|---|---|---|---|---|---|---|---|")
     if sqlite_posts:
         posters = sqlite_posts[0].get("posters")
-        say(f"| one instance, SQLite ({posters} posters, one room) | {fmt(stat(sqlite_posts, 'posts_per_s'), 0)} | – | – | "
-            f"{fmt(stat(sqlite_posts, 'server_cpu_us_per_post'), 0)} | – | – | – | – |")
+        say(f"| one instance, SQLite ({posters} posters, one room) | {fmt(stat(sqlite_posts, 'posts_per_s'), 0)} | "
+            f"{fmt(stat(sqlite_posts, 'p50_ms'))} | {fmt(stat(sqlite_posts, 'p99_ms'))} | "
+            f"{fmt(stat(sqlite_posts, 'server_cpu_us_per_post'), 0)} | – | {fmt(stat(sqlite_posts, 'server_core_pct'), 0)} | – | "
+            f"{fmt(stat(sqlite_posts, 'generator_core_pct'), 0)} |")
     if pg_posts:
         first = pg_posts[0]
         say(f"| two instances, PostgreSQL ({first.get('posters')} posters, {first.get('rooms')} rooms) | "
@@ -172,12 +187,18 @@ def main():
         sys.exit("usage: bench/report.py RUN.jsonl [LATER.jsonl ...]")
     groups = {}
     sources = []
+    others = []
     for path in paths:
         results = load(path)
-        sources.append(f"`{path}` (commit {commit_of(results)})")
+        measured = [r for r in results if r["scenario"] not in ("meta", "load")]
+        file_groups = summarize(measured)
+        rounds = max((len(runs) for runs in file_groups.values()), default=0)
+        sources.append(f"`{path}` (commit {commit_of(results)}, {rounds} rounds)")
+        notes = [r for r in results if r["scenario"] == "load"]
+        if notes:
+            others.append(f"during `{path}`, {what_else_ran(notes)}")
         # A later file's runs of a scenario replace an earlier file's (see the docstring).
-        groups.update(summarize(results))
-    rounds = max((len(runs) for runs in groups.values()), default=0)
+        groups.update(file_groups)
     out = []
     say = out.append
 
@@ -185,12 +206,14 @@ def main():
     origin = sources[0] if len(sources) == 1 else (
         ", ".join(sources[:-1]) + f" and {sources[-1]}; where two files measured the same "
         "scenario with the same parameters, the later file's runs are the ones shown")
-    say(f"Written by `make bench` (bench/run.sh) from {origin}: {rounds} alternating rounds; "
+    say(f"Written by `make bench` (bench/run.sh) from {origin}. The rounds alternate; "
         "each cell is the median, with the minimum and maximum in brackets. The server is pinned to "
         "core 0 and the load generator (`sori-bench`) to core 1 with `taskset`; everything runs on "
         "loopback. `generator core` near 100 % would mean the generator, not the server, was the limit. "
         "The two-instance scenarios pin only the generator (see their section).\n")
     say(f"Machine: {machine()}.\n")
+    if others:
+        say("What else was running (recorded by bench/run.sh before each run): " + "; ".join(others) + ".\n")
 
     say("## Against the targets\n")
     say("| measure | target | measured | verdict |")

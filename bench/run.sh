@@ -7,6 +7,12 @@
 #   bench/run.sh instances   only the deployment: two instances on one PostgreSQL database
 #                            (`make bench-instances`), beside the same load on one instance
 #                            on SQLite; RESULTS.md keeps the other numbers of the last full run
+#
+# SORI_BENCH_BIN=DIR measures the `sori` and `sori-bench` in DIR instead of building them
+# (where several checkouts share one CARGO_TARGET_DIR, a copy taken right after building
+# keeps another checkout's build from replacing the binary mid-run). Before each run, the
+# load average and any build or browser process on the machine are recorded, and the report
+# says what else was running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,8 +24,13 @@ case "$mode" in
 esac
 bench/setup-peers.sh
 target_dir="${CARGO_TARGET_DIR:-target}"
-cargo build --release -p bench
-[[ -x $target_dir/release/sori && -f $target_dir/site/pkg/sori.wasm ]] || cargo leptos build --release
+if [[ -n ${SORI_BENCH_BIN:-} ]]; then
+  bin=$SORI_BENCH_BIN
+else
+  bin=$target_dir/release
+  cargo build --release -p bench
+  [[ -x $bin/sori && -f $target_dir/site/pkg/sori.wasm ]] || cargo leptos build --release
+fi
 
 # Ten thousand sockets on each side of loopback.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -32,10 +43,27 @@ case "$mode" in
 esac
 : >"$out"
 echo "{\"scenario\":\"meta\",\"target\":\"sori\",\"commit\":\"$(git rev-parse --short HEAD)\"}" >>"$out"
-gen=(taskset -c 1 "$target_dir/release/sori-bench")
-pin=(--server-core 0 --server "$target_dir/release/sori")
+gen=(taskset -c 1 "$bin/sori-bench")
+pin=(--server-core 0 --server "$bin/sori")
+
+# What else is running, before each run (other people's work shares these two cores): how
+# busy the machine was over one second while nothing of the bench ran, and which builds,
+# browsers and servers were there.
+cpu_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
+note_load() {
+  local busy0 idle0 busy1 idle1 busy others
+  read -r busy0 idle0 < <(cpu_ticks)
+  sleep 1
+  read -r busy1 idle1 < <(cpu_ticks)
+  busy=$((100 * (busy1 - busy0) / (busy1 - busy0 + idle1 - idle0 + 1)))
+  others=$(ps -eo comm= \
+    | grep -E '^(cargo|rustc|cc|ld|node|chromium|wasm-opt|postgres|sori|daphne|redis-server)$' \
+    | sort | uniq -c | awk '{printf "%s%s×%s", sep, $2, $1; sep=", "}' || true)
+  echo "{\"scenario\":\"load\",\"target\":\"sori\",\"before\":\"$1\",\"busy_pct\":$busy,\"others\":\"$others\"}" >>"$out"
+}
 
 run() {
+  note_load "$1"
   echo "bench: $*" >&2
   if ! "${gen[@]}" "$@" "${pin[@]}" | grep '^RESULT ' | sed 's/^RESULT //' >>"$out"; then
     echo "bench: failed: $*" >&2
@@ -46,8 +74,9 @@ run() {
 # is pinned (core 1, inside the script, so PostgreSQL is not): the two instances and
 # PostgreSQL share the machine as a small deployment on one host would.
 run_deployment() {
+  note_load "$1"
   echo "bench: $* (on PostgreSQL)" >&2
-  if ! scripts/with-postgres.sh "${gen[@]}" "$@" --server "$target_dir/release/sori" \
+  if ! scripts/with-postgres.sh "${gen[@]}" "$@" --server "$bin/sori" \
       | grep '^RESULT ' | sed 's/^RESULT //' >>"$out"; then
     echo "bench: failed: $*" >&2
   fi

@@ -441,28 +441,39 @@ pub async fn posts(args: PostsArgs) -> anyhow::Result<Report> {
     let acked = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let cpu_before = server.cpu();
+    let own_before = process::own_cpu();
     let started = Instant::now();
     let end = started + Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
     for p in 0..args.posters as u64 {
         let (site, acked, failed) = (site.clone(), acked.clone(), failed.clone());
         tasks.push(tokio::spawn(async move {
+            let mut latencies = Latencies::default();
             let mut n = p << 32;
             while Instant::now() < end {
+                let posted = Instant::now();
                 match site.post(0, room, n).await {
-                    Ok(()) => acked.fetch_add(1, Ordering::Relaxed),
-                    Err(_) => failed.fetch_add(1, Ordering::Relaxed),
-                };
+                    Ok(()) => {
+                        latencies.record(posted.elapsed().as_micros() as u64);
+                        acked.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 n += 1;
             }
+            latencies
         }));
     }
+    let mut latencies = Latencies::default();
     for task in tasks {
-        task.await?;
+        latencies.merge(task.await?);
     }
     let elapsed = started.elapsed();
     let acked = acked.load(Ordering::Relaxed);
     let cpu = server.cpu().saturating_sub(cpu_before);
+    let own_cpu = process::own_cpu().saturating_sub(own_before);
     Ok(Report::new("posts", Target::Sori)
         .with("posters", json!(args.posters))
         .with("acknowledged", json!(acked))
@@ -471,6 +482,17 @@ pub async fn posts(args: PostsArgs) -> anyhow::Result<Report> {
         .with(
             "server_cpu_us_per_post",
             json!(cpu.as_secs_f64() * 1e6 / acked.max(1) as f64),
+        )
+        // The acknowledgement times, and the shares of a core, as `instances-posts` reports
+        // them on PostgreSQL.
+        .with_latencies(&mut latencies)
+        .with(
+            "server_core_pct",
+            json!(cpu.as_secs_f64() * 100.0 / elapsed.as_secs_f64()),
+        )
+        .with(
+            "generator_core_pct",
+            json!(own_cpu.as_secs_f64() * 100.0 / elapsed.as_secs_f64()),
         ))
 }
 
