@@ -56,7 +56,8 @@ note_load() {
   sleep 1
   read -r busy1 idle1 < <(cpu_ticks)
   busy=$((100 * (busy1 - busy0) / (busy1 - busy0 + idle1 - idle0 + 1)))
-  others=$(ps -eo comm= \
+  # Zombies (a stopped server's processes not yet reaped by init) use no CPU: skipped.
+  others=$(ps -eo stat=,comm= | awk '$1 !~ /^Z/ {print $2}' \
     | grep -E '^(cargo|rustc|cc|ld|node|chromium|wasm-opt|postgres|sori|daphne|redis-server)$' \
     | sort | uniq -c | awk '{printf "%s%s×%s", sep, $2, $1; sep=", "}' || true)
   echo "{\"scenario\":\"load\",\"target\":\"sori\",\"before\":\"$1\",\"busy_pct\":$busy,\"others\":\"$others\"}" >>"$out"
