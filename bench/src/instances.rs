@@ -30,7 +30,7 @@ use app::model::RoomId;
 use serde_json::json;
 
 use crate::client::{self, SoriSite};
-use crate::process::{self, Postgres, Server, ServerArgs, Target};
+use crate::process::{self, MachineCpu, Postgres, Server, ServerArgs, Target};
 use crate::scenario::{self, Counters, Receipts};
 use crate::stats::{Latencies, Report};
 
@@ -103,44 +103,67 @@ impl Deployment {
         })
     }
 
-    /// CPU time so far: each instance, then PostgreSQL.
-    fn cpu(&self) -> (Vec<Duration>, Duration) {
-        let instances = self.servers.iter().map(Server::cpu).collect();
-        (instances, self.postgres.cpu())
+    /// CPU time so far of every process in the run, and of the machine.
+    fn cpu(&self) -> Usage {
+        Usage {
+            instances: self.servers.iter().map(Server::cpu).collect(),
+            postgres: self.postgres.cpu(),
+            generator: process::own_cpu(),
+            machine: MachineCpu::now(),
+        }
+    }
+}
+
+/// CPU time used by the processes of a run (so far, or between two readings).
+#[derive(Debug, Clone)]
+struct Usage {
+    instances: Vec<Duration>,
+    postgres: Duration,
+    generator: Duration,
+    machine: MachineCpu,
+}
+
+impl Usage {
+    fn since(&self, before: &Usage) -> Usage {
+        Usage {
+            instances: self
+                .instances
+                .iter()
+                .zip(&before.instances)
+                .map(|(now, then)| now.saturating_sub(*then))
+                .collect(),
+            postgres: self.postgres.saturating_sub(before.postgres),
+            generator: self.generator.saturating_sub(before.generator),
+            machine: MachineCpu {
+                busy: self.machine.busy.saturating_sub(before.machine.busy),
+                stolen: self.machine.stolen.saturating_sub(before.machine.stolen),
+            },
+        }
     }
 
-    /// The report's fields for the CPU used between `before` and now over `window`: each
-    /// instance's and PostgreSQL's share of a core, and their time per unit of work.
-    fn with_cpu(
-        &self,
-        report: Report,
-        before: &(Vec<Duration>, Duration),
-        window: Duration,
-        units: u64,
-        unit: &str,
-    ) -> Report {
-        let (instances, postgres) = self.cpu();
-        let window = window.as_secs_f64().max(1e-9);
-        let used: Vec<f64> = instances
-            .iter()
-            .zip(&before.0)
-            .map(|(now, then)| now.saturating_sub(*then).as_secs_f64())
-            .collect();
-        let postgres = postgres.saturating_sub(before.1).as_secs_f64();
-        let per_unit = |seconds: f64| seconds * 1e6 / units.max(1) as f64;
-        let pct: Vec<f64> = used.iter().map(|s| s * 100.0 / window).collect();
+    /// The report's fields over `window`: each process's share of a core (the machine has
+    /// 100 % per core), what else used the machine, and the time per unit of work.
+    fn report(&self, report: Report, window: Duration, units: u64, unit: &str) -> Report {
+        let seconds = window.as_secs_f64().max(1e-9);
+        let pct = |used: Duration| used.as_secs_f64() * 100.0 / seconds;
+        let per_unit = |used: Duration| used.as_secs_f64() * 1e6 / units.max(1) as f64;
+        let instances: Duration = self.instances.iter().sum();
+        let ours = instances + self.postgres + self.generator;
+        let each: Vec<f64> = self.instances.iter().map(|used| pct(*used)).collect();
         report
-            .with("instance_core_pct", json!(pct))
-            .with("instances_core_pct", json!(pct.iter().sum::<f64>()))
-            .with("postgres_core_pct", json!(postgres * 100.0 / window))
+            .with("instance_core_pct", json!(each))
+            .with("instances_core_pct", json!(pct(instances)))
+            .with("postgres_core_pct", json!(pct(self.postgres)))
+            .with("generator_core_pct", json!(pct(self.generator)))
             .with(
                 &format!("instances_us_per_{unit}"),
-                json!(per_unit(used.iter().sum())),
+                json!(per_unit(instances)),
             )
             .with(
                 &format!("postgres_us_per_{unit}"),
-                json!(per_unit(postgres)),
+                json!(per_unit(self.postgres)),
             )
+            .with_others(self.machine, ours, window)
     }
 }
 
@@ -273,8 +296,9 @@ pub async fn instances(args: InstancesArgs) -> anyhow::Result<Report> {
         )));
     }
 
+    let expected = total * (args.clients / layout.rooms) as u64
+        + layout.per_room * (args.clients % layout.rooms) as u64;
     let cpu_before = deployment.cpu();
-    let own_before = process::own_cpu();
     let started = Instant::now();
     let failed_posts = Arc::new(AtomicU64::new(0));
     let mut posters = Vec::new();
@@ -305,6 +329,13 @@ pub async fn instances(args: InstancesArgs) -> anyhow::Result<Report> {
     }
     let send_elapsed = started.elapsed();
     let _ = posting_done_tx.send(Some(tokio::time::Instant::now()));
+    // The run's CPU is read once the last expected delivery has arrived (or the drain time
+    // is up), not after the receivers' linger, which only watches for late copies.
+    let drained = Instant::now() + Duration::from_secs(args.drain);
+    while delivered.load(Ordering::Relaxed) < expected && Instant::now() < drained {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let used = deployment.cpu().since(&cpu_before);
     let mut receipts = Receipts::default();
     for receiver in receivers {
         let got = receiver.await?;
@@ -312,14 +343,11 @@ pub async fn instances(args: InstancesArgs) -> anyhow::Result<Report> {
         receipts.remote.merge(got.remote);
         receipts.remote_duplicates += got.remote_duplicates;
     }
-    let own_cpu = process::own_cpu().saturating_sub(own_before);
     // The window ends at the last receipt, not when the receivers stopped lingering.
     let window = Duration::from_micros(last_receipt.load(Ordering::Relaxed))
         .saturating_sub(started.duration_since(clock))
         .max(send_elapsed);
     let delivered = delivered.load(Ordering::Relaxed);
-    let expected = total * (args.clients / layout.rooms) as u64
-        + layout.per_room * (args.clients % layout.rooms) as u64;
     let remote_delivered = receipts.remote.count();
     let duplicates = duplicates.load(Ordering::Relaxed);
     let failed_posts = failed_posts.load(Ordering::Relaxed);
@@ -352,12 +380,8 @@ pub async fn instances(args: InstancesArgs) -> anyhow::Result<Report> {
             json!(remote_delivered as f64 / window.as_secs_f64()),
         )
         .with_latencies(&mut receipts.remote)
-        .with_latencies_as("local_", &mut receipts.local)
-        .with(
-            "generator_core_pct",
-            json!(own_cpu.as_secs_f64() * 100.0 / window.as_secs_f64()),
-        );
-    let report = deployment.with_cpu(report, &cpu_before, window, delivered, "delivery");
+        .with_latencies_as("local_", &mut receipts.local);
+    let report = used.report(report, window, delivered, "delivery");
     if args.require_all && (delivered != expected || duplicates > 0 || failed_posts > 0) {
         report.print();
         bail!(
@@ -456,7 +480,6 @@ pub async fn instances_posts(args: InstancesPostsArgs) -> anyhow::Result<Report>
     let acked = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let cpu_before = deployment.cpu();
-    let own_before = process::own_cpu();
     let started = Instant::now();
     let end = started + Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
@@ -490,7 +513,7 @@ pub async fn instances_posts(args: InstancesPostsArgs) -> anyhow::Result<Report>
         latencies.merge(task.await?);
     }
     let elapsed = started.elapsed();
-    let own_cpu = process::own_cpu().saturating_sub(own_before);
+    let used = deployment.cpu().since(&cpu_before);
     let acked = acked.load(Ordering::Relaxed);
     let report = Report::new("instances-posts", Target::Sori)
         .with("instances", json!(deployment.servers.len()))
@@ -499,12 +522,8 @@ pub async fn instances_posts(args: InstancesPostsArgs) -> anyhow::Result<Report>
         .with("acknowledged", json!(acked))
         .with("failed", json!(failed.load(Ordering::Relaxed)))
         .with("posts_per_s", json!(acked as f64 / elapsed.as_secs_f64()))
-        .with_latencies(&mut latencies)
-        .with(
-            "generator_core_pct",
-            json!(own_cpu.as_secs_f64() * 100.0 / elapsed.as_secs_f64()),
-        );
-    Ok(deployment.with_cpu(report, &cpu_before, elapsed, acked, "post"))
+        .with_latencies(&mut latencies);
+    Ok(used.report(report, elapsed, acked, "post"))
 }
 
 #[cfg(test)]

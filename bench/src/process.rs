@@ -396,6 +396,44 @@ impl Postgres {
     }
 }
 
+/// CPU time of the whole machine so far, summed over its cores (from the `cpu` line of
+/// `/proc/stat`): `busy` is everything but idle, waiting for I/O and stolen; `stolen` is time
+/// the hypervisor gave the virtual cores to someone else.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MachineCpu {
+    pub busy: Duration,
+    pub stolen: Duration,
+}
+
+impl MachineCpu {
+    pub fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let fields: Vec<u64> = stat
+            .lines()
+            .find_map(|line| line.strip_prefix("cpu "))
+            .map(|rest| {
+                rest.split_whitespace()
+                    .map(|field| field.parse().unwrap_or(0))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // user nice system idle iowait irq softirq steal (guest time is inside user).
+        Self {
+            busy: ticks(&fields, &[0, 1, 2, 5, 6]),
+            stolen: ticks(&fields, &[7]),
+        }
+    }
+
+    /// What the machine used since `before`.
+    pub fn since(before: Self) -> Self {
+        let now = Self::now();
+        Self {
+            busy: now.busy.saturating_sub(before.busy),
+            stolen: now.stolen.saturating_sub(before.stolen),
+        }
+    }
+}
+
 /// This process's own CPU time.
 pub fn own_cpu() -> Duration {
     process_cpu(std::process::id())

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{self, Received, Socket, SoriSite};
-use crate::process::{self, ServerArgs, Target};
+use crate::process::{self, MachineCpu, ServerArgs, Target};
 use crate::stats::{Latencies, Report};
 
 /// Sockets per Sori user: sign-ups cost an Argon2id hash each, so users share sockets.
@@ -111,6 +111,7 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
     // The senders: Sori posts through the server function; the peers post on a socket.
     let cpu_before = server.cpu_with_helpers();
     let own_before = process::own_cpu();
+    let machine_before = MachineCpu::now();
     let started = Instant::now();
     let failed_posts = Arc::new(AtomicU64::new(0));
     let mut senders = Vec::new();
@@ -148,6 +149,7 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
     }
     let cpu = server.cpu_with_helpers().saturating_sub(cpu_before);
     let own_cpu = process::own_cpu().saturating_sub(own_before);
+    let machine = MachineCpu::since(machine_before);
     let delivered = delivered.load(Ordering::Relaxed);
     let expected = total * (args.clients / rooms_count) as u64
         + per_room * (args.clients % rooms_count) as u64;
@@ -170,7 +172,8 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
             json!(delivered as f64 / window.as_secs_f64()),
         )
         .with_latencies(&mut latencies)
-        .with_cpu(cpu, own_cpu, window, delivered);
+        .with_cpu(cpu, own_cpu, window, delivered)
+        .with_others(machine, cpu + own_cpu, window);
     if args.require_all && (delivered != expected || duplicates > 0 || failed_posts > 0) {
         report.print();
         bail!(
@@ -442,6 +445,7 @@ pub async fn posts(args: PostsArgs) -> anyhow::Result<Report> {
     let failed = Arc::new(AtomicU64::new(0));
     let cpu_before = server.cpu();
     let own_before = process::own_cpu();
+    let machine_before = MachineCpu::now();
     let started = Instant::now();
     let end = started + Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
@@ -474,6 +478,7 @@ pub async fn posts(args: PostsArgs) -> anyhow::Result<Report> {
     let acked = acked.load(Ordering::Relaxed);
     let cpu = server.cpu().saturating_sub(cpu_before);
     let own_cpu = process::own_cpu().saturating_sub(own_before);
+    let machine = MachineCpu::since(machine_before);
     Ok(Report::new("posts", Target::Sori)
         .with("posters", json!(args.posters))
         .with("acknowledged", json!(acked))
@@ -493,7 +498,8 @@ pub async fn posts(args: PostsArgs) -> anyhow::Result<Report> {
         .with(
             "generator_core_pct",
             json!(own_cpu.as_secs_f64() * 100.0 / elapsed.as_secs_f64()),
-        ))
+        )
+        .with_others(machine, cpu + own_cpu, elapsed))
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::process::Target;
+use crate::process::{MachineCpu, Target};
 
 /// Send-to-receipt times in microseconds.
 #[derive(Debug, Default)]
@@ -90,6 +90,22 @@ impl Report {
                 "generator_core_pct",
                 json!(generator.as_secs_f64() * 100.0 / window),
             )
+    }
+
+    /// What else used the machine over `window`: its busy time (all cores) less `ours` (the
+    /// servers', PostgreSQL's and the generator's), as a share of one core, and the time the
+    /// hypervisor took away. Another build during a run shows here, not in the run's own CPU.
+    pub fn with_others(self, machine: MachineCpu, ours: Duration, window: Duration) -> Self {
+        let window = window.as_secs_f64().max(1e-9);
+        let others = machine.busy.saturating_sub(ours);
+        self.with(
+            "others_core_pct",
+            json!(others.as_secs_f64() * 100.0 / window),
+        )
+        .with(
+            "stolen_core_pct",
+            json!(machine.stolen.as_secs_f64() * 100.0 / window),
+        )
     }
 
     pub fn print(&self) {
