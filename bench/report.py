@@ -126,19 +126,21 @@ def deployment_section(groups, say):
         "Duplicates are counted until 2.5 s after posting stopped (past one catch-up round). "
         "Others: what the rest of the machine used during the measured window (its busy time less "
         "the servers', PostgreSQL's and the generator's; the kernel's work on their behalf that is "
-        "not charged to them lands here too), as a share of one core of the two.\n")
-    say("| 1,000 clients, one room, 20 posts/s | delivered % | duplicates | deliveries/s | p50 ms | p99 ms | max ms | server core % | PostgreSQL core % | generator core % | others core % |")
-    say("|---|---|---|---|---|---|---|---|---|---|---|")
+        "not charged to them lands here too), as a share of one core of the two; stolen: time the "
+        "hypervisor gave these virtual cores to another machine.\n")
+    say("| 1,000 clients, one room, 20 posts/s | delivered % | duplicates | deliveries/s | p50 ms | p99 ms | max ms | server core % | PostgreSQL core % | generator core % | others core % | stolen core % |")
+    say("|---|---|---|---|---|---|---|---|---|---|---|---|")
     if single:
         say(f"| one instance, SQLite | {fmt(delivered_pct(single), 2)} | {fmt(stat(single, 'duplicates'), 0)} | "
             f"{fmt(stat(single, 'deliveries_per_s'), 0)} | {fmt(stat(single, 'p50_ms'))} | {fmt(stat(single, 'p99_ms'))} | "
             f"{fmt(stat(single, 'max_ms'))} | {fmt(stat(single, 'server_core_pct'), 0)} | – | "
-            f"{fmt(stat(single, 'generator_core_pct'), 0)} | {fmt(stat(single, 'others_core_pct'), 0)} |")
+            f"{fmt(stat(single, 'generator_core_pct'), 0)} | {fmt(stat(single, 'others_core_pct'), 0)} | "
+            f"{fmt(stat(single, 'stolen_core_pct'), 0)} |")
     if deployment:
         local_rate = spread([r["deliveries_per_s"] - r["remote_deliveries_per_s"] for r in deployment])
         shared = (f"{fmt(stat(deployment, 'instances_core_pct'), 0)} (both) | "
                   f"{fmt(stat(deployment, 'postgres_core_pct'), 0)} | {fmt(stat(deployment, 'generator_core_pct'), 0)} | "
-                  f"{fmt(stat(deployment, 'others_core_pct'), 0)} |")
+                  f"{fmt(stat(deployment, 'others_core_pct'), 0)} | {fmt(stat(deployment, 'stolen_core_pct'), 0)} |")
         say(f"| two instances, PostgreSQL: clients of the posting instance | {fmt(local_delivered_pct(deployment), 2)} | "
             f"{fmt(spread([r['duplicates'] - r['remote_duplicates'] for r in deployment]), 0)} | {fmt(local_rate, 0)} | "
             f"{fmt(stat(deployment, 'local_p50_ms'))} | {fmt(stat(deployment, 'local_p99_ms'))} | "
@@ -152,21 +154,23 @@ def deployment_section(groups, say):
             f"(PostgreSQL {fmt(stat(deployment, 'postgres_us_per_delivery'))} µs)"
             + (f"; one instance on SQLite: {fmt(stat(single, 'server_us_per_delivery'))} µs." if single else "."))
     say("")
-    say("| durable posts, each acknowledged after commit | posts/s | ack p50 ms | ack p99 ms | server CPU µs/post | PostgreSQL CPU µs/post | server core % | PostgreSQL core % | generator core % | others core % |")
-    say("|---|---|---|---|---|---|---|---|---|---|")
+    say("| durable posts, each acknowledged after commit | posts/s | ack p50 ms | ack p99 ms | server CPU µs/post | PostgreSQL CPU µs/post | server core % | PostgreSQL core % | generator core % | others core % | stolen core % |")
+    say("|---|---|---|---|---|---|---|---|---|---|---|")
     if sqlite_posts:
         posters = sqlite_posts[0].get("posters")
         say(f"| one instance, SQLite ({posters} posters, one room) | {fmt(stat(sqlite_posts, 'posts_per_s'), 0)} | "
             f"{fmt(stat(sqlite_posts, 'p50_ms'))} | {fmt(stat(sqlite_posts, 'p99_ms'))} | "
             f"{fmt(stat(sqlite_posts, 'server_cpu_us_per_post'), 0)} | – | {fmt(stat(sqlite_posts, 'server_core_pct'), 0)} | – | "
-            f"{fmt(stat(sqlite_posts, 'generator_core_pct'), 0)} | {fmt(stat(sqlite_posts, 'others_core_pct'), 0)} |")
+            f"{fmt(stat(sqlite_posts, 'generator_core_pct'), 0)} | {fmt(stat(sqlite_posts, 'others_core_pct'), 0)} | "
+            f"{fmt(stat(sqlite_posts, 'stolen_core_pct'), 0)} |")
     if pg_posts:
         first = pg_posts[0]
         say(f"| two instances, PostgreSQL ({first.get('posters')} posters, {first.get('rooms')} rooms) | "
             f"{fmt(stat(pg_posts, 'posts_per_s'), 0)} | {fmt(stat(pg_posts, 'p50_ms'))} | {fmt(stat(pg_posts, 'p99_ms'))} | "
             f"{fmt(stat(pg_posts, 'instances_us_per_post'), 0)} | {fmt(stat(pg_posts, 'postgres_us_per_post'), 0)} | "
             f"{fmt(stat(pg_posts, 'instances_core_pct'), 0)} (both) | {fmt(stat(pg_posts, 'postgres_core_pct'), 0)} | "
-            f"{fmt(stat(pg_posts, 'generator_core_pct'), 0)} | {fmt(stat(pg_posts, 'others_core_pct'), 0)} |")
+            f"{fmt(stat(pg_posts, 'generator_core_pct'), 0)} | {fmt(stat(pg_posts, 'others_core_pct'), 0)} | "
+            f"{fmt(stat(pg_posts, 'stolen_core_pct'), 0)} |")
     say("")
 
 
@@ -331,8 +335,8 @@ def main():
     say("```sh\nmake bench                 # ROUNDS=3 by default: bench/run.sh, then bench/report.py\n"
         "make bench-instances       # only the two-instance scenarios and their SQLite baselines\n"
         "taskset -c 1 target/release/sori-bench fanout --target sori --server-core 0 --clients 1000 --rate 50 --seconds 5\n"
-        "scripts/with-postgres.sh taskset -c 1 target/release/sori-bench instances --clients 1000 --rate 20 --seconds 10\n"
-        "scripts/with-postgres.sh taskset -c 1 target/release/sori-bench instances-posts --posters 32 --rooms 8 --seconds 5\n"
+        "scripts/with-postgres.sh taskset -c 1 target/release/sori-bench instances --clients 1000 --rate 20 --seconds 20\n"
+        "scripts/with-postgres.sh taskset -c 1 target/release/sori-bench instances-posts --posters 32 --rooms 8 --seconds 10\n"
         "taskset -c 1 target/release/sori-bench --help   # every scenario and flag\n```\n")
     say("Every command `bench/run.sh` ran is printed on its standard error as it runs.\n")
 
