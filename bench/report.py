@@ -102,9 +102,13 @@ def what_else_ran(notes):
         for entry in filter(None, note.get("others", "").split(", ")):
             seen[entry.split("×")[0]] += 1
     listed = ", ".join(f"{name} before {count} of {len(notes)} runs" for name, count in sorted(seen.items()))
+    waits = [note.get("waited_s", 0) for note in notes]
+    waited = (f" (after waiting {fmt(spread(waits), 0)} s for a quiet machine, BENCH_QUIET_WAIT)"
+              if any(waits) else "")
     return (f"the machine was {fmt(spread(loads), 0)} % busy (both cores, over one second with "
-            f"nothing of the bench running) before the {len(notes)} runs; "
-            + (f"other builds, browsers or servers: {listed}" if listed else "no other build, browser or server"))
+            f"nothing of the bench running) before the {len(notes)} runs{waited}; "
+            + (f"other builds, browsers or servers: {listed}" if listed else "no other build, browser or server")
+            + "; the tables' others and stolen columns say what ran during each run")
 
 
 def deployment_section(groups, say):
@@ -337,6 +341,8 @@ def main():
         "taskset -c 1 target/release/sori-bench fanout --target sori --server-core 0 --clients 1000 --rate 50 --seconds 5\n"
         "scripts/with-postgres.sh taskset -c 1 target/release/sori-bench instances --clients 1000 --rate 20 --seconds 20\n"
         "scripts/with-postgres.sh taskset -c 1 target/release/sori-bench instances-posts --posters 32 --rooms 8 --seconds 10\n"
+        "# the smoke variant: fails unless every message reached every client exactly once\n"
+        "scripts/with-postgres.sh target/release/sori-bench instances --clients 100 --seconds 2 --require-all\n"
         "taskset -c 1 target/release/sori-bench --help   # every scenario and flag\n```\n")
     say("Every command `bench/run.sh` ran is printed on its standard error as it runs.\n")
 

@@ -10,9 +10,10 @@
 #
 # SORI_BENCH_BIN=DIR measures the `sori` and `sori-bench` in DIR instead of building them
 # (where several checkouts share one CARGO_TARGET_DIR, a copy taken right after building
-# keeps another checkout's build from replacing the binary mid-run). Before each run, the
-# load average and any build or browser process on the machine are recorded, and the report
-# says what else was running.
+# keeps another checkout's build from replacing the binary mid-run). Before each run, how
+# busy the machine is and any build or browser process on it are recorded, and the report
+# says what else was running. BENCH_QUIET_WAIT=SECONDS makes each run wait up to that long
+# for a quiet machine (under 10 % busy, no cargo or rustc) first, on a machine others build on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,17 +51,27 @@ pin=(--server-core 0 --server "$bin/sori")
 # busy the machine was over one second while nothing of the bench ran, and which builds,
 # browsers and servers were there.
 cpu_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
-note_load() {
-  local busy0 idle0 busy1 idle1 busy others
+busy_pct() {
+  local busy0 idle0 busy1 idle1
   read -r busy0 idle0 < <(cpu_ticks)
   sleep 1
   read -r busy1 idle1 < <(cpu_ticks)
-  busy=$((100 * (busy1 - busy0) / (busy1 - busy0 + idle1 - idle0 + 1)))
+  echo $((100 * (busy1 - busy0) / (busy1 - busy0 + idle1 - idle0 + 1)))
+}
+note_load() {
+  local busy others waited=0
+  busy=$(busy_pct)
+  while ((waited < ${BENCH_QUIET_WAIT:-0})) \
+    && { ((busy >= 10)) || pgrep -x 'cargo|rustc' >/dev/null; }; do
+    sleep 4
+    waited=$((waited + 5))
+    busy=$(busy_pct)
+  done
   # Zombies (a stopped server's processes not yet reaped by init) use no CPU: skipped.
   others=$(ps -eo stat=,comm= | awk '$1 !~ /^Z/ {print $2}' \
     | grep -E '^(cargo|rustc|cc|ld|node|chromium|wasm-opt|postgres|sori|daphne|redis-server)$' \
     | sort | uniq -c | awk '{printf "%s%s×%s", sep, $2, $1; sep=", "}' || true)
-  echo "{\"scenario\":\"load\",\"target\":\"sori\",\"before\":\"$1\",\"busy_pct\":$busy,\"others\":\"$others\"}" >>"$out"
+  echo "{\"scenario\":\"load\",\"target\":\"sori\",\"before\":\"$1\",\"busy_pct\":$busy,\"waited_s\":$waited,\"others\":\"$others\"}" >>"$out"
 }
 
 run() {
