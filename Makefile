@@ -10,7 +10,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: run test setup setup-test build fmt lint unit smoke e2e watch fanout bench
+.PHONY: run test setup setup-test build fmt lint unit smoke e2e watch fanout bench bench-instances
 
 run: setup build
 	./target/release/sori
@@ -66,3 +66,9 @@ fanout: setup build
 # alternating rounds (ROUNDS=3), then bench/RESULTS.md. Not part of `make test`.
 bench: setup build
 	bench/run.sh
+
+# Only the deployment: two instances on one throwaway PostgreSQL (1,000 clients split over
+# them, posts through both; durable posts), beside the same load on one instance on SQLite,
+# in ROUNDS=3 rounds; bench/RESULTS.md keeps the other numbers of the last full run.
+bench-instances: setup build
+	bench/run.sh instances

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the benchmarks need besides Sori, skipping what is present: wrk, brotli and
-# redis-server from Debian; Django Channels (daphne, channels-redis) in bench/.venv from PyPI;
-# Socket.IO in bench/peers/socketio from npm. Only loopback servers are started by the bench.
+# Installs what the benchmarks need besides Sori, skipping what is present: wrk, brotli,
+# redis-server and PostgreSQL (for the scenarios of several instances, run under
+# scripts/with-postgres.sh) from Debian; Django Channels (daphne, channels-redis) in
+# bench/.venv from PyPI; Socket.IO in bench/peers/socketio from npm. Only loopback servers are
+# started by the bench.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -9,6 +11,8 @@ need_apt=()
 for tool in wrk brotli redis-server taskset; do
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$tool")
 done
+# PostgreSQL's server binaries are not on PATH; scripts/with-postgres.sh looks here.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if ((${#need_apt[@]})); then
   packages=()
   for tool in "${need_apt[@]}"; do

@@ -2,7 +2,8 @@
 //! join a room, post message number `n`, and receive message numbers.
 //!
 //! - Sori: sessions from the server functions, posts through `/api/messages/send` (each
-//!   acknowledged after commit), delivery on `/ws` with the `app::protocol` types.
+//!   acknowledged after commit), delivery on `/ws` with the `app::protocol` types. Instances
+//!   sharing a PostgreSQL database share the sessions too ([`SoriSite::on`]).
 //! - Django Channels (the tutorial's consumer): `/ws/chat/ROOM/`, `{"message": "n"}` both ways.
 //! - Socket.IO: Engine.IO v4 over a websocket: `40` to connect, `42["join", ROOM]` with an
 //!   acknowledgement, `42["chat", ROOM, "n"]` to post, `42["chat", "n"]` delivered; pings
@@ -52,6 +53,16 @@ impl SoriSite {
             http,
             cookies,
         })
+    }
+
+    /// The same users, signed in, reaching another instance of the same deployment at
+    /// `addr` (sessions live in the shared database, so their cookies hold there too).
+    pub fn on(&self, addr: SocketAddr) -> Self {
+        Self {
+            base: format!("http://{addr}"),
+            http: self.http.clone(),
+            cookies: self.cookies.clone(),
+        }
     }
 
     /// Creates a public room that every user joins.

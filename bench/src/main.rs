@@ -8,12 +8,15 @@
 //!
 //! `make bench` (bench/run.sh) runs every scenario against every target in alternating
 //! rounds, with the server pinned to one core and the generator to the other, and writes
-//! `bench/RESULTS.md`.
+//! `bench/RESULTS.md`. The scenarios of several instances on one PostgreSQL database
+//! (`instances`, `instances-posts`) run under `scripts/with-postgres.sh`; `make
+//! bench-instances` runs only those.
 
 // The report on stdout is what this program is for.
 #![allow(clippy::print_stdout)]
 
 mod client;
+mod instances;
 mod process;
 mod scenario;
 mod stats;
@@ -38,6 +41,11 @@ enum Scenario {
     Ssr(scenario::SsrArgs),
     /// Cold start to a ready /readyz, and the idle server's memory.
     Startup(scenario::StartupArgs),
+    /// Two (or more) instances on one PostgreSQL database, subscribers split over them,
+    /// posts through each: deliveries to the other instances' subscribers.
+    Instances(instances::InstancesArgs),
+    /// Durable posts per second on PostgreSQL, spread over the instances and rooms.
+    InstancesPosts(instances::InstancesPostsArgs),
 }
 
 // One thread: the generator is pinned to one core, where a second worker would only add
@@ -51,6 +59,8 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Posts(args) => scenario::posts(args).await?,
         Scenario::Ssr(args) => scenario::ssr(args).await?,
         Scenario::Startup(args) => scenario::startup(args).await?,
+        Scenario::Instances(args) => instances::instances(args).await?,
+        Scenario::InstancesPosts(args) => instances::instances_posts(args).await?,
     };
     report.print();
     Ok(())

@@ -1,7 +1,9 @@
 //! The servers under test, started for one run and killed when dropped: Sori with the
 //! benchmark profile, and the peers (Django Channels under daphne, with its in-memory or
 //! Redis channel layer; Socket.IO on Node.js). Each can be pinned to one core with `taskset`,
-//! and its CPU time and memory are read from `/proc`.
+//! and its CPU time and memory are read from `/proc`. Several Sori instances can share one
+//! PostgreSQL database ([`start_sori_on`]); that server is started by the caller's
+//! `scripts/with-postgres.sh`, and is only observed here ([`Postgres`]), never managed.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -155,6 +157,7 @@ pub fn start(args: &ServerArgs) -> anyhow::Result<Server> {
     }
 }
 
+/// Sori on a SQLite database of its own, removed when the server drops.
 pub fn start_sori(args: &ServerArgs, extra_env: &[(&str, &str)]) -> anyhow::Result<Server> {
     let data = std::env::temp_dir().join(format!(
         "sori-bench-{}-{}",
@@ -162,13 +165,40 @@ pub fn start_sori(args: &ServerArgs, extra_env: &[(&str, &str)]) -> anyhow::Resu
         free_port()?
     ));
     std::fs::create_dir_all(&data)?;
+    let database_url = format!("sqlite://{}/sori.db", data.display());
+    match spawn_sori(args, &database_url, extra_env) {
+        Ok(mut server) => {
+            server.data = Some(data);
+            Ok(server)
+        }
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&data);
+            Err(error)
+        }
+    }
+}
+
+/// Sori on the database at `database_url` (PostgreSQL, shared with other instances), which
+/// the caller owns: nothing is removed when the server drops.
+pub fn start_sori_on(
+    args: &ServerArgs,
+    database_url: &str,
+    extra_env: &[(&str, &str)],
+) -> anyhow::Result<Server> {
+    spawn_sori(args, database_url, extra_env)
+}
+
+/// Starts Sori with the benchmark profile on `database_url` and returns once it listens (on
+/// PostgreSQL that is after the bus's self-test, so the instance already hears the others).
+fn spawn_sori(
+    args: &ServerArgs,
+    database_url: &str,
+    extra_env: &[(&str, &str)],
+) -> anyhow::Result<Server> {
     let mut command = command(&args.server, args.server_core);
     command
         .env("SORI_ADDR", "127.0.0.1:0")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/sori.db", data.display()),
-        )
+        .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "warn,sori=info")
         .env("NO_COLOR", "1")
         .env("SORI_SIGN_UP_PER_HOUR", "0")
@@ -192,7 +222,7 @@ pub fn start_sori(args: &ServerArgs, extra_env: &[(&str, &str)]) -> anyhow::Resu
         pid: child.id(),
         child,
         helpers: Vec::new(),
-        data: Some(data),
+        data: None,
     })
 }
 
@@ -272,22 +302,136 @@ fn start_socketio(args: &ServerArgs) -> anyhow::Result<Server> {
     })
 }
 
-/// User + system CPU time of a process, from `/proc/PID/stat` (clock ticks of 10 ms).
-pub fn process_cpu(pid: u32) -> Duration {
+/// The fields of `/proc/PID/stat` after the command name, as numbers (0 where a field is
+/// not a number, and none for a process that is gone). Field `i` here is field `i + 3` of
+/// `proc(5)`: 1 is the parent's pid, 11 and 12 the user and system time, 13 and 14 those of
+/// the children it has reaped.
+fn stat_fields(pid: u32) -> Vec<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The command name may hold spaces; the fields after its closing parenthesis do not.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|value| value.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime are fields 14 and 15 of the whole line; 12 and 13 after the name.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+    stat.rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .map(|field| field.parse().unwrap_or(0))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Clock ticks as time (Linux's `USER_HZ` is 100 on every architecture it runs on here).
+fn ticks(fields: &[u64], indexes: &[usize]) -> Duration {
+    let sum: u64 = indexes
+        .iter()
+        .map(|&index| fields.get(index).copied().unwrap_or(0))
+        .sum();
+    Duration::from_millis(sum * 10)
+}
+
+/// User + system CPU time of a process, from `/proc/PID/stat` (clock ticks of 10 ms).
+pub fn process_cpu(pid: u32) -> Duration {
+    ticks(&stat_fields(pid), &[11, 12])
+}
+
+/// The throwaway PostgreSQL server a scenario runs against, found by its port, so its CPU
+/// can be read beside the instances'. It reads `/proc` and nothing else: it neither starts
+/// nor stops the server (`scripts/with-postgres.sh` does both).
+pub struct Postgres {
+    postmaster: u32,
+}
+
+impl Postgres {
+    /// The postmaster listening on `port`: the `postgres` process whose command line has
+    /// `-p PORT`, as `pg_ctl -o "-p PORT ..."` starts it (so a server on another port, such
+    /// as another engineer's test run, is never counted).
+    pub fn on_port(port: u16) -> anyhow::Result<Self> {
+        let port = port.to_string();
+        for entry in std::fs::read_dir("/proc")? {
+            let Some(pid) = entry?
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse().ok())
+            else {
+                continue;
+            };
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                continue;
+            };
+            let args: Vec<&[u8]> = cmdline.split(|&byte| byte == 0).collect();
+            let is_postgres = args
+                .first()
+                .is_some_and(|program| program.ends_with(b"/postgres"));
+            let on_port = args
+                .windows(2)
+                .any(|pair| pair[0] == b"-p" && pair[1] == port.as_bytes());
+            if is_postgres && on_port {
+                return Ok(Self { postmaster: pid });
+            }
+        }
+        bail!("no PostgreSQL server with -p {port} on its command line")
+    }
+
+    /// CPU time of the whole server: the postmaster, the processes it runs now (one backend
+    /// per connection, the WAL writer, the checkpointer...), and those that have exited
+    /// (reaped by the postmaster, so counted in its children's time).
+    pub fn cpu(&self) -> Duration {
+        let postmaster = stat_fields(self.postmaster);
+        let mut total = ticks(&postmaster, &[11, 12, 13, 14]);
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return total;
+        };
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse().ok())
+            else {
+                continue;
+            };
+            let fields = stat_fields(pid);
+            if fields.get(1).copied() == Some(u64::from(self.postmaster)) {
+                total += ticks(&fields, &[11, 12]);
+            }
+        }
+        total
+    }
+}
+
+/// CPU time of the whole machine so far, summed over its cores (from the `cpu` line of
+/// `/proc/stat`): `busy` is everything but idle, waiting for I/O and stolen; `stolen` is time
+/// the hypervisor gave the virtual cores to someone else.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MachineCpu {
+    pub busy: Duration,
+    pub stolen: Duration,
+}
+
+impl MachineCpu {
+    pub fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let fields: Vec<u64> = stat
+            .lines()
+            .find_map(|line| line.strip_prefix("cpu "))
+            .map(|rest| {
+                rest.split_whitespace()
+                    .map(|field| field.parse().unwrap_or(0))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // user nice system idle iowait irq softirq steal (guest time is inside user).
+        Self {
+            busy: ticks(&fields, &[0, 1, 2, 5, 6]),
+            stolen: ticks(&fields, &[7]),
+        }
+    }
+
+    /// What the machine used since `before`.
+    pub fn since(before: Self) -> Self {
+        let now = Self::now();
+        Self {
+            busy: now.busy.saturating_sub(before.busy),
+            stolen: now.stolen.saturating_sub(before.stolen),
+        }
+    }
 }
 
 /// This process's own CPU time.

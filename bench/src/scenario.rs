@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{self, Received, Socket, SoriSite};
-use crate::process::{self, ServerArgs, Target};
+use crate::process::{self, MachineCpu, ServerArgs, Target};
 use crate::stats::{Latencies, Report};
 
 /// Sockets per Sori user: sign-ups cost an Argon2id hash each, so users share sockets.
@@ -70,7 +70,7 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
     let delivered = Arc::new(AtomicU64::new(0));
     let duplicates = Arc::new(AtomicU64::new(0));
     let last_receipt = Arc::new(AtomicU64::new(0));
-    let (deadline_tx, deadline) = tokio::sync::watch::channel(None);
+    let (posting_done_tx, posting_done) = tokio::sync::watch::channel(None);
 
     let mut receivers = Vec::new();
     for c in 0..args.clients {
@@ -82,12 +82,12 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
             .await
             .with_context(|| format!("client {c} could not join"))?;
         let range = room_index as u64 * per_room..(room_index as u64 + 1) * per_room;
-        let (sent_at, delivered, duplicates, last_receipt, deadline) = (
+        let (sent_at, delivered, duplicates, last_receipt, posting_done) = (
             sent_at.clone(),
             delivered.clone(),
             duplicates.clone(),
             last_receipt.clone(),
-            deadline.clone(),
+            posting_done.clone(),
         );
         receivers.push(tokio::spawn(receive(
             target,
@@ -99,14 +99,19 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
                 delivered,
                 duplicates,
                 last_receipt,
-                deadline,
+                posting_done,
+                drain: Duration::from_secs(args.drain),
+                linger: Duration::ZERO,
             },
+            // One server: every message is posted where it is received.
+            |_| false,
         )));
     }
 
     // The senders: Sori posts through the server function; the peers post on a socket.
     let cpu_before = server.cpu_with_helpers();
     let own_before = process::own_cpu();
+    let machine_before = MachineCpu::now();
     let started = Instant::now();
     let failed_posts = Arc::new(AtomicU64::new(0));
     let mut senders = Vec::new();
@@ -137,15 +142,14 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
         sender.await??;
     }
     let send_elapsed = started.elapsed();
-    let _ = deadline_tx.send(Some(
-        tokio::time::Instant::now() + Duration::from_secs(args.drain),
-    ));
+    let _ = posting_done_tx.send(Some(tokio::time::Instant::now()));
     let mut latencies = Latencies::default();
     for receiver in receivers {
-        latencies.merge(receiver.await?);
+        latencies.merge(receiver.await?.local);
     }
     let cpu = server.cpu_with_helpers().saturating_sub(cpu_before);
     let own_cpu = process::own_cpu().saturating_sub(own_before);
+    let machine = MachineCpu::since(machine_before);
     let delivered = delivered.load(Ordering::Relaxed);
     let expected = total * (args.clients / rooms_count) as u64
         + per_room * (args.clients % rooms_count) as u64;
@@ -168,7 +172,8 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
             json!(delivered as f64 / window.as_secs_f64()),
         )
         .with_latencies(&mut latencies)
-        .with_cpu(cpu, own_cpu, window, delivered);
+        .with_cpu(cpu, own_cpu, window, delivered)
+        .with_others(machine, cpu + own_cpu, window);
     if args.require_all && (delivered != expected || duplicates > 0 || failed_posts > 0) {
         report.print();
         bail!(
@@ -180,42 +185,75 @@ pub async fn broadcast(args: BroadcastArgs, scenario: &str) -> anyhow::Result<Re
 }
 
 /// Shared by a run's receivers.
-struct Counters {
-    sent_at: Arc<Vec<AtomicU64>>,
-    clock: Instant,
-    delivered: Arc<AtomicU64>,
-    duplicates: Arc<AtomicU64>,
-    last_receipt: Arc<AtomicU64>,
-    /// Set when posting stops: receivers wait until then plus the drain time at most.
-    deadline: tokio::sync::watch::Receiver<Option<tokio::time::Instant>>,
+pub(crate) struct Counters {
+    pub sent_at: Arc<Vec<AtomicU64>>,
+    pub clock: Instant,
+    pub delivered: Arc<AtomicU64>,
+    pub duplicates: Arc<AtomicU64>,
+    pub last_receipt: Arc<AtomicU64>,
+    /// Set when posting stops: receivers wait until then plus `drain` at most.
+    pub posting_done: tokio::sync::watch::Receiver<Option<tokio::time::Instant>>,
+    pub drain: Duration,
+    /// Once every expected message has arrived, how long after posting stopped a receiver
+    /// keeps reading, to count late second copies (zero: it stops at once).
+    pub linger: Duration,
 }
 
-/// Receives until every message of `range` arrived, or the deadline after posting passed.
-async fn receive(
+/// What one receiver got, split by where each message was posted: through the server the
+/// receiver is connected to (`local`), or through another instance of the same deployment
+/// (`remote`, which only reaches it through the database and the bus between instances).
+#[derive(Debug, Default)]
+pub(crate) struct Receipts {
+    pub local: Latencies,
+    pub remote: Latencies,
+    /// Second (or later) copies of remote messages; every duplicate is also counted in
+    /// [`Counters::duplicates`].
+    pub remote_duplicates: u64,
+}
+
+/// Receives until every message of `range` arrived (and the linger time passed), or the
+/// drain time after posting passed. `is_remote` says which message numbers were posted
+/// through another instance.
+pub(crate) async fn receive(
     target: Target,
     mut socket: Socket,
     range: std::ops::Range<u64>,
     counters: Counters,
-) -> Latencies {
+    is_remote: impl Fn(u64) -> bool,
+) -> Receipts {
     let expected = range.end - range.start;
     let mut seen = vec![false; expected as usize];
     let mut got = 0u64;
-    let mut latencies = Latencies::default();
+    let mut receipts = Receipts::default();
     // One timer for the whole run (a timer per frame would cost the generator more than
-    // the frame): far away until posting stops, then the drain deadline.
-    let mut posting_done = counters.deadline.clone();
+    // the frame): far away until posting stops, then the drain deadline, or the linger
+    // deadline once everything has arrived.
+    let mut posting_done = counters.posting_done.clone();
     let timer = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(timer);
-    let mut deadline_known = false;
-    while got < expected {
-        if !deadline_known && let Some(deadline) = *posting_done.borrow() {
-            timer.as_mut().reset(deadline);
-            deadline_known = true;
+    let mut stopped_at = None;
+    let mut rearm = true;
+    loop {
+        let complete = got >= expected;
+        if complete && counters.linger.is_zero() {
+            break;
+        }
+        if stopped_at.is_none() {
+            stopped_at = *posting_done.borrow();
+        }
+        if rearm && let Some(stopped_at) = stopped_at {
+            let wait = if complete {
+                counters.linger.min(counters.drain)
+            } else {
+                counters.drain
+            };
+            timer.as_mut().reset(stopped_at + wait);
+            rearm = false;
         }
         let next = tokio::select! {
             biased;
             next = socket.next() => next,
-            _ = posting_done.changed(), if !deadline_known => continue,
+            _ = posting_done.changed(), if stopped_at.is_none() => continue,
             _ = &mut timer => break,
         };
         let Some(Ok(message)) = next else { break };
@@ -226,16 +264,27 @@ async fn receive(
             Received::Message(n) if range.contains(&n) => {
                 let now = counters.clock.elapsed().as_micros() as u64;
                 let index = (n - range.start) as usize;
+                let remote = is_remote(n);
                 if seen[index] {
                     counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                    receipts.remote_duplicates += u64::from(remote);
                     continue;
                 }
                 seen[index] = true;
                 got += 1;
+                if got == expected {
+                    // The last one: from now on the timer is the linger deadline.
+                    rearm = true;
+                }
                 counters.delivered.fetch_add(1, Ordering::Relaxed);
                 counters.last_receipt.fetch_max(now, Ordering::Relaxed);
                 let sent = counters.sent_at[n as usize].load(Ordering::Relaxed);
-                latencies.record(now.saturating_sub(sent));
+                let side = if remote {
+                    &mut receipts.remote
+                } else {
+                    &mut receipts.local
+                };
+                side.record(now.saturating_sub(sent));
             }
             Received::Ping => {
                 let _ = socket.send(Message::text("3")).await;
@@ -244,7 +293,7 @@ async fn receive(
         }
     }
     let _ = socket.close(None).await;
-    latencies
+    receipts
 }
 
 /// Posts the messages of `numbers` in `room` at `rate` per second, `phase` (a fraction of
@@ -395,28 +444,41 @@ pub async fn posts(args: PostsArgs) -> anyhow::Result<Report> {
     let acked = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let cpu_before = server.cpu();
+    let own_before = process::own_cpu();
+    let machine_before = MachineCpu::now();
     let started = Instant::now();
     let end = started + Duration::from_secs(args.seconds);
     let mut tasks = Vec::new();
     for p in 0..args.posters as u64 {
         let (site, acked, failed) = (site.clone(), acked.clone(), failed.clone());
         tasks.push(tokio::spawn(async move {
+            let mut latencies = Latencies::default();
             let mut n = p << 32;
             while Instant::now() < end {
+                let posted = Instant::now();
                 match site.post(0, room, n).await {
-                    Ok(()) => acked.fetch_add(1, Ordering::Relaxed),
-                    Err(_) => failed.fetch_add(1, Ordering::Relaxed),
-                };
+                    Ok(()) => {
+                        latencies.record(posted.elapsed().as_micros() as u64);
+                        acked.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 n += 1;
             }
+            latencies
         }));
     }
+    let mut latencies = Latencies::default();
     for task in tasks {
-        task.await?;
+        latencies.merge(task.await?);
     }
     let elapsed = started.elapsed();
     let acked = acked.load(Ordering::Relaxed);
     let cpu = server.cpu().saturating_sub(cpu_before);
+    let own_cpu = process::own_cpu().saturating_sub(own_before);
+    let machine = MachineCpu::since(machine_before);
     Ok(Report::new("posts", Target::Sori)
         .with("posters", json!(args.posters))
         .with("acknowledged", json!(acked))
@@ -425,7 +487,19 @@ pub async fn posts(args: PostsArgs) -> anyhow::Result<Report> {
         .with(
             "server_cpu_us_per_post",
             json!(cpu.as_secs_f64() * 1e6 / acked.max(1) as f64),
-        ))
+        )
+        // The acknowledgement times, and the shares of a core, as `instances-posts` reports
+        // them on PostgreSQL.
+        .with_latencies(&mut latencies)
+        .with(
+            "server_core_pct",
+            json!(cpu.as_secs_f64() * 100.0 / elapsed.as_secs_f64()),
+        )
+        .with(
+            "generator_core_pct",
+            json!(own_cpu.as_secs_f64() * 100.0 / elapsed.as_secs_f64()),
+        )
+        .with_others(machine, cpu + own_cpu, elapsed))
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use crate::process::Target;
+use crate::process::{MachineCpu, Target};
 
 /// Send-to-receipt times in microseconds.
 #[derive(Debug, Default)]
@@ -18,6 +18,11 @@ impl Latencies {
 
     pub fn merge(&mut self, other: Latencies) {
         self.0.extend(other.0);
+    }
+
+    /// How many times were recorded.
+    pub fn count(&self) -> u64 {
+        self.0.len() as u64
     }
 
     /// The value at `fraction` (0.5 is the median) of the sorted samples, in ms.
@@ -48,12 +53,18 @@ impl Report {
     }
 
     pub fn with_latencies(self, latencies: &mut Latencies) -> Self {
+        self.with_latencies_as("", latencies)
+    }
+
+    /// The percentiles as `{prefix}p50_ms` and so on, for a report with more than one set.
+    pub fn with_latencies_as(self, prefix: &str, latencies: &mut Latencies) -> Self {
         latencies.0.sort_unstable();
         let sorted = &latencies.0;
-        self.with("p50_ms", json!(Latencies::percentile_ms(sorted, 0.50)))
-            .with("p95_ms", json!(Latencies::percentile_ms(sorted, 0.95)))
-            .with("p99_ms", json!(Latencies::percentile_ms(sorted, 0.99)))
-            .with("max_ms", json!(Latencies::percentile_ms(sorted, 1.0)))
+        let at = |fraction| json!(Latencies::percentile_ms(sorted, fraction));
+        self.with(&format!("{prefix}p50_ms"), at(0.50))
+            .with(&format!("{prefix}p95_ms"), at(0.95))
+            .with(&format!("{prefix}p99_ms"), at(0.99))
+            .with(&format!("{prefix}max_ms"), at(1.0))
     }
 
     /// The server's CPU over the run, per delivery, and the generator's own share of a core
@@ -79,6 +90,22 @@ impl Report {
                 "generator_core_pct",
                 json!(generator.as_secs_f64() * 100.0 / window),
             )
+    }
+
+    /// What else used the machine over `window`: its busy time (all cores) less `ours` (the
+    /// servers', PostgreSQL's and the generator's), as a share of one core, and the time the
+    /// hypervisor took away. Another build during a run shows here, not in the run's own CPU.
+    pub fn with_others(self, machine: MachineCpu, ours: Duration, window: Duration) -> Self {
+        let window = window.as_secs_f64().max(1e-9);
+        let others = machine.busy.saturating_sub(ours);
+        self.with(
+            "others_core_pct",
+            json!(others.as_secs_f64() * 100.0 / window),
+        )
+        .with(
+            "stolen_core_pct",
+            json!(machine.stolen.as_secs_f64() * 100.0 / window),
+        )
     }
 
     pub fn print(&self) {
