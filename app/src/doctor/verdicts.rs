@@ -7,59 +7,8 @@
 //! idle survival. DNS, TCP, certificates and the `Host` of health checks are `sori doctor`'s,
 //! which runs from a shell.
 
-use serde::{Deserialize, Serialize};
-
+pub use super::finding::{Finding, Status};
 use crate::protocol::probe::Scheme;
-
-/// How a check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Warn,
-    Fail,
-}
-
-impl Status {
-    /// As the list shows it (and `sori doctor` prints it).
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Fail => "FAIL",
-        }
-    }
-}
-
-/// One check's result, as a person reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub check: &'static str,
-    pub status: Status,
-    pub detail: String,
-    /// What to change, for a `warn` or a `FAIL`.
-    pub fix: Option<String>,
-}
-
-impl Finding {
-    fn ok(check: &'static str, detail: String) -> Self {
-        Self {
-            check,
-            status: Status::Ok,
-            detail,
-            fix: None,
-        }
-    }
-
-    fn with(check: &'static str, status: Status, detail: String, fix: &str) -> Self {
-        Self {
-            check,
-            status,
-            detail,
-            fix: Some(fix.to_owned()),
-        }
-    }
-}
 
 pub const UPGRADE: &str = "WebSocket upgrade";
 pub const SECURE: &str = "Secure connection";
@@ -90,10 +39,9 @@ pub fn upgrade(greeting: Option<&Greeting>) -> Finding {
                 greeting.instance
             ),
         ),
-        None => Finding::with(
+        None => Finding::fail(
             UPGRADE,
-            Status::Fail,
-            "this browser could not open a WebSocket to /ws/probe".into(),
+            "this browser could not open a WebSocket to /ws/probe",
             "pass WebSocket upgrades on /ws through to Sori (nginx: proxy_http_version 1.1; \
              proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\"); \
              `sori doctor URL` names the exact cause",
@@ -106,45 +54,41 @@ pub fn upgrade(greeting: Option<&Greeting>) -> Finding {
 pub fn secure(page_origin: &str, greeting: &Greeting) -> Finding {
     let page_https = page_origin.starts_with("https://");
     if page_origin != greeting.public_origin {
-        return Finding::with(
+        return Finding::fail(
             SECURE,
-            Status::Fail,
             format!(
                 "this page is at {page_origin}, but Sori expects {}",
                 greeting.public_origin
             ),
-            &format!("set SORI_PUBLIC_ORIGIN={page_origin} on every instance"),
+            format!("set SORI_PUBLIC_ORIGIN={page_origin} on every instance"),
         );
     }
     if !page_https {
-        return Finding::with(
+        return Finding::warn(
             SECURE,
-            Status::Warn,
-            "this page is served over plain http: passwords and messages travel unencrypted".into(),
+            "this page is served over plain http: passwords and messages travel unencrypted",
             "serve Sori over https (TLS at the proxy, see docs/deploy.md) and set \
              SORI_PUBLIC_ORIGIN=https://...",
         );
     }
     if greeting.seen_scheme == Scheme::Https {
-        return Finding::ok(SECURE, "wss, and Sori sees the request as https".into());
+        return Finding::ok(SECURE, "wss, and Sori sees the request as https");
     }
     match (&greeting.forwarded_proto, greeting.proxy_trusted) {
-        (Some(_), false) => Finding::with(
+        (Some(_), false) => Finding::warn(
             SECURE,
-            Status::Warn,
             format!(
                 "the proxy at {} says https, but Sori does not trust it",
                 greeting.peer
             ),
-            &format!(
+            format!(
                 "add the proxy's address to SORI_TRUSTED_PROXIES (it connects from {})",
                 greeting.peer
             ),
         ),
-        _ => Finding::with(
+        _ => Finding::warn(
             SECURE,
-            Status::Warn,
-            "TLS ends before Sori, and nothing tells Sori the request was https".into(),
+            "TLS ends before Sori, and nothing tells Sori the request was https",
             "nginx: proxy_set_header X-Forwarded-Proto $scheme; and name the proxy in \
              SORI_TRUSTED_PROXIES",
         ),
@@ -159,10 +103,9 @@ pub fn round_trip(samples_ms: &[f64]) -> Finding {
         .filter(|ms| ms.is_finite())
         .collect();
     if sorted.is_empty() {
-        return Finding::with(
+        return Finding::fail(
             ROUND_TRIP,
-            Status::Fail,
-            "no echo came back".into(),
+            "no echo came back",
             "check that nothing between the browser and Sori buffers WebSocket frames \
              (nginx: proxy_buffering does not apply to upgraded sockets; a CDN may)",
         );
@@ -171,9 +114,8 @@ pub fn round_trip(samples_ms: &[f64]) -> Finding {
     let median = sorted[sorted.len() / 2];
     let detail = format!("{median:.0} ms (median of {})", sorted.len());
     if median > 1_000.0 {
-        return Finding::with(
+        return Finding::warn(
             ROUND_TRIP,
-            Status::Warn,
             detail,
             "a second per round trip makes chat feel slow: look for a distant or overloaded hop",
         );
@@ -189,10 +131,9 @@ pub fn instances(greetings: &[Greeting], arrived: Option<bool>) -> Finding {
     ids.sort_unstable();
     ids.dedup();
     match (ids.len(), arrived) {
-        (0, _) => Finding::with(
+        (0, _) => Finding::fail(
             INSTANCES,
-            Status::Fail,
-            "no probe reached an instance".into(),
+            "no probe reached an instance",
             "see the WebSocket upgrade above",
         ),
         (1, _) | (_, None) => Finding::ok(
@@ -208,9 +149,8 @@ pub fn instances(greetings: &[Greeting], arrived: Option<bool>) -> Finding {
             databases.sort_unstable();
             databases.dedup();
             if databases.len() > 1 {
-                Finding::with(
+                Finding::fail(
                     INSTANCES,
-                    Status::Fail,
                     format!(
                         "{count} instances answered, on {} different databases",
                         databases.len()
@@ -219,9 +159,8 @@ pub fn instances(greetings: &[Greeting], arrived: Option<bool>) -> Finding {
                      (SQLite cannot be shared between instances)",
                 )
             } else {
-                Finding::with(
+                Finding::fail(
                     INSTANCES,
-                    Status::Fail,
                     format!(
                         "{count} instances share a database, but a message did not cross between them"
                     ),
@@ -251,27 +190,25 @@ pub fn idle(secs: u64, silent: Idle, beating: Idle, heartbeat_ms: u64) -> Findin
             IDLE,
             format!("a silent socket stayed open for {secs} s, and one with the heartbeat too"),
         ),
-        (Idle::CutAfter(after), Idle::Survived) => Finding::with(
+        (Idle::CutAfter(after), Idle::Survived) => Finding::warn(
             IDLE,
-            Status::Warn,
             format!(
                 "a hop closes silent sockets after about {after:.0} s; Sori's heartbeat \
                  (every {heartbeat_secs:.0} s) keeps chat sockets open"
             ),
-            &format!(
+            format!(
                 "keep SORI_HEARTBEAT_MS below {:.0} s, or raise the hop's idle timeout \
                  (nginx: proxy_read_timeout)",
                 after
             ),
         ),
-        (_, Idle::CutAfter(after)) => Finding::with(
+        (_, Idle::CutAfter(after)) => Finding::fail(
             IDLE,
-            Status::Fail,
             format!(
                 "a hop closed a socket after about {after:.0} s even with Sori's heartbeat \
                  every {heartbeat_secs:.0} s: chat sockets will drop"
             ),
-            &format!(
+            format!(
                 "raise the hop's idle timeout above {heartbeat_secs:.0} s (nginx: \
                  proxy_read_timeout 75s; AWS ALB: idle timeout), or set SORI_HEARTBEAT_MS \
                  below {:.0}000",

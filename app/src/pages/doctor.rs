@@ -75,8 +75,8 @@ pub fn DoctorPage() -> impl IntoView {
                     children=|(_, finding)| {
                         let status = finding.status;
                         view! {
-                            <li class=format!("doctor-{}", status.label().to_lowercase())>
-                                <strong class="doctor-status">{status.label()}</strong>
+                            <li class=format!("doctor-{}", status.word().to_lowercase())>
+                                <strong class="doctor-status">{status.word()}</strong>
                                 " " <span class="doctor-check">{finding.check}</span>
                                 ": " <span class="doctor-detail">{finding.detail}</span>
                                 {finding.fix.map(|fix| view! { <p class="doctor-fix">"Fix: " {fix}</p> })}

@@ -6,72 +6,7 @@
 //! The texts are part of the doctor's interface (`docs/doctor.md`, other tests assert on
 //! them): change them deliberately.
 
-use serde::Serialize;
-
-/// How one check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Warn,
-    #[serde(rename = "FAIL")]
-    Fail,
-    /// Could not run, because an earlier check failed or it does not apply.
-    Skip,
-}
-
-impl Status {
-    /// The word printed in the report, padded by the caller.
-    pub fn word(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Fail => "FAIL",
-            Status::Skip => "skip",
-        }
-    }
-}
-
-/// The result of one check, as printed and as `--json` writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub check: &'static str,
-    pub status: Status,
-    pub detail: String,
-    pub fix: Option<String>,
-}
-
-impl Finding {
-    pub fn ok(check: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(check, Status::Ok, detail, None)
-    }
-
-    pub fn skip(check: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(check, Status::Skip, detail, None)
-    }
-
-    pub fn warn(check: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self::new(check, Status::Warn, detail, Some(fix.into()))
-    }
-
-    pub fn fail(check: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self::new(check, Status::Fail, detail, Some(fix.into()))
-    }
-
-    fn new(
-        check: &'static str,
-        status: Status,
-        detail: impl Into<String>,
-        fix: Option<String>,
-    ) -> Self {
-        Self {
-            check,
-            status,
-            detail: detail.into(),
-            fix,
-        }
-    }
-}
+pub use app::doctor::finding::{Finding, Status};
 
 /// The nginx directives a WebSocket needs, named in one place.
 pub const UPGRADE_FIX: &str = "in the proxy's location for /ws: proxy_http_version 1.1; \
