@@ -10,14 +10,14 @@ use crate::support::TestApp;
 use crate::support::forwarder::Forwarder;
 
 /// What one doctor run printed and how it exited.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
 }
 
 impl Run {
     /// The printed line of `check` (with its `fix:` line, if any).
-    fn line(&self, check: &str) -> String {
+    pub fn line(&self, check: &str) -> String {
         let lines: Vec<&str> = self.stdout.lines().collect();
         let index = lines
             .iter()
@@ -36,7 +36,7 @@ impl Run {
 }
 
 /// Runs `sori doctor` asynchronously (the servers share this test's runtime), bounded.
-async fn doctor(url: &str, extra: &[&str]) -> Run {
+pub async fn doctor(url: &str, extra: &[&str]) -> Run {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sori"));
     command
         .arg("doctor")

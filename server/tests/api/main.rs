@@ -11,6 +11,7 @@ mod boot;
 mod cli;
 mod crash;
 mod deploy;
+mod deploy_doctor;
 mod doctor;
 mod instances;
 mod instances_failure;
