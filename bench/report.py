@@ -36,6 +36,17 @@ def summarize(results):
     return groups
 
 
+# Runs from before bench/run.sh recorded the machine, as their RESULTS.md named it.
+KNOWN_MACHINES = {
+    "20261125T134320Z.jsonl": ", on 2 cores, AMD EPYC, Linux 6.18.44-fc-v782",
+    "20261125T165146Z.jsonl": ", on 2 cores, AMD EPYC, Linux 6.18.44-fc-v782",
+    "20261201T135626Z-instances.jsonl": ", on 2 cores, Intel(R) Xeon(R) Processor, Linux 6.18.44-fc-v857",
+    "20261201T135934Z-instances.jsonl": ", on 2 cores, Intel(R) Xeon(R) Processor, Linux 6.18.44-fc-v857",
+    "20261201T140532Z-instances.jsonl": ", on 2 cores, Intel(R) Xeon(R) Processor, Linux 6.18.44-fc-v857",
+    "20261201T150618Z-instances.jsonl": ", on 2 cores, Intel(R) Xeon(R) Processor, Linux 6.18.44-fc-v857",
+}
+
+
 def commit_of(results):
     """The commit measured, as bench/run.sh recorded it (not the one reporting)."""
     recorded = [r.get("commit") for r in results if r.get("scenario") == "meta"]
@@ -205,7 +216,9 @@ def main():
         measured = [r for r in results if r["scenario"] not in ("meta", "load")]
         file_groups = summarize(measured)
         rounds = max((len(runs) for runs in file_groups.values()), default=0)
-        sources.append(f"`{path}` (commit {commit_of(results)}, {rounds} rounds)")
+        recorded = [r.get("machine") for r in results if r.get("scenario") == "meta" and r.get("machine")]
+        on = f", on {recorded[0]}" if recorded else KNOWN_MACHINES.get(os.path.basename(path), "")
+        sources.append(f"`{path}` (commit {commit_of(results)}, {rounds} rounds{on})")
         notes = [r for r in results if r["scenario"] == "load"]
         if notes:
             others.append(f"during `{path}`, {what_else_ran(notes)}")
@@ -223,7 +236,9 @@ def main():
         "core 0 and the load generator (`sori-bench`) to core 1 with `taskset`; everything runs on "
         "loopback. `generator core` near 100 % would mean the generator, not the server, was the limit. "
         "The two-instance scenarios pin only the generator (see their section).\n")
-    say(f"Machine: {machine()}.\n")
+    say(f"Machine at report time: {machine()}. The virtual machine is not always on the same "
+        "hardware: each file above names the one it was measured on, where known; compare "
+        "numbers across files with that in mind.\n")
     if others:
         say("What else was running (recorded by bench/run.sh before each run): " + "; ".join(others) + ".\n")
 

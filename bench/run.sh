@@ -43,7 +43,8 @@ case "$mode" in
   instances) out="bench/results/$stamp-instances.jsonl" ;;
 esac
 : >"$out"
-echo "{\"scenario\":\"meta\",\"target\":\"sori\",\"commit\":\"$(git rev-parse --short HEAD)\"}" >>"$out"
+model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+echo "{\"scenario\":\"meta\",\"target\":\"sori\",\"commit\":\"$(git rev-parse --short HEAD)\",\"machine\":\"$(nproc) cores, ${model//\"/}, Linux $(uname -r)\"}" >>"$out"
 gen=(taskset -c 1 "$bin/sori-bench")
 pin=(--server-core 0 --server "$bin/sori")
 
