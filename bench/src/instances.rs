@@ -489,23 +489,8 @@ pub async fn instances_posts(args: InstancesPostsArgs) -> anyhow::Result<Report>
         let user = p % site.cookies.len();
         let (acked, failed) = (acked.clone(), failed.clone());
         tasks.push(tokio::spawn(async move {
-            let mut latencies = Latencies::default();
             // Client ids are unique per author: the poster's number in the high bits.
-            let mut n = (p as u64) << 32;
-            while Instant::now() < end {
-                let posted = Instant::now();
-                match site.post(user, room, n).await {
-                    Ok(()) => {
-                        latencies.record(posted.elapsed().as_micros() as u64);
-                        acked.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(_) => {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                n += 1;
-            }
-            latencies
+            scenario::poster(&site, user, room, (p as u64) << 32, end, &acked, &failed).await
         }));
     }
     let mut latencies = Latencies::default();

@@ -436,6 +436,36 @@ pub struct PostsArgs {
     pub seconds: u64,
 }
 
+/// One poster of a durable-posts run: posts as `user` into `room` until `end`, client ids
+/// numbered from `first` (unique per author), counting each acknowledgement or failure;
+/// returns how long each acknowledgement took.
+pub async fn poster(
+    site: &SoriSite,
+    user: usize,
+    room: RoomId,
+    first: u64,
+    end: Instant,
+    acked: &AtomicU64,
+    failed: &AtomicU64,
+) -> Latencies {
+    let mut latencies = Latencies::default();
+    let mut n = first;
+    while Instant::now() < end {
+        let posted = Instant::now();
+        match site.post(user, room, n).await {
+            Ok(()) => {
+                latencies.record(posted.elapsed().as_micros() as u64);
+                acked.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        n += 1;
+    }
+    latencies
+}
+
 /// Durable posts per second on Sori: each acknowledged only after its commit.
 pub async fn posts(args: PostsArgs) -> anyhow::Result<Report> {
     let server = process::start(&args.server)?;
@@ -452,22 +482,7 @@ pub async fn posts(args: PostsArgs) -> anyhow::Result<Report> {
     for p in 0..args.posters as u64 {
         let (site, acked, failed) = (site.clone(), acked.clone(), failed.clone());
         tasks.push(tokio::spawn(async move {
-            let mut latencies = Latencies::default();
-            let mut n = p << 32;
-            while Instant::now() < end {
-                let posted = Instant::now();
-                match site.post(0, room, n).await {
-                    Ok(()) => {
-                        latencies.record(posted.elapsed().as_micros() as u64);
-                        acked.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(_) => {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                n += 1;
-            }
-            latencies
+            poster(&site, 0, room, p << 32, end, &acked, &failed).await
         }));
     }
     let mut latencies = Latencies::default();
