@@ -1,6 +1,7 @@
 //! Layers every request passes through.
 
 use app::backend::cross_site;
+use app::backend::ingress::peer_of;
 use app::error::ApiError;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -17,8 +18,10 @@ pub async fn cross_site(State(state): State<AppState>, request: Request, next: N
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
+    let ingress = state.backend.ingress();
+    let arrival = ingress.arrival(peer_of(request.extensions()), request.headers());
     if !safe
-        && let Err(reason) = cross_site::check(request.headers(), state.backend.public_origin())
+        && let Err(reason) = cross_site::check(request.headers(), ingress.expected_origin(&arrival))
     {
         tracing::warn!(
             method = %request.method(),

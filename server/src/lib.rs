@@ -94,10 +94,10 @@ impl Application {
             config.public_origin(addr)?;
         }
         let store = store::open(&config.store).await?;
-        // What tells databases apart from outside (`/healthz`, `/ws/probe`): the instance
-        // row is written once, when the database is created.
+        // What tells databases apart from outside (`/healthz`, `/ws/probe`): a random id
+        // written once, when the database is created.
         let database = match store.instance().await {
-            Ok(instance) => instance.created_ms.to_string(),
+            Ok(instance) => instance.database_id,
             Err(error) => {
                 tracing::warn!(%error, "cannot read the instance row; /healthz names no database");
                 "unknown".to_owned()
@@ -130,8 +130,7 @@ impl Application {
             let backend = Backend::new(store, &config.backend(), &public_origin, clock);
             (backend, None)
         };
-        let probes =
-            ws::probe::Probes::new(config.probe.clone(), &config.auth.trusted_proxies, database);
+        let probes = ws::probe::Probes::new(config.probe.clone(), database);
         if let Some(bus) = &bus {
             probes.hear_from(bus);
         }

@@ -30,11 +30,11 @@ pub async fn register(
     let backend = Backend::from_context()?;
     let request = RequestContext::current()?;
     let accounts = backend.accounts();
-    let client = request.client_addr(accounts.trusted_proxies());
+    let arrival = request.arrival(backend.ingress());
     let (_, token) = accounts
-        .register(client, &username, &display_name, &password)
+        .register(arrival.client, &username, &display_name, &password)
         .await?;
-    request.set_cookie(&accounts.cookie().issue(&token));
+    request.set_cookie(&accounts.cookie(arrival.https).issue(&token));
     let next = crate::model::safe_next(next.as_deref());
     request.redirect_form_post(&next);
     Ok(next)
@@ -51,11 +51,17 @@ pub async fn sign_in(
     let backend = Backend::from_context()?;
     let request = RequestContext::current()?;
     let accounts = backend.accounts();
-    let client = request.client_addr(accounts.trusted_proxies());
+    let arrival = request.arrival(backend.ingress());
     let (_, token) = accounts
-        .sign_in(client, &username, &password, request.headers())
+        .sign_in(
+            arrival.client,
+            &username,
+            &password,
+            request.headers(),
+            arrival.https,
+        )
         .await?;
-    request.set_cookie(&accounts.cookie().issue(&token));
+    request.set_cookie(&accounts.cookie(arrival.https).issue(&token));
     let next = crate::model::safe_next(next.as_deref());
     request.redirect_form_post(&next);
     Ok(next)
@@ -70,7 +76,7 @@ pub async fn sign_out() -> Result<String, ApiError> {
     if let Some(user) = backend.current_user().await? {
         backend.accounts().sign_out(&user).await?;
     }
-    request.set_cookie(&backend.accounts().cookie().clear());
+    request.set_cookie(&backend.session_cookie(&request).clear());
     request.redirect_form_post("/");
     Ok("/".to_owned())
 }
@@ -82,7 +88,7 @@ pub async fn sign_out_everywhere() -> Result<String, ApiError> {
     let (backend, user) = Backend::signed_in().await?;
     let request = RequestContext::current()?;
     backend.accounts().sign_out_everywhere(&user).await?;
-    request.set_cookie(&backend.accounts().cookie().clear());
+    request.set_cookie(&backend.session_cookie(&request).clear());
     request.redirect_form_post("/login");
     Ok("/login".to_owned())
 }
@@ -120,7 +126,7 @@ pub async fn delete_account(current_password: String) -> Result<String, ApiError
         .accounts()
         .delete_account(&user, &current_password)
         .await?;
-    request.set_cookie(&backend.accounts().cookie().clear());
+    request.set_cookie(&backend.session_cookie(&request).clear());
     request.redirect_form_post("/");
     Ok("/".to_owned())
 }

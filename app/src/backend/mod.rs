@@ -27,6 +27,7 @@ pub mod client_addr;
 pub mod clock;
 pub mod cross_site;
 pub mod hub;
+pub mod ingress;
 pub mod instance_id;
 pub mod internal_error;
 pub mod messages;
@@ -46,10 +47,12 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::model::{RoomId, StatusReport};
+use auth::SessionCookie;
 use auth::{Accounts, AuthConfig, CurrentUser};
 use bus::Ends;
 use clock::Clock;
 use hub::{Hub, HubLimits, RealtimeConfig};
+use ingress::Ingress;
 use instance_id::InstanceId;
 use messages::{Messages, MessagesConfig};
 use presence::ShareQueue;
@@ -71,7 +74,7 @@ pub struct Backend {
     hub: Arc<Hub>,
     revocations: Arc<Revocations>,
     realtime: Arc<RealtimeConfig>,
-    public_origin: Arc<str>,
+    ingress: Arc<Ingress>,
     instance: InstanceId,
     /// Present when the store is shared with other instances.
     relay: Option<Arc<Relay>>,
@@ -155,7 +158,6 @@ impl Backend {
                 store.clone(),
                 revocations.clone(),
                 &config.auth,
-                public_origin,
                 clock.clone(),
             )),
             messages: Arc::new(Messages::new(
@@ -171,7 +173,10 @@ impl Backend {
             revocations: revocations.clone(),
             realtime: Arc::new(config.realtime.clone()),
             store,
-            public_origin: public_origin.into(),
+            ingress: Arc::new(Ingress::new(
+                public_origin,
+                config.auth.trusted_proxies.clone(),
+            )),
             instance: roster
                 .as_ref()
                 .map_or_else(InstanceId::random, |roster| roster.instance()),
@@ -264,9 +269,20 @@ impl Backend {
         }
     }
 
-    /// The origin browsers use to reach this server, e.g. `https://chat.example.org`.
+    /// The origin browsers use to reach this server, e.g. `https://chat.example.org`, as
+    /// configured (an https request expects it on https, see [`Ingress`]).
     pub fn public_origin(&self) -> &str {
-        &self.public_origin
+        self.ingress.public_origin()
+    }
+
+    /// How requests reach this server: the public origin and the trusted proxies.
+    pub fn ingress(&self) -> &Ingress {
+        &self.ingress
+    }
+
+    /// The session cookie for the request being served (`Secure` and `__Host-` if https).
+    pub fn session_cookie(&self, request: &RequestContext) -> SessionCookie {
+        self.accounts.cookie(request.arrival(&self.ingress).https)
     }
 
     /// Who is making the request being served, if anyone is signed in. When the session's
@@ -280,12 +296,13 @@ impl Backend {
 
     async fn look_up_user(&self) -> Result<Option<CurrentUser>, ApiError> {
         let request = RequestContext::current()?;
-        let Some(found) = self.accounts.authenticate(request.headers()).await? else {
+        let https = request.arrival(&self.ingress).https;
+        let Some(found) = self.accounts.authenticate(request.headers(), https).await? else {
             return Ok(None);
         };
-        let token = self.accounts.cookie().read(request.headers());
-        if let Some(token) = token.filter(|_| found.refreshed) {
-            request.set_cookie(&self.accounts.cookie().reissue(token));
+        let cookie = self.accounts.cookie(https);
+        if let Some(token) = cookie.read(request.headers()).filter(|_| found.refreshed) {
+            request.set_cookie(&cookie.reissue(token));
         }
         Ok(Some(found.user))
     }

@@ -3,15 +3,12 @@
 //! context; this wraps both so services get plain values (headers, client address) and
 //! server functions can set cookies and redirect.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
-use axum::extract::ConnectInfo;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, header};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
-use super::client_addr::{IpNet, client_addr};
+use super::ingress::{Arrival, Ingress, peer_of};
 use crate::error::ApiError;
 
 pub struct RequestContext {
@@ -36,14 +33,10 @@ impl RequestContext {
         &self.parts.headers
     }
 
-    /// The client's address, resolved through trusted proxies.
-    pub fn client_addr(&self, trusted: &[IpNet]) -> IpAddr {
-        let peer = self
-            .parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-        client_addr(peer, &self.parts.headers, trusted)
+    /// How the request reached Sori: the client's address and whether it is https, resolved
+    /// through trusted proxies.
+    pub fn arrival(&self, ingress: &Ingress) -> Arrival {
+        ingress.arrival(peer_of(&self.parts.extensions), &self.parts.headers)
     }
 
     /// Adds a `Set-Cookie` header to the response.

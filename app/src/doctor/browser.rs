@@ -25,18 +25,27 @@ mod live {
 
     use super::Finding;
     use crate::doctor::verdicts::{self, Greeting, Idle};
-    use crate::protocol::probe::{ProbeClientFrame, ProbeServerFrame, ProbeToken};
+    use crate::protocol::probe::{ProbeClientFrame, ProbeRefusal, ProbeServerFrame, ProbeToken};
 
     /// How long a probe may take to open and say hello, or to answer one request.
     const ANSWER: Duration = Duration::from_secs(5);
-    /// Probes opened to find a second instance (each new socket may land on another).
-    const INSTANCE_TRIES: usize = 6;
+    /// Probes opened to find a second instance (each new socket may land on another). A run
+    /// opens this many plus three, within Sori's default burst of 12 per address.
+    const INSTANCE_TRIES: usize = 4;
     /// How long a published probe may take to arrive on the other instance.
     const CROSSING: Duration = Duration::from_secs(5);
 
     struct Probe {
         socket: WebSocket,
         greeting: Greeting,
+    }
+
+    /// Why no probe opened.
+    enum Unopened {
+        /// Sori said no: too many probes from this address for now.
+        RateLimited { retry_after_secs: u64 },
+        /// The socket did not open, or said no hello.
+        Failed,
     }
 
     fn origin() -> String {
@@ -90,9 +99,12 @@ mod live {
     }
 
     /// Opens a probe and reads its hello.
-    async fn open() -> Option<Probe> {
-        let mut socket = WebSocket::open(&probe_url()).ok()?;
-        match next_frame(&mut socket, ANSWER).await? {
+    async fn open() -> Result<Probe, Unopened> {
+        let mut socket = WebSocket::open(&probe_url()).map_err(|_| Unopened::Failed)?;
+        match next_frame(&mut socket, ANSWER)
+            .await
+            .ok_or(Unopened::Failed)?
+        {
             ProbeServerFrame::Hello {
                 instance,
                 database,
@@ -103,7 +115,7 @@ mod live {
                 proxy_trusted,
                 peer,
                 ..
-            } => Some(Probe {
+            } => Ok(Probe {
                 socket,
                 greeting: Greeting {
                     instance,
@@ -116,14 +128,24 @@ mod live {
                     heartbeat_ms,
                 },
             }),
-            _ => None,
+            ProbeServerFrame::Refused {
+                reason: ProbeRefusal::RateLimited { retry_after_secs },
+            } => Err(Unopened::RateLimited { retry_after_secs }),
+            _ => Err(Unopened::Failed),
         }
     }
 
     pub async fn run_checks(idle_secs: u64, report: impl Fn(Finding)) {
-        let Some(mut first) = open().await else {
-            report(verdicts::upgrade(None));
-            return;
+        let mut first = match open().await {
+            Ok(probe) => probe,
+            Err(Unopened::RateLimited { retry_after_secs }) => {
+                report(verdicts::rate_limited(verdicts::UPGRADE, retry_after_secs));
+                return;
+            }
+            Err(Unopened::Failed) => {
+                report(verdicts::upgrade(None));
+                return;
+            }
         };
         report(verdicts::upgrade(Some(&first.greeting)));
         report(verdicts::secure(&origin(), &first.greeting));
@@ -168,7 +190,7 @@ mod live {
         let mut greetings = vec![first.greeting.clone()];
         let mut other = None;
         for _ in 1..INSTANCE_TRIES {
-            let Some(probe) = open().await else { break };
+            let Ok(probe) = open().await else { break };
             greetings.push(probe.greeting.clone());
             if probe.greeting.instance != first.greeting.instance {
                 other = Some(probe);
@@ -208,9 +230,13 @@ mod live {
 
     /// Asks the probe to idle for `secs` (silent, or with the server's heartbeat) and
     /// reports whether it stayed open until the server said it was awake.
-    async fn idle(probe: Option<Probe>, secs: u64, heartbeat: bool) -> Idle {
-        let Some(mut probe) = probe else {
-            return Idle::CutAfter(0.0);
+    async fn idle(probe: Result<Probe, Unopened>, secs: u64, heartbeat: bool) -> Idle {
+        let mut probe = match probe {
+            Ok(probe) => probe,
+            Err(Unopened::RateLimited { retry_after_secs }) => {
+                return Idle::RateLimited { retry_after_secs };
+            }
+            Err(Unopened::Failed) => return Idle::CutAfter(0.0),
         };
         let started = now_ms();
         if !send(

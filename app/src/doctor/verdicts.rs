@@ -75,10 +75,12 @@ pub fn secure(page_origin: &str, greeting: &Greeting) -> Finding {
         return Finding::ok(SECURE, "wss, and Sori sees the request as https");
     }
     match (&greeting.forwarded_proto, greeting.proxy_trusted) {
-        (Some(_), false) => Finding::warn(
+        (Some(_), false) => Finding::fail(
             SECURE,
             format!(
-                "the proxy at {} says https, but Sori does not trust it",
+                "the proxy at {} says https, but Sori does not trust it: it ignores the \
+                 forwarded scheme and client address (every client shares the proxy's rate \
+                 limits)",
                 greeting.peer
             ),
             format!(
@@ -93,6 +95,28 @@ pub fn secure(page_origin: &str, greeting: &Greeting) -> Finding {
              SORI_TRUSTED_PROXIES",
         ),
     }
+}
+
+/// A check that could not run because Sori refused more probes from this address: neither
+/// the proxy's fault nor Sori's, so a warning with the wait, never a FAIL with a wrong fix.
+pub fn rate_limited(check: &'static str, retry_after_secs: u64) -> Finding {
+    Finding::warn(
+        check,
+        "not checked: Sori refused more probes from this address for now (too many checks \
+         in a row, or many people behind one address)",
+        format!(
+            "run the checks again in {retry_after_secs} s (the bound is SORI_PROBE_BURST and \
+             SORI_PROBE_INTERVAL_MS; behind a proxy, SORI_TRUSTED_PROXIES gives each person \
+             their own)"
+        ),
+    )
+}
+
+/// A heartbeat, in milliseconds, safely below a hop's idle cut after `after_secs` seconds:
+/// a second less, and never below one second.
+fn below_ms(after_secs: f64) -> u64 {
+    // A cut is at most a few minutes: the float fits a u64 exactly.
+    ((after_secs.floor() - 1.0).max(1.0) * 1000.0) as u64
 }
 
 /// The round trip: the milliseconds each echo took.
@@ -179,6 +203,8 @@ pub enum Idle {
     Survived,
     /// It was closed after this many seconds.
     CutAfter(f64),
+    /// Sori refused to open it: this address ran too many checks; retry after this long.
+    RateLimited { retry_after_secs: u64 },
 }
 
 /// Idle survival: a probe on which the server stayed silent for `secs`, and one on which it
@@ -186,6 +212,8 @@ pub enum Idle {
 pub fn idle(secs: u64, silent: Idle, beating: Idle, heartbeat_ms: u64) -> Finding {
     let heartbeat_secs = heartbeat_ms as f64 / 1000.0;
     match (silent, beating) {
+        (Idle::RateLimited { retry_after_secs }, _)
+        | (_, Idle::RateLimited { retry_after_secs }) => rate_limited(IDLE, retry_after_secs),
         (Idle::Survived, Idle::Survived) => Finding::ok(
             IDLE,
             format!("a silent socket stayed open for {secs} s, and one with the heartbeat too"),
@@ -197,9 +225,9 @@ pub fn idle(secs: u64, silent: Idle, beating: Idle, heartbeat_ms: u64) -> Findin
                  (every {heartbeat_secs:.0} s) keeps chat sockets open"
             ),
             format!(
-                "keep SORI_HEARTBEAT_MS below {:.0} s, or raise the hop's idle timeout \
-                 (nginx: proxy_read_timeout)",
-                after
+                "keep SORI_HEARTBEAT_MS below {} (milliseconds), or raise the hop's idle \
+                 timeout (nginx: proxy_read_timeout)",
+                below_ms(after)
             ),
         ),
         (_, Idle::CutAfter(after)) => Finding::fail(
@@ -210,9 +238,9 @@ pub fn idle(secs: u64, silent: Idle, beating: Idle, heartbeat_ms: u64) -> Findin
             ),
             format!(
                 "raise the hop's idle timeout above {heartbeat_secs:.0} s (nginx: \
-                 proxy_read_timeout 75s; AWS ALB: idle timeout), or set SORI_HEARTBEAT_MS \
-                 below {:.0}000",
-                after.floor().max(1.0) - 1.0
+                 proxy_read_timeout 1h; AWS ALB: idle timeout), or set SORI_HEARTBEAT_MS \
+                 below {}",
+                below_ms(after)
             ),
         ),
     }
@@ -263,7 +291,7 @@ mod tests {
             ..good.clone()
         };
         let finding = secure("https://chat.example.org", &untrusted);
-        assert_eq!(finding.status, Status::Warn);
+        assert_eq!(finding.status, Status::Fail);
         assert!(finding.fix.unwrap().contains("SORI_TRUSTED_PROXIES"));
 
         let unforwarded = Greeting {
@@ -311,6 +339,25 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_limited_idle_check_warns_with_the_wait_instead_of_blaming_a_hop() {
+        let limited = Idle::RateLimited {
+            retry_after_secs: 20,
+        };
+        let finding = idle(75, limited, Idle::Survived, 20_000);
+        assert_eq!(finding.status, Status::Warn);
+        assert!(
+            finding.detail.starts_with("not checked"),
+            "{}",
+            finding.detail
+        );
+        let fix = finding.fix.unwrap();
+        assert!(
+            fix.contains("in 20 s") && !fix.contains("proxy_read_timeout"),
+            "{fix}"
+        );
+    }
+
+    #[test]
     fn a_hop_that_cuts_idle_sockets_warns_or_fails_by_the_heartbeat() {
         let fine = idle(75, Idle::Survived, Idle::Survived, 20_000);
         assert_eq!(fine.status, Status::Ok);
@@ -321,8 +368,13 @@ mod tests {
         assert_eq!(failed.status, Status::Fail);
         let fix = failed.fix.unwrap();
         assert!(
-            fix.contains("proxy_read_timeout") && fix.contains("SORI_HEARTBEAT_MS"),
+            fix.contains("proxy_read_timeout") && fix.contains("SORI_HEARTBEAT_MS below 4000"),
             "{fix}"
+        );
+        let warned_fix = warned.fix.unwrap();
+        assert!(
+            warned_fix.contains("SORI_HEARTBEAT_MS below 59000 (milliseconds)"),
+            "{warned_fix}"
         );
     }
 }

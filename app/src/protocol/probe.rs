@@ -84,11 +84,16 @@ pub enum ProbeServerFrame {
         time_ms: i64,
         /// The chat socket's heartbeat interval (`SORI_HEARTBEAT_MS`).
         heartbeat_ms: u64,
-        /// `SORI_PUBLIC_ORIGIN` (or its default).
+        /// The origin Sori expects from a browser making this request: `SORI_PUBLIC_ORIGIN`
+        /// (or its default), on `https` when the request counts as https.
         public_origin: String,
-        /// The scheme as Sori judges the request: `X-Forwarded-Proto` from a trusted proxy,
+        /// The scheme the request arrived with: `X-Forwarded-Proto` from a trusted proxy,
         /// else the socket's own.
         seen_scheme: Scheme,
+        /// Whether this request would get the `Secure`, `__Host-` session cookie: by an https
+        /// `SORI_PUBLIC_ORIGIN`, or by a trusted proxy's `X-Forwarded-Proto: https`.
+        #[serde(default)]
+        secure_cookie: bool,
         /// The raw `X-Forwarded-Proto`, trusted or not.
         forwarded_proto: Option<String>,
         /// Whether the TCP peer is in `SORI_TRUSTED_PROXIES`.
@@ -166,6 +171,7 @@ mod tests {
                 heartbeat_ms: 20_000,
                 public_origin: "https://chat.example.org".into(),
                 seen_scheme: Scheme::Https,
+                secure_cookie: true,
                 forwarded_proto: Some("https".into()),
                 proxy_trusted: true,
                 peer: "10.0.0.2".into(),
@@ -173,7 +179,8 @@ mod tests {
             },
             json!({"type": "hello", "instance": "i1", "database": "d1", "time_ms": 5,
                    "heartbeat_ms": 20000, "public_origin": "https://chat.example.org",
-                   "seen_scheme": "https", "forwarded_proto": "https", "proxy_trusted": true,
+                   "seen_scheme": "https", "secure_cookie": true,
+                   "forwarded_proto": "https", "proxy_trusted": true,
                    "peer": "10.0.0.2", "lifetime_ms": 200000}),
         );
         golden(

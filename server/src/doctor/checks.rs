@@ -77,10 +77,14 @@ pub fn upgrade(answer: &UpgradeAnswer) -> Finding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemeSeen {
     pub url_is_https: bool,
+    /// A trusted proxy said `X-Forwarded-Proto: https`.
     pub seen_https: bool,
+    /// Sori would set the `Secure`, `__Host-` cookie on this request.
+    pub secure_cookie: bool,
     pub forwarded_proto: Option<String>,
     pub proxy_trusted: bool,
     pub peer: String,
+    /// The origin Sori expects for this request.
     pub public_origin: String,
 }
 
@@ -92,12 +96,40 @@ pub fn scheme(seen: &SchemeSeen) -> Finding {
             "http URL: browsers use ws:// and cookies are not Secure (use https in production)",
         );
     }
-    if seen.public_origin.starts_with("http://") {
+    let untrusted_https = seen
+        .forwarded_proto
+        .as_deref()
+        .is_some_and(|proto| proto.trim_start().to_ascii_lowercase().starts_with("https"))
+        && !seen.proxy_trusted;
+    if untrusted_https {
+        // The proxy says what it saw, and Sori ignores it: the scheme and, worse, the
+        // client's address (every client then shares the proxy's rate limits).
+        let cookies = if seen.secure_cookie {
+            "Secure cookies rest on SORI_PUBLIC_ORIGIN alone"
+        } else {
+            "cookies are not Secure"
+        };
         return Finding::fail(
             CHECK,
             format!(
-                "the URL is https but SORI_PUBLIC_ORIGIN is {}: cookies are not Secure and \
-                 browsers' https Origin is refused",
+                "X-Forwarded-Proto https arrives from {}, which is not a trusted proxy, so \
+                 Sori ignores it and X-Forwarded-For: {cookies}, and every client shares the \
+                 proxy's rate limits",
+                seen.peer
+            ),
+            format!(
+                "set SORI_TRUSTED_PROXIES={} (the proxy's address)",
+                seen.peer
+            ),
+        );
+    }
+    if !seen.secure_cookie {
+        // Neither the public origin nor a trusted proxy makes the request https.
+        return Finding::fail(
+            CHECK,
+            format!(
+                "the URL is https but Sori sees plain http and expects {}: cookies are not \
+                 Secure and browsers' https Origin is refused",
                 seen.public_origin
             ),
             "set SORI_PUBLIC_ORIGIN to the https origin",
@@ -106,29 +138,17 @@ pub fn scheme(seen: &SchemeSeen) -> Finding {
     if seen.seen_https {
         return Finding::ok(
             CHECK,
-            "wss:// used; Sori sees the request as https (X-Forwarded-Proto from a trusted proxy)",
+            "wss:// used; Sori sees the request as https (X-Forwarded-Proto from a trusted \
+             proxy) and sets Secure, __Host- cookies",
         );
     }
-    match (&seen.forwarded_proto, seen.proxy_trusted) {
-        (Some(proto), false) => Finding::warn(
-            CHECK,
-            format!(
-                "X-Forwarded-Proto {proto} arrives from {}, which is not a trusted proxy, so \
-                 Sori sees plain http",
-                seen.peer
-            ),
-            format!(
-                "set SORI_TRUSTED_PROXIES={} (the proxy's address)",
-                seen.peer
-            ),
-        ),
-        _ => Finding::warn(
-            CHECK,
-            "wss:// used, but no X-Forwarded-Proto reaches Sori, so it sees plain http",
-            "in the proxy: proxy_set_header X-Forwarded-Proto $scheme; and list the proxy in \
-             SORI_TRUSTED_PROXIES",
-        ),
-    }
+    Finding::warn(
+        CHECK,
+        "wss:// used, but no X-Forwarded-Proto reaches Sori from a trusted proxy: cookies are \
+         Secure only by SORI_PUBLIC_ORIGIN",
+        "in the proxy: proxy_set_header X-Forwarded-Proto $scheme; and list the proxy in \
+         SORI_TRUSTED_PROXIES",
+    )
 }
 
 /// The origin check: what Sori expects, what the URL is, and whether a foreign origin was
@@ -298,6 +318,7 @@ mod tests {
         SchemeSeen {
             url_is_https: true,
             seen_https,
+            secure_cookie: true,
             forwarded_proto: proto.map(str::to_owned),
             proxy_trusted: trusted,
             peer: "10.0.0.5".into(),
@@ -360,8 +381,9 @@ mod tests {
     #[test]
     fn a_forwarded_proto_from_an_untrusted_peer_names_trusted_proxies_and_the_peer() {
         let finding = scheme(&https(false, Some("https"), false));
-        assert_eq!(finding.status, Status::Warn);
+        assert_eq!(finding.status, Status::Fail);
         assert!(finding.detail.contains("10.0.0.5"));
+        assert!(finding.detail.contains("rest on SORI_PUBLIC_ORIGIN alone"));
         assert_eq!(
             finding.fix.as_deref(),
             Some("set SORI_TRUSTED_PROXIES=10.0.0.5 (the proxy's address)")
@@ -381,12 +403,29 @@ mod tests {
     }
 
     #[test]
-    fn an_http_public_origin_behind_an_https_url_fails_naming_the_setting() {
-        let mut seen = https(true, Some("https"), true);
+    fn an_https_url_that_sori_takes_for_plain_http_fails_naming_the_setting() {
+        let mut seen = https(false, None, true);
+        seen.secure_cookie = false;
         seen.public_origin = "http://chat.example.org".into();
         let finding = scheme(&seen);
         assert_eq!(finding.status, Status::Fail);
-        assert!(finding.fix.unwrap().contains("SORI_PUBLIC_ORIGIN"));
+        assert!(finding.detail.contains("http://chat.example.org"));
+        assert_eq!(
+            finding.fix.as_deref(),
+            Some("set SORI_PUBLIC_ORIGIN to the https origin")
+        );
+        // An https forwarded by a proxy Sori does not trust: trusting it is the fix.
+        let mut seen = https(false, Some("https"), false);
+        seen.secure_cookie = false;
+        let finding = scheme(&seen);
+        assert_eq!(finding.status, Status::Fail);
+        assert!(finding.detail.contains("cookies are not Secure"));
+        assert!(
+            finding
+                .fix
+                .unwrap()
+                .starts_with("set SORI_TRUSTED_PROXIES=10.0.0.5")
+        );
     }
 
     #[test]

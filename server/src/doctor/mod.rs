@@ -180,6 +180,7 @@ async fn diagnose(args: &DoctorArgs, report: &mut Report) {
         Ok(ProbeServerFrame::Hello {
             public_origin,
             seen_scheme,
+            secure_cookie,
             forwarded_proto,
             proxy_trusted,
             peer,
@@ -188,6 +189,7 @@ async fn diagnose(args: &DoctorArgs, report: &mut Report) {
         }) => Hello {
             public_origin,
             seen_https: seen_scheme == Scheme::Https,
+            secure_cookie,
             forwarded_proto,
             proxy_trusted,
             peer,
@@ -221,6 +223,7 @@ async fn diagnose(args: &DoctorArgs, report: &mut Report) {
     report.add(checks::scheme(&SchemeSeen {
         url_is_https: target.https,
         seen_https: hello.seen_https,
+        secure_cookie: hello.secure_cookie,
         forwarded_proto: hello.forwarded_proto.clone(),
         proxy_trusted: hello.proxy_trusted,
         peer: hello.peer.clone(),
@@ -249,6 +252,7 @@ async fn diagnose(args: &DoctorArgs, report: &mut Report) {
 struct Hello {
     public_origin: String,
     seen_https: bool,
+    secure_cookie: bool,
     forwarded_proto: Option<String>,
     proxy_trusted: bool,
     peer: String,
@@ -299,6 +303,11 @@ async fn tls(dialer: &Dialer, report: &mut Report) -> bool {
 /// `/healthz` over a fresh connection with this Host: its JSON, or what went wrong.
 async fn healthz(dialer: &Dialer, host: &str) -> Result<serde_json::Value, String> {
     let (mut stream, _) = dialer.dial().await.map_err(|error| error.to_string())?;
+    let redirect_to_https = |answer: &http::Answer| {
+        let location = answer.header("location")?;
+        (matches!(answer.status, 301 | 302 | 307 | 308) && location.starts_with("https://"))
+            .then(|| location.to_owned())
+    };
     let answer = http::get(
         &mut stream,
         "/healthz",
@@ -309,6 +318,12 @@ async fn healthz(dialer: &Dialer, host: &str) -> Result<serde_json::Value, Strin
     let body = http::body(&mut stream, &answer)
         .await
         .map_err(|error| error.to_string())?;
+    if let Some(location) = redirect_to_https(&answer) {
+        return Err(format!(
+            "answered {} to {location}: this is the http side; run the doctor on the https URL",
+            answer.status
+        ));
+    }
     if answer.status != 200 {
         return Err(format!("answered {}", answer.status));
     }
@@ -494,7 +509,12 @@ async fn instances(
 }
 
 async fn delivered(publisher: &mut Probe, listener: &mut Probe) -> bool {
-    let token = format!("doctor-{}", now_ms());
+    // Random (two 64-bit ids in hex), so nobody else's probe can listen for or fake it.
+    let token = format!(
+        "doctor-{}{}",
+        app::backend::instance_id::InstanceId::random(),
+        app::backend::instance_id::InstanceId::random()
+    );
     // Digits, letters and '-': always a valid token.
     let Some(token) = ProbeToken::parse(&token) else {
         return false;

@@ -10,12 +10,15 @@ use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::checks::{Idle, UpgradeAnswer};
 use super::http::{self, HttpError};
 use super::net::{Dialer, NetError, STEP_TIMEOUT, Stream};
+
+/// The largest probe frame the doctor reads.
+const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 pub const PATH: &str = "/ws/probe";
 
@@ -91,7 +94,13 @@ pub async fn upgrade(dialer: &Dialer, origin: &str) -> Result<Upgrade, ProbeErro
             None,
         ));
     }
-    let ws = WebSocketStream::from_partially_read(stream, answer.rest, Role::Client, None).await;
+    // Probe frames are a few hundred bytes; a server sending megabytes is not read into
+    // memory (tungstenite's default would allow 64 MiB).
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES));
+    let ws =
+        WebSocketStream::from_partially_read(stream, answer.rest, Role::Client, Some(config)).await;
     Ok(Upgrade::Open(Box::new(Probe { ws })))
 }
 

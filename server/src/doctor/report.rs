@@ -56,15 +56,60 @@ impl Report {
 
 /// One finding as printed: the status padded to 4, the check to 16, then the detail; a
 /// `fix:` line under it, indented to the check's column.
+///
+/// Details quote what the server sent (headers, close reasons, frames); their control
+/// characters are escaped, so a hostile server can neither move the terminal's cursor nor
+/// forge a line of its own.
 pub fn line(finding: &Finding) -> String {
     let mut line = format!(
         "{:<4}  {:<16} {}",
         finding.status.word(),
         finding.check,
-        finding.detail
+        printable(&finding.detail)
     );
     if let Some(fix) = &finding.fix {
-        line.push_str(&format!("\n      fix: {fix}"));
+        line.push_str(&format!("\n      fix: {}", printable(fix)));
     }
     line
+}
+
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_servers_control_characters_cannot_forge_a_line_or_move_the_cursor() {
+        let finding = Finding::fail(
+            "wss",
+            "closed: \u{1b}[2K\rok    wss\nok    origin",
+            "see \u{7}",
+        );
+        let printed = line(&finding);
+        assert_eq!(printed.lines().count(), 2, "{printed}");
+        assert!(
+            !printed.contains('\u{1b}') && !printed.contains('\r'),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("\\u{1b}[2K\\rok    wss\\nok    origin"),
+            "{printed}"
+        );
+        assert!(printed.ends_with("fix: see \\u{7}"), "{printed}");
+    }
 }

@@ -15,11 +15,12 @@ use app::backend::auth::CurrentUser;
 use app::backend::cross_site;
 use app::error::ApiError;
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::{HeaderMap, StatusCode};
+use std::net::SocketAddr;
 
 use crate::state::AppState;
 
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn upgrade(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     user: Result<CurrentUser, ApiError>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
@@ -43,16 +45,18 @@ async fn upgrade(
         Ok(user) => user,
         Err(error) => return error.into_response(),
     };
+    let ingress = state.backend.ingress();
+    let expected = ingress.expected_origin(&ingress.arrival(peer.ip(), &headers));
     let origin_ok = headers.get(http::header::ORIGIN).is_some()
-        && cross_site::check(&headers, state.backend.public_origin()).is_ok();
+        && cross_site::check(&headers, expected).is_ok();
     if !origin_ok {
         let found = headers
             .get(http::header::ORIGIN)
             .and_then(|origin| origin.to_str().ok())
             .unwrap_or("(none)");
         tracing::warn!(
-            origin = found,
-            expected = state.backend.public_origin(),
+            origin = ?found,
+            expected,
             user = %user.user.id,
             "refused a WebSocket upgrade from a foreign origin"
         );

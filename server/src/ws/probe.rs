@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::backend::bus::Bus;
-use app::backend::client_addr::{IpNet, client_addr};
 use app::backend::cross_site;
 use app::backend::rate_limit::{Limited, RateLimiter};
 use app::protocol::close::Reason;
@@ -45,6 +44,21 @@ pub const MARKER: &str = "x-sori-probe";
 /// Tokens one socket may listen for at once.
 const TOKENS_PER_SOCKET: usize = 8;
 
+/// Tokens one socket may publish in its life: a doctor's run publishes one. Each publish is
+/// a `pg_notify` on the bus every instance listens to, beside chat hints and revocations,
+/// so an anonymous socket must not be able to loop on it.
+const PUBLISHES_PER_SOCKET: u32 = 4;
+
+/// Publishes this instance passes to the bus per [`PUBLISH_WINDOW`], from all probe sockets
+/// together: what bounds many sockets publishing at once.
+const PUBLISHES_PER_WINDOW: u32 = 20;
+const PUBLISH_WINDOW: Duration = Duration::from_secs(10);
+
+/// How long one write to a probe socket may take. A client that does not read fills the TCP
+/// buffers, and a write without a bound would then wait for ever, past the socket's
+/// lifetime (the deadline is only looked at between writes).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Probe frames are a few hundred bytes; nothing larger is read.
 const MAX_FRAME_BYTES: usize = 4 * 1024;
 
@@ -57,21 +71,24 @@ pub type Arrival = (ProbeToken, String);
 pub struct Probes {
     config: ProbeConfig,
     limiter: Arc<RateLimiter>,
-    trusted: Arc<[IpNet]>,
+    /// Bounds the publishes of all probe sockets together.
+    publishes: Arc<RateLimiter>,
     /// Identifies the database (also in `/healthz`).
     pub database: Arc<str>,
     board: broadcast::Sender<Arrival>,
 }
 
 impl Probes {
-    pub fn new(config: ProbeConfig, trusted: &[IpNet], database: String) -> Self {
+    pub fn new(config: ProbeConfig, database: String) -> Self {
         let window = Duration::from_millis(config.interval_ms.saturating_mul(config.burst.into()));
-        let limiter = RateLimiter::new(config.burst, window, app::backend::clock::Clock::system());
+        let clock = app::backend::clock::Clock::system();
+        let limiter = RateLimiter::new(config.burst, window, clock.clone());
+        let publishes = RateLimiter::new(PUBLISHES_PER_WINDOW, PUBLISH_WINDOW, clock);
         let (board, _) = broadcast::channel(app::backend::bus::PROBE_QUEUE);
         Self {
             config,
             limiter: Arc::new(limiter),
-            trusted: trusted.into(),
+            publishes: Arc::new(publishes),
             database: database.into(),
             board,
         }
@@ -104,7 +121,9 @@ pub async fn upgrade(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let probes = state.probes.clone();
-    let public_origin = state.backend.public_origin().to_owned();
+    let ingress = state.backend.ingress();
+    let arrival = ingress.arrival(peer.ip(), &headers);
+    let public_origin = ingress.expected_origin(&arrival).to_owned();
     let origin_ok = headers.get(http::header::ORIGIN).is_some()
         && cross_site::check(&headers, &public_origin).is_ok();
     if !origin_ok {
@@ -129,8 +148,6 @@ pub async fn upgrade(
             return marked("no-upgrade", (StatusCode::UPGRADE_REQUIRED, Json(body)));
         }
     };
-    let proxy_trusted = probes.trusted.iter().any(|net| net.contains(peer.ip()));
-    let client = client_addr(peer.ip(), &headers, &probes.trusted);
     let forwarded_proto = header_text(&headers, "x-forwarded-proto");
     let hello = ProbeServerFrame::Hello {
         instance: state.backend.instance().to_string(),
@@ -138,21 +155,28 @@ pub async fn upgrade(
         time_ms: now_ms(),
         heartbeat_ms: state.backend.realtime().heartbeat_ms,
         public_origin,
-        seen_scheme: seen_scheme(proxy_trusted, forwarded_proto.as_deref()),
+        seen_scheme: if arrival.forwarded_https {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        },
+        secure_cookie: arrival.https,
         forwarded_proto,
-        proxy_trusted,
+        proxy_trusted: arrival.proxy_trusted,
         peer: peer.ip().to_string(),
         lifetime_ms: probes.config.lifetime_ms,
     };
-    let admitted = probes.limiter.check(&[&client.to_string()]).await;
+    let admitted = probes.limiter.check(&[&arrival.client.to_string()]).await;
     let socket = Socket {
         probes,
         bus: state.bus.clone(),
         instance: state.backend.instance().to_string(),
         heartbeat_ms: state.backend.realtime().heartbeat_ms,
         shutdown: state.shutdown.clone(),
+        published: 0,
     };
     let response = upgrade
+        .read_buffer_size(MAX_FRAME_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |ws| async move {
@@ -162,19 +186,6 @@ pub async fn upgrade(
             }
         });
     marked("ok", response)
-}
-
-/// The scheme as Sori judges the request: the forwarded one from a trusted proxy (its
-/// first value: the one the client used), else the socket's own, which is plain HTTP.
-fn seen_scheme(proxy_trusted: bool, forwarded_proto: Option<&str>) -> Scheme {
-    let forwarded = forwarded_proto
-        .filter(|_| proxy_trusted)
-        .and_then(|value| value.split(',').next())
-        .map(str::trim);
-    match forwarded {
-        Some(proto) if proto.eq_ignore_ascii_case("https") => Scheme::Https,
-        _ => Scheme::Http,
-    }
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -200,16 +211,20 @@ fn now_ms() -> i64 {
 
 /// Over the rate: the refusal is a frame, since a browser cannot read an upgrade's status.
 async fn refuse_rate(mut ws: WebSocket, limited: Limited) {
+    let refusal = rate_limited(limited);
+    // The client may already be gone; there is nobody else to tell.
+    let _ = send(&mut ws, frame(&refusal)).await;
+    let _ = send(&mut ws, close(REFUSED)).await;
+}
+
+fn rate_limited(limited: Limited) -> ProbeServerFrame {
     let retry_after_secs = match limited {
         Limited::Wait(secs) => secs,
         Limited::Unavailable => 1,
     };
-    let refusal = ProbeServerFrame::Refused {
+    ProbeServerFrame::Refused {
         reason: ProbeRefusal::RateLimited { retry_after_secs },
-    };
-    // The client may already be gone; there is nobody else to tell.
-    let _ = ws.send(frame(&refusal)).await;
-    let _ = ws.send(close(REFUSED)).await;
+    }
 }
 
 /// Completes once shutdown starts (never, if the sender is gone: then nothing stops us).
@@ -217,6 +232,17 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
     // The guard `wait_for` returns is not `Send`: drop it here, not across the caller's await.
     if shutdown.wait_for(|stopping| *stopping).await.is_err() {
         std::future::pending::<()>().await;
+    }
+}
+
+/// Writes one message, within [`WRITE_TIMEOUT`]; a client that does not read in time is
+/// treated as gone.
+async fn send(ws: &mut WebSocket, message: Message) -> Result<(), axum::Error> {
+    match tokio::time::timeout(WRITE_TIMEOUT, ws.send(message)).await {
+        Ok(sent) => sent,
+        Err(_) => Err(axum::Error::new(
+            "the client did not read within the write timeout",
+        )),
     }
 }
 
@@ -242,6 +268,8 @@ struct Socket {
     /// The chat socket's heartbeat, which an idle with `heartbeat` imitates.
     heartbeat_ms: u64,
     shutdown: watch::Receiver<bool>,
+    /// Publishes this socket made so far.
+    published: u32,
 }
 
 /// How a socket ends: with a close frame of ours, or because the peer left.
@@ -253,10 +281,16 @@ enum End {
 impl Socket {
     async fn run(mut self, mut ws: WebSocket, hello: ProbeServerFrame) {
         let deadline = Instant::now() + Duration::from_millis(self.probes.config.lifetime_ms);
-        let end = self.serve(&mut ws, hello, deadline).await;
-        if let End::Close(reason) = end {
+        // The hard bound: whatever a write is waiting for, the socket is dropped (and its
+        // connection closed) one write timeout after its lifetime.
+        let served = tokio::time::timeout_at(
+            deadline + WRITE_TIMEOUT,
+            self.serve(&mut ws, hello, deadline),
+        )
+        .await;
+        if let Ok(End::Close(reason)) = served {
             // The peer may be gone already; the socket ends either way.
-            let _ = ws.send(close(reason)).await;
+            let _ = send(&mut ws, close(reason)).await;
         }
     }
 
@@ -266,7 +300,7 @@ impl Socket {
         hello: ProbeServerFrame,
         deadline: Instant,
     ) -> End {
-        if ws.send(frame(&hello)).await.is_err() {
+        if send(ws, frame(&hello)).await.is_err() {
             return End::PeerGone;
         }
         let mut arrivals = self.probes.board.subscribe();
@@ -278,7 +312,7 @@ impl Socket {
                 () = stopping(&mut shutdown) => return End::Close(Reason::RESTARTING),
                 arrival = arrivals.recv() => match arrival {
                     Ok((token, from)) if listening.contains(&token) => {
-                        ws.send(frame(&ProbeServerFrame::Arrived { token, from })).await
+                        send(ws, frame(&ProbeServerFrame::Arrived { token, from })).await
                     }
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => Ok(()),
                     // The board lives as long as the server's state; it does not close.
@@ -295,7 +329,7 @@ impl Socket {
                     };
                     let Some(request) = request else {
                         let refusal = ProbeServerFrame::Refused { reason: ProbeRefusal::BadFrame };
-                        let _ = ws.send(frame(&refusal)).await;
+                        let _ = send(ws, frame(&refusal)).await;
                         return End::Close(REFUSED);
                     };
                     match self.answer(ws, request, deadline, &mut listening).await {
@@ -326,7 +360,7 @@ impl Socket {
                     sent_ms,
                     time_ms: now_ms(),
                 };
-                ws.send(frame(&echo)).await?;
+                send(ws, frame(&echo)).await?;
             }
             ProbeClientFrame::Idle { secs, heartbeat } => {
                 let wanted = Duration::from_secs(secs);
@@ -336,7 +370,7 @@ impl Socket {
                     let refusal = ProbeServerFrame::Refused {
                         reason: ProbeRefusal::TooLong { lifetime_ms },
                     };
-                    ws.send(frame(&refusal)).await?;
+                    send(ws, frame(&refusal)).await?;
                     return Ok(None);
                 }
                 let started = Instant::now();
@@ -344,22 +378,32 @@ impl Socket {
                     return Ok(Some(end));
                 }
                 let after_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                ws.send(frame(&ProbeServerFrame::Awake { after_ms }))
-                    .await?;
+                send(ws, frame(&ProbeServerFrame::Awake { after_ms })).await?;
             }
             ProbeClientFrame::Listen { token } => {
                 if listening.len() >= TOKENS_PER_SOCKET && !listening.contains(&token) {
                     let refusal = ProbeServerFrame::Refused {
                         reason: ProbeRefusal::BadFrame,
                     };
-                    ws.send(frame(&refusal)).await?;
+                    send(ws, frame(&refusal)).await?;
                     return Ok(Some(End::Close(REFUSED)));
                 }
                 listening.insert(token.clone());
-                ws.send(frame(&ProbeServerFrame::Listening { token }))
-                    .await?;
+                send(ws, frame(&ProbeServerFrame::Listening { token })).await?;
             }
             ProbeClientFrame::Publish { token } => {
+                self.published += 1;
+                if self.published > PUBLISHES_PER_SOCKET {
+                    let refusal = ProbeServerFrame::Refused {
+                        reason: ProbeRefusal::BadFrame,
+                    };
+                    send(ws, frame(&refusal)).await?;
+                    return Ok(Some(End::Close(REFUSED)));
+                }
+                if let Err(limited) = self.probes.publishes.check(&["all"]).await {
+                    send(ws, frame(&rate_limited(limited))).await?;
+                    return Ok(None);
+                }
                 // Sockets here hear it at once; the bus ignores its own notifications.
                 let _ = self
                     .probes
@@ -396,7 +440,7 @@ impl Socket {
                     if Instant::now() >= until {
                         return Ok(None);
                     }
-                    ws.send(Message::Ping(Default::default())).await?;
+                    send(ws, Message::Ping(Default::default())).await?;
                     next_ping += every;
                 }
                 () = stopping(&mut self.shutdown) => {
@@ -409,19 +453,5 @@ impl Socket {
                 },
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_forwarded_scheme_counts_only_from_a_trusted_proxy() {
-        assert_eq!(seen_scheme(true, Some("https")), Scheme::Https);
-        assert_eq!(seen_scheme(true, Some("HTTPS, http")), Scheme::Https);
-        assert_eq!(seen_scheme(false, Some("https")), Scheme::Http);
-        assert_eq!(seen_scheme(true, Some("http")), Scheme::Http);
-        assert_eq!(seen_scheme(true, None), Scheme::Http);
     }
 }

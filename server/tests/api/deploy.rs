@@ -16,9 +16,10 @@ use serde_json::Value;
 use crate::support::browser::Browser;
 use crate::support::chat::{PASSWORD, next_message, post, room_with, subscribe, uuid};
 use crate::support::proxy::{
-    self, Deployment, SIGN_UPS_PER_ADDRESS, nginx_with_separate_databases,
-    nginx_with_short_read_timeout, nginx_with_static_page_at_ws, nginx_with_wrong_public_origin,
-    nginx_without_trusted_proxies, nginx_without_upgrade_headers, shipped_caddy, shipped_nginx,
+    self, Deployment, SIGN_UPS_PER_ADDRESS, nginx_with_http_public_origin,
+    nginx_with_separate_databases, nginx_with_short_read_timeout, nginx_with_static_page_at_ws,
+    nginx_with_wrong_public_origin, nginx_without_trusted_proxies, nginx_without_upgrade_headers,
+    shipped_caddy, shipped_nginx,
 };
 use crate::support::socket::Socket;
 
@@ -103,6 +104,17 @@ async fn a_wss_upgrade_through_the_shipped_nginx_gets_a_hello_and_the_session_is
     let minji = person(&deployment, "minji").await;
     let cookie = minji.cookie.clone().expect("a session cookie");
     assert!(cookie.starts_with("__Host-"), "{cookie}");
+    let _socket = greeted_socket(&deployment, &minji).await;
+}
+
+#[tokio::test]
+async fn through_the_trusted_nginx_forwarded_https_makes_the_session_secure_even_with_an_http_public_origin()
+ {
+    let deployment = nginx_with_http_public_origin().await;
+    let minji = person(&deployment, "minji").await;
+    let cookie = minji.cookie.clone().expect("a session cookie");
+    assert!(cookie.starts_with("__Host-"), "{cookie}");
+    // The socket from the https page's origin is accepted: Sori expects https origins.
     let _socket = greeted_socket(&deployment, &minji).await;
 }
 

@@ -1,14 +1,13 @@
 //! `sori doctor`, the real binary, against the shipped proxy configurations and the broken
 //! set-ups of the deployment issue (`support::proxy` builds each from the shipped files,
 //! with only its marked lines changed): the shipped ones pass with no FAIL, and each broken
-//! one gives the FAIL (or, for an untrusted proxy, the warning) that names its fix, with the
-//! exit status to match.
+//! one gives the FAIL that names its fix, with the exit status to match.
 
 use crate::doctor::{Run, doctor};
 use crate::support::proxy::{
-    Deployment, nginx_with_separate_databases, nginx_with_short_read_timeout,
-    nginx_with_static_page_at_ws, nginx_with_wrong_public_origin, nginx_without_trusted_proxies,
-    nginx_without_upgrade_headers, shipped_caddy, shipped_nginx,
+    Deployment, nginx_with_http_public_origin, nginx_with_separate_databases,
+    nginx_with_short_read_timeout, nginx_with_static_page_at_ws, nginx_with_wrong_public_origin,
+    nginx_without_trusted_proxies, nginx_without_upgrade_headers, shipped_caddy, shipped_nginx,
 };
 
 async fn examine(deployment: &Deployment, extra: &[&str]) -> Run {
@@ -57,6 +56,15 @@ async fn the_shipped_caddyfile_passes() {
 }
 
 #[tokio::test]
+async fn an_http_public_origin_behind_a_trusted_nginx_saying_https_passes() {
+    let deployment = nginx_with_http_public_origin().await;
+    let run = examine(&deployment, &[]).await;
+    assert_no_fail(&run);
+    let line = run.line("wss");
+    assert!(line.starts_with("ok"), "{line}");
+}
+
+#[tokio::test]
 async fn nginx_without_the_upgrade_headers_fails_naming_them() {
     let deployment = nginx_without_upgrade_headers().await;
     let run = examine(&deployment, &[]).await;
@@ -95,12 +103,10 @@ async fn two_instances_on_separate_databases_fail_naming_database_url() {
 }
 
 #[tokio::test]
-async fn tls_at_nginx_without_the_proxy_trusted_warns_naming_sori_trusted_proxies() {
+async fn tls_at_nginx_without_the_proxy_trusted_fails_naming_sori_trusted_proxies() {
     let deployment = nginx_without_trusted_proxies().await;
     let run = examine(&deployment, &[]).await;
-    let line = run.line("wss");
-    assert!(line.starts_with("warn"), "{line}\n{}", run.stdout);
-    assert!(line.contains("SORI_TRUSTED_PROXIES"), "{line}");
+    assert_fails(&run, "wss", "cookies", "SORI_TRUSTED_PROXIES=127.0.0.1");
 }
 
 #[tokio::test]

@@ -240,11 +240,26 @@ async fn a_hop_cutting_silent_sockets_while_the_heartbeat_survives_warns_naming_
     assert_eq!(run.code, Some(0), "{}", run.stdout);
     let idle = run.line("idle");
     assert!(
-        idle.starts_with("warn  idle             a hop closes silent sockets after 1 s"),
+        idle.starts_with("warn  idle             a hop closes silent sockets after "),
         "{idle}"
     );
+    // The hop cuts at 1.2 s; a loaded machine may see the close a little later.
+    let after = cut_after_secs(&idle);
+    assert!((1..=2).contains(&after), "{idle}");
     assert!(idle.contains("proxy_read_timeout"), "{idle}");
-    assert!(idle.contains("keep SORI_HEARTBEAT_MS below 1000"), "{idle}");
+    assert!(
+        idle.contains(&format!("keep SORI_HEARTBEAT_MS below {}", after * 1000)),
+        "{idle}"
+    );
+}
+
+/// The `N` of "after N s" in a doctor line.
+fn cut_after_secs(line: &str) -> u64 {
+    let (_, rest) = line.split_once(" after ").expect("an \"after N s\"");
+    let number: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    number
+        .parse()
+        .unwrap_or_else(|_| panic!("no seconds in {line}"))
 }
 
 #[tokio::test]
@@ -252,7 +267,15 @@ async fn a_hop_cutting_sockets_despite_the_heartbeat_fails() {
     let run = idle_behind_a_read_timeout(20_000).await;
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     let idle = run.line("idle");
-    assert!(idle.starts_with("FAIL  idle             a hop closes sockets after 1 s even with the heartbeat every 20 s"), "{idle}");
+    assert!(
+        idle.starts_with("FAIL  idle             a hop closes sockets after "),
+        "{idle}"
+    );
+    assert!((1..=2).contains(&cut_after_secs(&idle)), "{idle}");
+    assert!(
+        idle.contains("even with the heartbeat every 20 s"),
+        "{idle}"
+    );
     assert!(
         idle.contains("fix: raise the proxy's idle timeout (nginx proxy_read_timeout"),
         "{idle}"

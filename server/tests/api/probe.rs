@@ -133,12 +133,20 @@ async fn a_trusted_proxys_forwarded_scheme_is_believed_and_an_untrusted_ones_is_
         let mut request = format!("ws://{}/ws/probe", app.addr)
             .into_client_request()
             .unwrap();
+        // Behind a trusted proxy saying https, the page (and its Origin) is on https.
+        let origin = if trusted {
+            app.origin().replacen("http://", "https://", 1)
+        } else {
+            app.origin()
+        };
         let headers = request.headers_mut();
-        headers.insert("origin", HeaderValue::from_str(&app.origin()).unwrap());
+        headers.insert("origin", HeaderValue::from_str(&origin).unwrap());
         headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
         let (mut probe, _) = tokio_tungstenite::connect_async(request).await.unwrap();
         let ProbeServerFrame::Hello {
             seen_scheme,
+            secure_cookie,
+            public_origin,
             forwarded_proto,
             proxy_trusted,
             ..
@@ -147,6 +155,8 @@ async fn a_trusted_proxys_forwarded_scheme_is_believed_and_an_untrusted_ones_is_
             panic!("no hello");
         };
         assert_eq!(seen_scheme, scheme);
+        assert_eq!(secure_cookie, trusted);
+        assert_eq!(public_origin, origin, "the origin expected of this request");
         assert_eq!(forwarded_proto.as_deref(), Some("https"));
         assert_eq!(proxy_trusted, trusted);
     }
@@ -360,4 +370,91 @@ async fn a_published_token_crosses_to_another_instance_on_one_postgresql() {
         panic!("no hello");
     };
     assert_eq!(database, second_database, "one database, one id");
+}
+
+#[tokio::test]
+async fn a_socket_publishes_a_few_tokens_at_most() {
+    let app = TestApp::spawn().await;
+    let mut publisher = open(&app, &app.origin()).await.unwrap();
+    next_frame(&mut publisher).await;
+    // Four publishes pass (a doctor's run makes one); the fifth ends the socket.
+    for n in 0..5 {
+        send(
+            &mut publisher,
+            &ProbeClientFrame::Publish {
+                token: token(&format!("t{n}")),
+            },
+        )
+        .await;
+    }
+    assert_eq!(
+        next_frame(&mut publisher).await,
+        ProbeServerFrame::Refused {
+            reason: ProbeRefusal::BadFrame
+        }
+    );
+    let Some(Message::Close(Some(close))) = next_message(&mut publisher).await else {
+        panic!("no close after the refusal");
+    };
+    assert_eq!(u16::from(close.code), 1008);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_soon_after_the_lifetime() {
+    let app = TestApp::spawn_with(|config| config.probe.lifetime_ms = 4_000).await;
+    // A tiny receive buffer: the server's answers back up after a few kilobytes.
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(2048).unwrap();
+    let stream = tcp.connect(app.addr).await.unwrap();
+    let mut request = format!("ws://{}/ws/probe", app.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", HeaderValue::from_str(&app.origin()).unwrap());
+    let (mut probe, _) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .expect("the probe opens");
+    let opened = tokio::time::Instant::now();
+    // Echo requests, never reading the answers, until the server stops reading them: it is
+    // then stuck writing to us.
+    let echo = serde_json::to_string(&ProbeClientFrame::Echo { n: 1, sent_ms: 0 }).unwrap();
+    let mut stalled = false;
+    for _ in 0..1_000_000 {
+        let sent = tokio::time::timeout(
+            Duration::from_secs(1),
+            probe.send(Message::Text(echo.clone().into())),
+        )
+        .await;
+        match sent {
+            Ok(Ok(())) => {}
+            // Blocked for a second: the server is not reading.
+            Err(_) => {
+                stalled = true;
+                break;
+            }
+            Ok(Err(error)) => panic!("the probe failed before it stalled: {error}"),
+        }
+        if opened.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+    }
+    assert!(
+        stalled,
+        "the server never stopped reading within its lifetime"
+    );
+    // Past the lifetime (4 s) and the write timeout (5 s), with room to spare.
+    tokio::time::sleep_until(opened + Duration::from_secs(11)).await;
+    // Still not reading: the server has dropped the socket by now, with our requests unread
+    // in its buffer, so the kernel reset the connection and a write fails at once. Had the
+    // server stayed stuck writing to us, the connection would still be up, its window shut:
+    // the write would only find no room (WouldBlock).
+    let written = probe.get_ref().try_write(b"x");
+    assert!(
+        matches!(&written, Err(error) if matches!(
+            error.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        )),
+        "the connection is still open: {written:?}"
+    );
 }

@@ -62,7 +62,12 @@ where
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         let backend = Backend::from_ref(state);
-        let found = backend.accounts().authenticate(&parts.headers).await?;
+        let peer = crate::backend::ingress::peer_of(&parts.extensions);
+        let https = backend.ingress().arrival(peer, &parts.headers).https;
+        let found = backend
+            .accounts()
+            .authenticate(&parts.headers, https)
+            .await?;
         Ok(found.map(|authenticated| authenticated.user))
     }
 }

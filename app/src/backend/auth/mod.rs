@@ -80,13 +80,12 @@ pub struct Accounts {
     /// Told when sessions end, so the user's sockets close with them on every instance.
     revocations: Arc<Revocations>,
     hasher: PasswordHasher,
-    cookie: SessionCookie,
+    cookie_max_age_secs: u64,
     clock: Clock,
     idle_ms: i64,
     refresh_ms: i64,
     sign_in_limit: RateLimiter,
     sign_up_limit: RateLimiter,
-    trusted_proxies: Vec<IpNet>,
 }
 
 impl Accounts {
@@ -94,7 +93,6 @@ impl Accounts {
         store: Arc<dyn Store>,
         revocations: Arc<Revocations>,
         config: &AuthConfig,
-        public_origin: &str,
         clock: Clock,
     ) -> Self {
         let idle = Duration::from_secs(config.session_idle_secs);
@@ -116,22 +114,18 @@ impl Accounts {
             store,
             revocations,
             hasher: PasswordHasher::new(config.password_hash_concurrency),
-            cookie: SessionCookie::new(public_origin, config.session_idle_secs),
+            cookie_max_age_secs: config.session_idle_secs,
             idle_ms: millis(idle),
             refresh_ms: millis(Duration::from_secs(config.session_refresh_secs)),
             sign_in_limit,
             sign_up_limit,
-            trusted_proxies: config.trusted_proxies.clone(),
             clock,
         }
     }
 
-    pub fn cookie(&self) -> &SessionCookie {
-        &self.cookie
-    }
-
-    pub fn trusted_proxies(&self) -> &[IpNet] {
-        &self.trusted_proxies
+    /// The session cookie for a request that is `https` or not (see [`crate::backend::ingress`]).
+    pub fn cookie(&self, https: bool) -> SessionCookie {
+        SessionCookie::new(https, self.cookie_max_age_secs)
     }
 
     /// Creates an account and signs it in. The first account becomes the server admin.
@@ -176,6 +170,7 @@ impl Accounts {
         username: &str,
         password: &str,
         previous: &HeaderMap,
+        https: bool,
     ) -> Result<(UserView, SessionToken), ApiError> {
         let key = username.trim().to_ascii_lowercase();
         self.sign_in_limit
@@ -199,7 +194,7 @@ impl Accounts {
             tracing::info!(%client, "sign-in failed");
             return Err(ApiError::WrongCredentials);
         };
-        if let Some(old) = self.cookie.read(previous) {
+        if let Some(old) = self.cookie(https).read(previous) {
             self.store
                 .delete_session(&session::hash_token(old))
                 .await
@@ -215,8 +210,9 @@ impl Accounts {
     pub async fn authenticate(
         &self,
         headers: &HeaderMap,
+        https: bool,
     ) -> Result<Option<Authenticated>, ApiError> {
-        let Some(token) = self.cookie.read(headers) else {
+        let Some(token) = self.cookie(https).read(headers) else {
             return Ok(None);
         };
         let token = session::hash_token(token);

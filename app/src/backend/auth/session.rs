@@ -1,7 +1,8 @@
 //! Session tokens and the cookie that carries them.
 //!
 //! A token is 256 random bits, sent to the browser once in an `HttpOnly`, `SameSite=Lax`
-//! cookie (`Secure` with the `__Host-` prefix when Sori is served over https). Only its
+//! cookie (`Secure` with the `__Host-` prefix on a request that is https, as
+//! [`crate::backend::ingress`] judges it). Only its
 //! SHA-256 is stored, so a leaked database signs nobody in.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -36,8 +37,10 @@ pub fn hash_token(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// How the session cookie is named and flagged, decided once from the public origin.
-#[derive(Debug, Clone)]
+/// How the session cookie is named and flagged on one request: an https request gets the
+/// `Secure`, `__Host-` cookie, and reads only that one, so a cookie set over plain http (by a
+/// network attacker, say) is never taken for it.
+#[derive(Debug, Clone, Copy)]
 pub struct SessionCookie {
     name: &'static str,
     secure: bool,
@@ -45,8 +48,7 @@ pub struct SessionCookie {
 }
 
 impl SessionCookie {
-    pub fn new(public_origin: &str, max_age_secs: u64) -> Self {
-        let secure = public_origin.starts_with("https://");
+    pub fn new(secure: bool, max_age_secs: u64) -> Self {
         Self {
             // The `__Host-` prefix makes browsers insist on Secure, Path=/ and no Domain, so a
             // sibling subdomain cannot plant or overwrite the cookie.
@@ -116,7 +118,7 @@ mod tests {
 
     #[test]
     fn over_http_the_cookie_is_httponly_and_lax() {
-        let cookie = SessionCookie::new("http://127.0.0.1:3000", 60);
+        let cookie = SessionCookie::new(false, 60);
         let token = SessionToken::generate();
         let header = cookie.issue(&token);
         assert!(header.starts_with("sori_session="), "{header}");
@@ -127,7 +129,7 @@ mod tests {
 
     #[test]
     fn over_https_the_cookie_is_secure_with_the_host_prefix() {
-        let cookie = SessionCookie::new("https://chat.example.org", 60);
+        let cookie = SessionCookie::new(true, 60);
         let header = cookie.issue(&SessionToken::generate());
         assert!(header.starts_with("__Host-sori_session="), "{header}");
         assert!(header.contains("; Secure"));
@@ -136,7 +138,7 @@ mod tests {
 
     #[test]
     fn the_token_is_read_back_from_a_cookie_header() {
-        let cookie = SessionCookie::new("http://x", 60);
+        let cookie = SessionCookie::new(false, 60);
         let mut headers = HeaderMap::new();
         headers.insert(
             http::header::COOKIE,
@@ -148,8 +150,23 @@ mod tests {
     }
 
     #[test]
+    fn an_https_request_reads_only_the_secure_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::COOKIE,
+            "sori_session=plain; __Host-sori_session=secure"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(SessionCookie::new(true, 60).read(&headers), Some("secure"));
+        assert_eq!(SessionCookie::new(false, 60).read(&headers), Some("plain"));
+        headers.insert(http::header::COOKIE, "sori_session=plain".parse().unwrap());
+        assert_eq!(SessionCookie::new(true, 60).read(&headers), None);
+    }
+
+    #[test]
     fn clearing_expires_the_cookie_at_once() {
-        let cookie = SessionCookie::new("http://x", 60);
+        let cookie = SessionCookie::new(false, 60);
         assert!(cookie.clear().contains("Max-Age=0"));
     }
 }

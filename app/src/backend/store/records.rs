@@ -138,4 +138,6 @@ pub enum Change<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
     pub created_ms: i64,
+    /// Random, written once with the database: what tells two databases apart.
+    pub database_id: String,
 }

@@ -282,6 +282,9 @@ struct Setup {
     wrong_origin: Option<&'static str>,
     /// `SORI_TRUSTED_PROXIES` naming loopback, where the proxy connects from.
     trust_the_proxy: bool,
+    /// `SORI_PUBLIC_ORIGIN` written as the URL with `http://`: only the proxy's
+    /// `X-Forwarded-Proto` says the request is https.
+    origin_on_http: bool,
 }
 
 const SHIPPED: Setup = Setup {
@@ -289,6 +292,7 @@ const SHIPPED: Setup = Setup {
     nginx_breaks: &[],
     wrong_origin: None,
     trust_the_proxy: true,
+    origin_on_http: false,
 };
 
 /// The shipped nginx in front of two instances on one PostgreSQL database.
@@ -311,7 +315,7 @@ pub async fn nginx_without_upgrade_headers() -> Deployment {
 /// Broken 2: nginx cuts a socket after 5 s without a byte from Sori (heartbeat: 20 s).
 pub async fn nginx_with_short_read_timeout() -> Deployment {
     start_nginx(Setup {
-        nginx_breaks: &[("proxy_read_timeout 75s;", "proxy_read_timeout 5s;")],
+        nginx_breaks: &[("proxy_read_timeout 1h;", "proxy_read_timeout 5s;")],
         ..SHIPPED
     })
     .await
@@ -321,6 +325,17 @@ pub async fn nginx_with_short_read_timeout() -> Deployment {
 pub async fn nginx_with_wrong_public_origin() -> Deployment {
     start_nginx(Setup {
         wrong_origin: Some("https://chat.example.org"),
+        ..SHIPPED
+    })
+    .await
+}
+
+/// Not broken: TLS ends at the trusted nginx, and `SORI_PUBLIC_ORIGIN` is written with
+/// `http://`; nginx's `X-Forwarded-Proto https` makes the requests https. One instance.
+pub async fn nginx_with_http_public_origin() -> Deployment {
+    start_nginx(Setup {
+        instances: Instances::SharedPostgres(1),
+        origin_on_http: true,
         ..SHIPPED
     })
     .await
@@ -501,14 +516,26 @@ fn nginx_site(shipped: &str, https: u16, http: u16, upstreams: &[String], ca: &T
 
 /// The main configuration around the site file, everything it writes kept in `dir`. One
 /// process (`master_process off`): strict round robin, and nothing left if it is killed.
-fn nginx_main(dir: &Path) -> String {
+fn nginx_main(dir: &Path, https: u16, http: u16, ca: &TestCa) -> String {
     let dir = dir.display();
+    // Another site on the same ports, loaded first as Debian's sites-enabled/default would
+    // be: without the shipped `default_server`, nginx would answer an unknown Host (an IP
+    // address) with this one, so the health check test can fail.
+    let other_site = format!(
+        "    server {{\n        listen 127.0.0.1:{http};\n        listen 127.0.0.1:{https} ssl;\n\
+         \x20       server_name other.example;\n\
+         \x20       ssl_certificate {};\n        ssl_certificate_key {};\n\
+         \x20       return 404 \"another site\\n\";\n    }}\n",
+        ca.certificate_file().display(),
+        ca.key_file().display()
+    );
     format!(
         "daemon off;\nmaster_process off;\nworker_processes 1;\npid {dir}/nginx.pid;\n\
          error_log {dir}/error.log notice;\nevents {{ worker_connections 512; }}\n\
          http {{\n    access_log {dir}/access.log;\n    client_body_temp_path {dir}/client_body;\n\
          \x20   proxy_temp_path {dir}/proxy;\n    fastcgi_temp_path {dir}/fastcgi;\n\
          \x20   uwsgi_temp_path {dir}/uwsgi;\n    scgi_temp_path {dir}/scgi;\n\
+         {other_site}\
          \x20   include {dir}/sori.conf;\n}}\n"
     )
 }
@@ -537,7 +564,8 @@ async fn start_nginx(setup: Setup) -> Deployment {
         }
         std::fs::write(dir.path().join("sori.conf"), site).expect("the site is written");
         let main = dir.path().join("nginx.conf");
-        std::fs::write(&main, nginx_main(dir.path())).expect("the configuration is written");
+        std::fs::write(&main, nginx_main(dir.path(), https, http, &ca))
+            .expect("the configuration is written");
         let log = dir.path().join("error.log");
         let child = Command::new(NGINX)
             .arg("-p")
@@ -590,7 +618,11 @@ where
 }
 
 async fn spawn_instances(setup: Setup, url: &str) -> (Option<ScratchDatabase>, Vec<TestApp>) {
-    let origin = setup.wrong_origin.unwrap_or(url).to_owned();
+    let origin = match setup.wrong_origin {
+        Some(wrong) => wrong.to_owned(),
+        None if setup.origin_on_http => url.replacen("https://", "http://", 1),
+        None => url.to_owned(),
+    };
     let adjust = |config: &mut Config| {
         config.public_origin = Some(origin.clone());
         if setup.trust_the_proxy {

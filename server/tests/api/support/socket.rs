@@ -52,6 +52,24 @@ impl Socket {
                 .headers_mut()
                 .insert("origin", HeaderValue::from_str(origin).unwrap());
         }
+        Self::connect(request, tls).await
+    }
+
+    /// Like [`Socket::open_url`], as if through a trusted proxy that ended TLS: with
+    /// `X-Forwarded-Proto: https`.
+    pub async fn open_forwarded_https(url: &str, cookie: &str, origin: &str) -> Result<Self, u16> {
+        let mut request = url.into_client_request().unwrap();
+        let headers = request.headers_mut();
+        headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
+        headers.insert("origin", HeaderValue::from_str(origin).unwrap());
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        Self::connect(request, None).await
+    }
+
+    async fn connect(
+        request: tokio_tungstenite::tungstenite::handshake::client::Request,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<Self, u16> {
         let connector = tls.map(Connector::Rustls);
         let connecting =
             tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector);

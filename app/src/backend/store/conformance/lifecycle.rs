@@ -10,6 +10,7 @@ pub(crate) async fn a_store_answers_pings_and_keeps_one_instance_row(store: &dyn
         "written at initialisation, in Unix milliseconds: {}",
         first.created_ms
     );
+    assert_eq!(first.database_id.len(), 32, "128 random bits in hex");
     assert_eq!(store.instance().await.unwrap(), first);
 }
 

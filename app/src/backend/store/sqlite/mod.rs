@@ -100,10 +100,14 @@ impl Store for SqliteStore {
     }
 
     async fn instance(&self) -> Result<Instance, StoreError> {
-        let created_ms: i64 = sqlx::query_scalar("SELECT created_at FROM instance WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(Instance { created_ms })
+        let (created_ms, database_id): (i64, String) =
+            sqlx::query_as("SELECT created_at, database_id FROM instance WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Instance {
+            created_ms,
+            database_id,
+        })
     }
 
     async fn close(&self) {
