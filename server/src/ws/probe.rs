@@ -128,7 +128,9 @@ pub async fn upgrade(
         && cross_site::check(&headers, &public_origin).is_ok();
     if !origin_ok {
         let found = header_text(&headers, http::header::ORIGIN.as_str());
-        tracing::info!(origin = ?found, "refused a probe from a foreign origin");
+        // Debug, not info: anyone may send these, before any rate limit, and the doctor
+        // sends one on purpose; a log line each would let them flood the journal.
+        tracing::debug!(origin = ?found, "refused a probe from a foreign origin");
         let body = json!({ "error": "foreign_origin", "origin": found, "expected": public_origin });
         return marked("foreign-origin", (StatusCode::FORBIDDEN, Json(body)));
     }
