@@ -40,6 +40,8 @@ pub mod api;
 pub mod backend;
 mod components;
 pub mod doctor;
+#[cfg(all(test, feature = "ssr"))]
+mod edge_properties;
 pub mod error;
 pub mod model;
 mod pages;

@@ -8,8 +8,8 @@
 
 mod accounts;
 mod boot;
+mod chaos;
 mod cli;
-mod crash;
 mod deploy;
 mod deploy_doctor;
 mod doctor;

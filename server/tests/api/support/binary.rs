@@ -1,4 +1,4 @@
-//! The real `sori` binary as a child process, for the tests that kill it (`crash`, and
+//! The real `sori` binary as a child process, for the tests that kill it (`chaos`, and
 //! `instances_failure`, which kills one of two instances): a `TestApp` runs inside the test
 //! process, where SIGKILL cannot reach it alone.
 //!
