@@ -10,7 +10,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: run test setup setup-test build fmt lint unit smoke e2e watch fanout bench bench-instances chaos
+.PHONY: run test setup setup-test build fmt lint unit smoke e2e watch fanout bench bench-instances chaos fuzz
 
 run: setup build
 	./target/release/sori
@@ -81,3 +81,15 @@ CHAOS_TRIALS ?= 100
 chaos: setup-test
 	SORI_CHAOS_TRIALS=$(CHAOS_TRIALS) scripts/with-postgres.sh cargo test -p server \
 		--features app/ssr --test api -- chaos:: --nocapture
+
+# cargo-fuzz targets for the decoders at the edge (app/fuzz: socket frames, form fields and
+# next paths), FUZZ_SECONDS each, on nightly with libFuzzer (no sanitizer: the code under test
+# is safe Rust, and a panic is what is looked for). Prints each target's executions; a crash
+# leaves its input in app/fuzz/artifacts/ and fails the run.
+FUZZ_SECONDS ?= 120
+fuzz:
+	scripts/setup.sh --fuzz
+	cd app && for target in client_frame form_fields; do \
+		cargo +nightly fuzz run --sanitizer none $$target -- -max_total_time=$(FUZZ_SECONDS) \
+			-max_len=4096 2>&1 | tee fuzz/$$target.log | grep -E '^(Done|==|INFO: Seed)' ; \
+	done

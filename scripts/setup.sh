@@ -4,6 +4,7 @@
 #
 #   scripts/setup.sh          toolchain for building and serving (wasm target, cargo-leptos,
 #                             wasm-bindgen CLI, npm packages incl. wasm-opt)
+#   scripts/setup.sh --fuzz   also the nightly toolchain and cargo-fuzz, for `make fuzz`
 #   scripts/setup.sh --test   also Chromium and the Playwright packages for the end-to-end suite,
 #                             PostgreSQL for the store's tests (scripts/with-postgres.sh), and
 #                             nginx for the end-to-end test of two instances behind a balancer,
@@ -16,6 +17,8 @@ WASM_BINDGEN_VERSION=0.2.130
 
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
+want_fuzz=0
+[ "${1:-}" = "--fuzz" ] && want_fuzz=1
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
@@ -134,6 +137,19 @@ if [ "$want_test" = 1 ]; then
     else
       say "${missing[*]} missing and this is not root: run 'sudo apt-get install ${missing[*]}'"; exit 1
     fi
+  fi
+fi
+
+# `make fuzz` only: libFuzzer's instrumentation needs a nightly compiler.
+CARGO_FUZZ_VERSION=0.13.2
+if [ "$want_fuzz" = 1 ]; then
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    say "installing the nightly toolchain for cargo-fuzz"
+    rustup toolchain install nightly --profile minimal
+  fi
+  if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
   fi
 fi
 
