@@ -82,6 +82,11 @@ pub mod close {
             code: TOO_BIG,
             text: "frame too large",
         };
+        /// The socket sent frames faster than its budget (`SORI_FRAMES_PER_SECOND`).
+        pub const TOO_MANY_FRAMES: Self = Self {
+            code: POLICY,
+            text: "too many frames",
+        };
     }
 }
 
@@ -644,6 +649,7 @@ mod tests {
                 "too many malformed frames",
             ),
             (Reason::FRAME_TOO_LARGE, 1009, "frame too large"),
+            (Reason::TOO_MANY_FRAMES, 1008, "too many frames"),
         ];
         for (reason, code, text) in reasons {
             assert_eq!((reason.code, reason.text), (code, text));

@@ -25,6 +25,7 @@ use futures_util::SinkExt;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::frame_budget::FrameBudget;
 use super::subscriptions::Subscriptions;
 
 /// Most frames written before one flush: batching writes saves a syscall per frame under
@@ -82,6 +83,11 @@ pub async fn run(
         hub: subscription,
         subscriptions: Subscriptions::default(),
         malformed: 0,
+        budget: FrameBudget::new(
+            backend.realtime().frames_per_second,
+            backend.realtime().frame_burst,
+            Instant::now(),
+        ),
     };
     let ending = connection.serve(shutdown).await;
     backend.hub().disconnect(id);
@@ -124,6 +130,8 @@ struct Connection {
     hub: Subscription,
     subscriptions: Subscriptions,
     malformed: u32,
+    /// Frames this socket may still send (see [`FrameBudget`]).
+    budget: FrameBudget,
 }
 
 impl Connection {
@@ -193,7 +201,14 @@ impl Connection {
         received: Option<Result<Message, axum::Error>>,
         malformed_limit: u32,
     ) -> Result<Flow, Gone> {
-        match inbound(received).ok_or(Gone)? {
+        let inbound = inbound(received).ok_or(Gone)?;
+        if matches!(inbound, Inbound::Frame(_) | Inbound::Malformed(_))
+            && !self.budget.take(Instant::now())
+        {
+            tracing::info!(user = %self.user.user.id, "closed a socket sending too many frames");
+            return Ok(Flow::Close(Reason::TOO_MANY_FRAMES));
+        }
+        match inbound {
             Inbound::Alive => Ok(Flow::Continue),
             Inbound::TooBig => Ok(Flow::Close(Reason::FRAME_TOO_LARGE)),
             Inbound::Malformed(detail) => {
@@ -435,9 +450,26 @@ impl Connection {
 
     async fn close(&mut self, reason: Reason) {
         // The socket ends either way; a close frame that cannot be written changes nothing.
-        let _ = self.write(close_message(reason)).await;
+        if self.write(close_message(reason)).await.is_err() {
+            return;
+        }
+        // The closing handshake: read (and drop) what the peer still sends until its own
+        // close, for a moment. Dropping the connection with its frames unread would make
+        // the kernel answer with a reset, and a reset discards our close frame on the way,
+        // so the peer would never learn why (a flooder its 1008, a slow reader its 4001).
+        let drain = async {
+            while let Some(Ok(message)) = self.socket.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_DRAIN, drain).await;
     }
 }
+
+/// How long a closing socket waits for the peer's close before it drops the connection.
+const CLOSE_DRAIN: Duration = Duration::from_secs(1);
 
 /// Runs a write under the write timeout: `Gone` if the socket failed or stalled.
 async fn within(

@@ -8,6 +8,7 @@
 //! `/ws/probe`, the anonymous diagnostic socket of `sori doctor`.
 
 mod connection;
+mod frame_budget;
 pub mod probe;
 mod subscriptions;
 

@@ -13,6 +13,7 @@ mod cli;
 mod deploy;
 mod deploy_doctor;
 mod doctor;
+mod floods;
 mod forwarded;
 mod instances;
 mod instances_failure;

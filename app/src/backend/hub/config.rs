@@ -45,6 +45,16 @@ pub struct RealtimeConfig {
     /// How long "is typing…" lasts after the last typing signal, in ms.
     #[arg(long, env = "SORI_TYPING_TTL_MS", default_value_t = Self::default().typing_ttl_ms)]
     pub typing_ttl_ms: u64,
+
+    /// Frames per second one socket may send in the long run; a socket past its budget is
+    /// closed with 1008 (0: no limit).
+    #[arg(long, env = "SORI_FRAMES_PER_SECOND", default_value_t = Self::default().frames_per_second)]
+    pub frames_per_second: u32,
+
+    /// Frames one socket may send at once before the rate applies: enough for a page that
+    /// subscribes to and fetches in every one of its rooms on opening.
+    #[arg(long, env = "SORI_FRAME_BURST", default_value_t = Self::default().frame_burst)]
+    pub frame_burst: u32,
 }
 
 impl RealtimeConfig {
@@ -66,6 +76,8 @@ impl Default for RealtimeConfig {
             write_timeout_ms: 10_000,
             presence_grace_ms: 5_000,
             typing_ttl_ms: 5_000,
+            frames_per_second: 20,
+            frame_burst: 300,
         }
     }
 }

@@ -114,6 +114,51 @@ impl Socket {
         self.stream.send(message).await.unwrap();
     }
 
+    /// Like [`Socket::send_raw`], but a socket the server has closed is an error, not a
+    /// panic (for the flood tests, which send until they are cut off).
+    pub async fn try_send_raw(
+        &mut self,
+        message: Message,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.stream.send(message).await
+    }
+
+    /// The close the server sends within `wait`, if it does (frames before it are skipped);
+    /// `None` if the socket is still open then.
+    pub async fn close_within(&mut self, wait: Duration) -> Option<Closed> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                    return Some(Closed::Code(frame.code.into(), frame.reason.to_string()));
+                }
+                Ok(Some(Ok(Message::Close(None)) | Err(_)) | None) => {
+                    return Some(Closed::WithoutFrame);
+                }
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// How a socket just opened begins: its hello (`WithoutFrame` here means it is open and
+    /// greeted), or the close the server sent instead.
+    pub async fn closed_or_hello(&mut self) -> Closed {
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(5), self.stream.next())
+                .await
+                .expect("a first frame within 5 s");
+            match next {
+                Some(Ok(Message::Text(_))) => return Closed::WithoutFrame,
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return Closed::Code(frame.code.into(), frame.reason.to_string());
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("neither a hello nor a close: {other:?}"),
+            }
+        }
+    }
+
     /// The next protocol frame other than presence (pings are answered by the client
     /// library and skipped; `next_any` sees presence too).
     pub async fn next(&mut self) -> ServerFrame {
