@@ -1,0 +1,483 @@
+//! The authorization matrix: every room-scoped server function and socket frame, called as
+//! anonymous, outsider, member, owner and admin, against a public room, a private room and a
+//! direct conversation, with the expected answer of each cell in [`EXPECTED`]. A room a caller
+//! may not see answers exactly as a room that does not exist (404, `not_found`), so ids reveal
+//! nothing; a room they see but may not manage answers 403.
+//!
+//! Each cell runs on a room of its own, made for it, so a cell that changes something (a join,
+//! a removal, a deletion) cannot change the next cell's answer.
+
+use app::model::RoomId;
+use app::protocol::{ClientFrame, ProtocolError, ServerFrame};
+
+use crate::support::TestApp;
+use crate::support::browser::Browser;
+use crate::support::chat::{call_json, person, post, private_room_with, uuid};
+use crate::support::socket::Socket;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Public,
+    Private,
+    Direct,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Anonymous,
+    Outsider,
+    Member,
+    Owner,
+    Admin,
+}
+
+const KINDS: [Kind; 3] = [Kind::Public, Kind::Private, Kind::Direct];
+const ROLES: [Role; 5] = [
+    Role::Anonymous,
+    Role::Outsider,
+    Role::Member,
+    Role::Owner,
+    Role::Admin,
+];
+
+/// The operations, by the endpoint or frame they exercise.
+const OPERATIONS: [&str; 19] = [
+    "rooms/get",
+    "rooms/members",
+    "rooms/update",
+    "rooms/delete",
+    "rooms/join",
+    "rooms/leave",
+    "rooms/remove_member",
+    "invitations/create",
+    "invitations/list",
+    "messages/history",
+    "messages/send",
+    "messages/read",
+    "messages/edit",
+    "messages/delete",
+    "ws subscribe",
+    "ws fetch",
+    "ws typing",
+    "ws subscribe quiet",
+    "direct/open",
+];
+
+/// Everyone a cell may act as, signed up once; `admin` signed up first (the first account
+/// is the server's admin) and is in no room.
+struct People {
+    admin: Browser,
+    owner: Browser,
+    member: Browser,
+    outsider: Browser,
+    victim: Browser,
+    member_id: String,
+    victim_id: String,
+}
+
+/// A room made for one cell: the owner's (for a direct conversation, the one who opened
+/// it), with `member` and `victim` in it, and a message by `member`.
+struct Fixture {
+    room: RoomId,
+    message: i64,
+}
+
+async fn user_id(browser: &mut Browser) -> String {
+    browser.me().await["id"].to_string()
+}
+
+async fn fixture(app: &TestApp, people: &mut People, kind: Kind) -> Fixture {
+    let room = match kind {
+        Kind::Public => {
+            let (status, room) = call_json(
+                &mut people.owner,
+                "rooms/create",
+                &[("name", "Public"), ("topic", "")],
+            )
+            .await;
+            assert_eq!(status, 200, "{room}");
+            let room = RoomId(room["id"].as_i64().unwrap());
+            for joiner in [&mut people.member, &mut people.victim] {
+                let (status, body) =
+                    call_json(joiner, "rooms/join", &[("id", &room.to_string())]).await;
+                assert_eq!(status, 200, "{body}");
+            }
+            room
+        }
+        Kind::Private => {
+            let room = private_room_with(&mut people.owner, &mut people.member).await;
+            let mut victim = crate::support::chat::on(app, &people.victim);
+            invite(&mut people.owner, &mut victim, room).await;
+            room
+        }
+        Kind::Direct => {
+            let (status, room) = call_json(
+                &mut people.owner,
+                "direct/open",
+                &[("user", &people.member_id)],
+            )
+            .await;
+            assert_eq!(status, 200, "{room}");
+            RoomId(room.as_i64().unwrap())
+        }
+    };
+    let (status, ack) = post(&mut people.member, room, &uuid(next_id()), "hello").await;
+    assert_eq!(status, 200, "{ack}");
+    Fixture {
+        room,
+        message: ack["id"].as_i64().expect("a message id"),
+    }
+}
+
+/// `invitee` joins private `room` through a new invitation of `owner`'s.
+async fn invite(owner: &mut Browser, invitee: &mut Browser, room: RoomId) {
+    let (status, invitation) =
+        call_json(owner, "invitations/create", &[("id", &room.to_string())]).await;
+    assert_eq!(status, 200, "{invitation}");
+    let token = invitation["path"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/invite/")
+        .to_owned();
+    let (status, body) = call_json(invitee, "invitations/accept", &[("token", &token)]).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn next_id() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The answer of one cell: an HTTP status, or for a socket frame `ok`, the error it got, or
+/// the upgrade's status.
+async fn answer(app: &TestApp, people: &mut People, role: Role, op: &str, at: &Fixture) -> String {
+    let room = at.room.to_string();
+    let message = at.message.to_string();
+    let mut anonymous = app.browser();
+    if op == "ws typing" {
+        return typing_answer(app, people, role, at.room).await;
+    }
+    if let Some(frame) = op.strip_prefix("ws ") {
+        let caller = match role {
+            Role::Anonymous => &anonymous,
+            Role::Outsider => &people.outsider,
+            Role::Member => &people.member,
+            Role::Owner => &people.owner,
+            Role::Admin => &people.admin,
+        };
+        return socket_answer(app, caller, frame, at.room).await;
+    }
+    let caller = match role {
+        Role::Anonymous => &mut anonymous,
+        Role::Outsider => &mut people.outsider,
+        Role::Member => &mut people.member,
+        Role::Owner => &mut people.owner,
+        Role::Admin => &mut people.admin,
+    };
+    let client_id = uuid(next_id());
+    let form: Vec<(&str, &str)> = match op {
+        "rooms/get" | "rooms/members" | "rooms/delete" | "rooms/join" | "rooms/leave"
+        | "invitations/create" | "invitations/list" => vec![("id", &room)],
+        "rooms/update" => vec![("id", &room), ("name", "Renamed"), ("topic", "")],
+        "rooms/remove_member" => vec![("id", &room), ("user", &people.victim_id)],
+        "messages/history" => vec![("room", &room)],
+        "messages/send" => vec![("room", &room), ("client_id", &client_id), ("body", "hi")],
+        "messages/read" => vec![("room", &room), ("seq", "1")],
+        "messages/edit" => vec![("id", &message), ("body", "edited")],
+        "messages/delete" => vec![("id", &message)],
+        "direct/open" => vec![("user", &people.member_id)],
+        other => panic!("no form for {other}"),
+    };
+    let (status, _) = call_json(caller, op, &form).await;
+    status.to_string()
+}
+
+async fn open(app: &TestApp, caller: &Browser) -> Result<Socket, String> {
+    let mut socket = Socket::open(app.addr, caller.cookie.as_deref(), Some(&app.origin()))
+        .await
+        .map_err(|status| status.to_string())?;
+    assert!(matches!(socket.next().await, ServerFrame::Hello { .. }));
+    Ok(socket)
+}
+
+/// What the first answer to a frame says: `ok`, or the error's kind.
+fn verdict(frame: Option<ServerFrame>) -> String {
+    match frame {
+        Some(ServerFrame::Subscribed { .. } | ServerFrame::Message { .. }) => "ok".into(),
+        Some(ServerFrame::Error {
+            error: ProtocolError::NotFound { .. },
+        }) => "not_found".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+async fn socket_answer(app: &TestApp, caller: &Browser, frame: &str, room: RoomId) -> String {
+    let mut socket = match open(app, caller).await {
+        Ok(socket) => socket,
+        Err(status) => return status,
+    };
+    let wait = std::time::Duration::from_secs(5);
+    let subscribe = ClientFrame::Subscribe {
+        room,
+        after_seq: None,
+        quiet: frame == "subscribe quiet",
+    };
+    socket.send(&subscribe).await;
+    let subscribed = verdict(socket.next_within(wait).await);
+    if frame != "fetch" || subscribed != "ok" {
+        return subscribed;
+    }
+    // A gap fill in the room just subscribed to: the first message.
+    socket
+        .send(&ClientFrame::Fetch {
+            room,
+            after_seq: 0,
+            until_seq: 2,
+        })
+        .await;
+    verdict(socket.next_within(wait).await)
+}
+
+/// Whether the caller's typing signal reaches someone subscribed to the room (`relayed`), or
+/// is dropped (`ignored`); typing is never answered to its sender.
+async fn typing_answer(app: &TestApp, people: &People, role: Role, room: RoomId) -> String {
+    let anonymous = app.browser();
+    let (caller, observer) = match role {
+        Role::Anonymous => (&anonymous, &people.owner),
+        Role::Outsider => (&people.outsider, &people.owner),
+        Role::Member => (&people.member, &people.owner),
+        Role::Owner => (&people.owner, &people.member),
+        Role::Admin => (&people.admin, &people.owner),
+    };
+    let mut watching = open(app, observer).await.expect("the observer's socket");
+    watching
+        .send(&ClientFrame::Subscribe {
+            room,
+            after_seq: None,
+            quiet: false,
+        })
+        .await;
+    assert_eq!(
+        verdict(
+            watching
+                .next_within(std::time::Duration::from_secs(5))
+                .await
+        ),
+        "ok"
+    );
+    let mut socket = match open(app, caller).await {
+        Ok(socket) => socket,
+        Err(status) => return status,
+    };
+    // Typing counts only from a socket subscribed to the room: the caller tries to be.
+    socket
+        .send(&ClientFrame::Subscribe {
+            room,
+            after_seq: None,
+            quiet: false,
+        })
+        .await;
+    socket.next_within(std::time::Duration::from_secs(5)).await;
+    socket.send(&ClientFrame::Typing { room }).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(700);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match watching.next_any_within(left).await {
+            Some(ServerFrame::Typing { .. }) => return "relayed".into(),
+            Some(_) => continue,
+            None => return "ignored".into(),
+        }
+    }
+}
+
+/// An operation and its answers, by role, in a public room, a private room and a direct
+/// conversation.
+type Row = (
+    &'static str,
+    [&'static str; 5],
+    [&'static str; 5],
+    [&'static str; 5],
+);
+
+/// The expected answer of each operation, by role (anonymous, outsider, member, owner,
+/// admin), in a public room, a private room and a direct conversation. Read as the rules:
+/// - anonymous callers get 401 everywhere (the socket's upgrade included);
+/// - a private room or a direct conversation does not exist for outsiders, nor for the
+///   server's admin, who is no member of it (404, `not_found`);
+/// - a public room is readable by anyone signed in (get, members, history, subscribe,
+///   fetch, read marks), but posting and typing need membership (403, typing ignored);
+/// - managing (update, delete, invitations, removing members) is the owner's, and the
+///   admin's in public rooms (403 for members); a direct conversation has no manager;
+/// - a message is edited by its author only; deleted by its author, or by whoever manages
+///   the room;
+/// - the owner cannot leave a room they own (409), and nobody opens a direct conversation
+///   with themselves (409).
+#[rustfmt::skip]
+const EXPECTED: &[Row] = &[
+    (
+        "rooms/get",
+        ["401", "200", "200", "200", "200"],
+        ["401", "404", "200", "200", "404"],
+        ["401", "404", "200", "200", "404"],
+    ),
+    (
+        "rooms/members",
+        ["401", "200", "200", "200", "200"],
+        ["401", "404", "200", "200", "404"],
+        ["401", "404", "200", "200", "404"],
+    ),
+    (
+        "rooms/update",
+        ["401", "403", "403", "200", "200"],
+        ["401", "404", "403", "200", "404"],
+        ["401", "404", "403", "403", "404"],
+    ),
+    (
+        "rooms/delete",
+        ["401", "403", "403", "200", "200"],
+        ["401", "404", "403", "200", "404"],
+        ["401", "404", "403", "403", "404"],
+    ),
+    (
+        "rooms/join",
+        ["401", "200", "200", "200", "200"],
+        ["401", "404", "200", "200", "404"],
+        ["401", "404", "200", "200", "404"],
+    ),
+    (
+        "rooms/leave",
+        ["401", "200", "200", "409", "200"],
+        ["401", "404", "200", "409", "404"],
+        ["401", "404", "200", "200", "404"],
+    ),
+    (
+        "rooms/remove_member",
+        ["401", "403", "403", "200", "200"],
+        ["401", "404", "403", "200", "404"],
+        ["401", "404", "403", "403", "404"],
+    ),
+    (
+        "invitations/create",
+        ["401", "403", "403", "200", "200"],
+        ["401", "404", "403", "200", "404"],
+        ["401", "404", "403", "403", "404"],
+    ),
+    (
+        "invitations/list",
+        ["401", "403", "403", "200", "200"],
+        ["401", "404", "403", "200", "404"],
+        ["401", "404", "403", "403", "404"],
+    ),
+    (
+        "messages/history",
+        ["401", "200", "200", "200", "200"],
+        ["401", "404", "200", "200", "404"],
+        ["401", "404", "200", "200", "404"],
+    ),
+    (
+        "messages/send",
+        ["401", "403", "200", "200", "403"],
+        ["401", "404", "200", "200", "404"],
+        ["401", "404", "200", "200", "404"],
+    ),
+    (
+        "messages/read",
+        ["401", "200", "200", "200", "200"],
+        ["401", "404", "200", "200", "404"],
+        ["401", "404", "200", "200", "404"],
+    ),
+    (
+        "messages/edit",
+        ["401", "403", "200", "403", "403"],
+        ["401", "404", "200", "403", "404"],
+        ["401", "404", "200", "403", "404"],
+    ),
+    (
+        "messages/delete",
+        ["401", "403", "200", "200", "200"],
+        ["401", "404", "200", "200", "404"],
+        ["401", "404", "200", "403", "404"],
+    ),
+    (
+        "ws subscribe",
+        ["401", "ok", "ok", "ok", "ok"],
+        ["401", "not_found", "ok", "ok", "not_found"],
+        ["401", "not_found", "ok", "ok", "not_found"],
+    ),
+    (
+        "ws fetch",
+        ["401", "ok", "ok", "ok", "ok"],
+        ["401", "not_found", "ok", "ok", "not_found"],
+        ["401", "not_found", "ok", "ok", "not_found"],
+    ),
+    (
+        "ws typing",
+        ["401", "ignored", "relayed", "relayed", "ignored"],
+        ["401", "ignored", "relayed", "relayed", "ignored"],
+        ["401", "ignored", "relayed", "relayed", "ignored"],
+    ),
+    (
+        "ws subscribe quiet",
+        ["401", "ok", "ok", "ok", "ok"],
+        ["401", "not_found", "ok", "ok", "not_found"],
+        ["401", "not_found", "ok", "ok", "not_found"],
+    ),
+    (
+        "direct/open",
+        ["401", "200", "409", "200", "200"],
+        ["401", "200", "409", "200", "200"],
+        ["401", "200", "409", "200", "200"],
+    ),
+];
+
+#[tokio::test]
+async fn every_operation_answers_each_role_as_the_table_says() {
+    let app = TestApp::spawn_with(|config| {
+        config.messages.messages_per_window = 0;
+        config.auth.sign_up_per_hour = 0;
+    })
+    .await;
+    let mut admin = person(&app, "admin").await;
+    let owner = person(&app, "owner").await;
+    let mut member = person(&app, "member").await;
+    let outsider = person(&app, "outsider").await;
+    let mut victim = person(&app, "victim").await;
+    let member_id = user_id(&mut member).await;
+    let victim_id = user_id(&mut victim).await;
+    assert_eq!(admin.me().await["is_admin"], true);
+    let mut people = People {
+        admin,
+        owner,
+        member,
+        outsider,
+        victim,
+        member_id,
+        victim_id,
+    };
+    assert_eq!(
+        EXPECTED.iter().map(|row| row.0).collect::<Vec<_>>(),
+        OPERATIONS,
+        "one row per operation"
+    );
+    let mut wrong = Vec::new();
+    for (op, public, private, direct) in EXPECTED {
+        for (kind, expected) in KINDS.into_iter().zip([public, private, direct]) {
+            for (role, expected) in ROLES.into_iter().zip(expected) {
+                let at = fixture(&app, &mut people, kind).await;
+                let got = answer(&app, &mut people, role, op, &at).await;
+                if got != *expected {
+                    wrong.push(format!(
+                        "{op} in a {kind:?} room as {role:?}: {got}, expected {expected}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} cells differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
