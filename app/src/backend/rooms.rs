@@ -15,6 +15,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use super::auth::CurrentUser;
 use super::clock::{Clock, millis};
 use super::internal_error::OrInternal;
+use super::rate_limit::RateLimiter;
 use super::revocation::{Revocation, Revocations};
 use super::store::{InvitationRecord, NewRoom, RoomRecord, Store};
 use crate::error::ApiError;
@@ -29,12 +30,24 @@ pub struct RoomsConfig {
     /// How long an invitation link stays valid, in seconds.
     #[arg(long, env = "SORI_INVITATION_TTL_SECS", default_value_t = Self::default().invitation_ttl_secs)]
     pub invitation_ttl_secs: u64,
+
+    /// Rooms one account may create per hour (0: no limit).
+    #[arg(long, env = "SORI_ROOMS_PER_HOUR", default_value_t = Self::default().rooms_per_hour)]
+    pub rooms_per_hour: u32,
+
+    /// Direct conversations one account may open per hour (0: no limit).
+    #[arg(long, env = "SORI_DIRECTS_PER_HOUR", default_value_t = Self::default().directs_per_hour)]
+    pub directs_per_hour: u32,
 }
 
 impl Default for RoomsConfig {
     fn default() -> Self {
         Self {
             invitation_ttl_secs: 7 * 24 * 3600,
+            // A team sets up a handful of rooms at once; a script making thousands (each of
+            // them in every member's list) is stopped within the hour.
+            rooms_per_hour: 20,
+            directs_per_hour: 60,
         }
     }
 }
@@ -45,6 +58,8 @@ pub struct Rooms {
     revocations: Arc<Revocations>,
     clock: Clock,
     invitation_ttl_ms: i64,
+    creations: RateLimiter,
+    directs: RateLimiter,
 }
 
 /// Whether `user` may rename, invite to and delete `room`: its owner, or a server admin.
@@ -93,11 +108,23 @@ impl Rooms {
         config: &RoomsConfig,
         clock: Clock,
     ) -> Self {
+        let hour = Duration::from_secs(3600);
+        let creations =
+            RateLimiter::for_store(config.rooms_per_hour, hour, clock.clone(), &store, "rooms");
+        let directs = RateLimiter::for_store(
+            config.directs_per_hour,
+            hour,
+            clock.clone(),
+            &store,
+            "directs",
+        );
         Self {
             store,
             revocations,
             clock,
             invitation_ttl_ms: millis(Duration::from_secs(config.invitation_ttl_secs)),
+            creations,
+            directs,
         }
     }
 
@@ -134,6 +161,9 @@ impl Rooms {
     ) -> Result<RoomView, ApiError> {
         let name = RoomName::parse(name)?;
         let topic = Topic::parse(topic)?;
+        self.creations
+            .check(&[&format!("user:{}", user.user.id)])
+            .await?;
         let id = self
             .store
             .create_room(NewRoom {
@@ -357,6 +387,9 @@ impl Rooms {
         if other == user.user.id {
             return Err(ApiError::DirectConversation);
         }
+        self.directs
+            .check(&[&format!("user:{}", user.user.id)])
+            .await?;
         self.store
             .user_by_id(other)
             .await

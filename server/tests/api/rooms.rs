@@ -543,3 +543,52 @@ async fn the_settings_page_is_for_managers_only() {
     assert_eq!(cast.outsider.get(&path).await.status(), 403);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn creating_rooms_and_opening_direct_conversations_past_the_hourly_limit_gets_429() {
+    let app = TestApp::spawn_with_clock(Clock::manual(1_700_000_000_000), |config| {
+        config.rooms.rooms_per_hour = 3;
+        config.rooms.directs_per_hour = 2;
+    })
+    .await;
+    let mut minji = app.browser();
+    minji
+        .register("minji", crate::support::chat::PASSWORD)
+        .await;
+    for n in 0..3 {
+        let name = format!("Room {n}");
+        let response = minji
+            .call("rooms/create", &[("name", &name), ("topic", "")])
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let refused = minji
+        .call("rooms/create", &[("name", "One too many"), ("topic", "")])
+        .await;
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&wait), "{wait}");
+    let (_, body) = json_of(refused).await;
+    assert_eq!(body["error"], "rate_limited", "{body}");
+
+    let mut others = Vec::new();
+    for name in ["jisoo", "hana", "yuna"] {
+        let mut other = app.browser();
+        other.register(name, crate::support::chat::PASSWORD).await;
+        others.push(other.me().await["id"].to_string());
+    }
+    let statuses: Vec<u16> = {
+        let mut statuses = Vec::new();
+        for id in &others {
+            let response = minji.call("direct/open", &[("user", id)]).await;
+            statuses.push(response.status().as_u16());
+        }
+        statuses
+    };
+    assert_eq!(statuses, [200, 200, 429]);
+    app.shutdown().await;
+}

@@ -40,6 +40,11 @@ use crate::protocol::{ClientId, MessageId, MessageView};
 /// Besides its own methods, which concern the instance as a whole, it requires the three
 /// aggregate traits; a `dyn Store` answers all of their methods, so callers name only
 /// `Store`.
+/// The most rooms one list holds (the navigation's): however many public rooms others make,
+/// a page carries a bounded list, and the viewer's own rooms come first so none is pushed out
+/// by strangers' (someone in more rooms than this sees their newest).
+pub const ROOMS_LISTED: usize = 500;
+
 #[async_trait::async_trait]
 pub trait Store: AccountStore + RoomStore + MessageStore + Send + Sync + 'static {
     /// Answers only if the database does: a cheap round trip for readiness checks.
@@ -138,8 +143,8 @@ pub trait RoomStore: Send + Sync {
     /// The room, as `viewer` would see it (whether or not they may).
     async fn room(&self, id: RoomId, viewer: UserId) -> Result<Option<RoomRecord>, StoreError>;
 
-    /// Public rooms (not direct conversations) plus every room `viewer` is a member of,
-    /// newest first.
+    /// Public rooms (not direct conversations) plus every room `viewer` is a member of: the
+    /// viewer's own first, then newest first, at most [`ROOMS_LISTED`].
     async fn rooms_visible_to(&self, viewer: UserId) -> Result<Vec<RoomRecord>, StoreError>;
 
     async fn update_room(

@@ -52,7 +52,8 @@ macro_rules! store_conformance {
             rooms: [
                 a_room_starts_with_its_owner_and_private_rooms_are_listed_only_for_members,
                 a_room_is_shown_to_any_viewer_with_their_membership,
-                rooms_are_listed_newest_first_with_the_private_ones_the_viewer_is_in,
+                rooms_are_listed_the_viewers_own_first_then_newest_with_the_private_ones_they_are_in,
+                the_room_list_is_bounded_and_strangers_rooms_never_push_out_the_viewers,
                 a_room_can_be_renamed_retitled_and_made_private,
                 members_are_listed_in_the_order_they_joined_and_joining_twice_is_fine,
                 a_removed_member_is_no_longer_listed_nor_shown_the_private_room,

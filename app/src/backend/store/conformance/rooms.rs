@@ -111,7 +111,7 @@ pub(crate) async fn a_room_is_shown_to_any_viewer_with_their_membership(store: &
     assert_eq!(store.room(RoomId(id.0 + 100), owner).await.unwrap(), None);
 }
 
-pub(crate) async fn rooms_are_listed_newest_first_with_the_private_ones_the_viewer_is_in(
+pub(crate) async fn rooms_are_listed_the_viewers_own_first_then_newest_with_the_private_ones_they_are_in(
     store: &dyn Store,
 ) {
     let viewer = create_user(store, "viewer").await;
@@ -134,9 +134,9 @@ pub(crate) async fn rooms_are_listed_newest_first_with_the_private_ones_the_view
 
     let listed = store.rooms_visible_to(viewer).await.unwrap();
     let ids: Vec<RoomId> = listed.iter().map(|room| room.id).collect();
-    assert_eq!(ids, [own_direct, d, c, b, a]);
+    assert_eq!(ids, [own_direct, d, b, a, c]);
     let membership: Vec<bool> = listed.iter().map(|room| room.viewer_is_member).collect();
-    assert_eq!(membership, [true, true, false, true, true]);
+    assert_eq!(membership, [true, true, true, true, false]);
     assert_eq!(
         listed_ids(store, outsider).await,
         [c, a],
@@ -146,6 +146,29 @@ pub(crate) async fn rooms_are_listed_newest_first_with_the_private_ones_the_view
         listed_ids(store, third).await,
         [own_direct, others_direct, c, a]
     );
+}
+
+pub(crate) async fn the_room_list_is_bounded_and_strangers_rooms_never_push_out_the_viewers(
+    store: &dyn Store,
+) {
+    use crate::backend::store::ROOMS_LISTED;
+    let viewer = create_user(store, "viewer").await;
+    let stranger = create_user(store, "stranger").await;
+    let own = store
+        .create_room(new_room("own", Visibility::Private, viewer, 1))
+        .await
+        .unwrap();
+    for n in 0..ROOMS_LISTED + 3 {
+        let now_ms = i64::try_from(n).unwrap() + 2;
+        store
+            .create_room(new_room("spam", Visibility::Public, stranger, now_ms))
+            .await
+            .unwrap();
+    }
+    let listed = listed_ids(store, viewer).await;
+    assert_eq!(listed.len(), ROOMS_LISTED);
+    assert_eq!(listed[0], own, "the viewer's own room first, however old");
+    assert_eq!(listed_ids(store, stranger).await.len(), ROOMS_LISTED);
 }
 
 pub(crate) async fn a_room_can_be_renamed_retitled_and_made_private(store: &dyn Store) {

@@ -9,6 +9,7 @@
 //! for everything that belongs to it; nothing here deletes dependants by hand.
 
 use super::PgStore;
+use crate::backend::store::ROOMS_LISTED;
 use crate::backend::store::rows::{invitation_from_row, member_from_row, room_from_row};
 use crate::backend::store::{
     InvitationRecord, MemberRecord, NewRoom, RoomRecord, RoomStore, StoreError,
@@ -80,7 +81,7 @@ impl RoomStore for PgStore {
         let sql = format!(
             "{ROOM_LIST_SELECT} WHERE (r.visibility = 'public' AND r.direct_key IS NULL) \
              OR EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = r.id AND m.user_id = $1) \
-             ORDER BY r.id DESC"
+             ORDER BY viewer_is_member DESC, r.id DESC LIMIT {ROOMS_LISTED}"
         );
         let rows = sqlx::query(&sql)
             .bind(viewer.0)

@@ -8,6 +8,7 @@
 //! dependants by hand.
 
 use super::SqliteStore;
+use crate::backend::store::ROOMS_LISTED;
 use crate::backend::store::rows::{invitation_from_row, member_from_row, room_from_row};
 use crate::backend::store::{
     InvitationRecord, MemberRecord, NewRoom, RoomRecord, RoomStore, StoreError,
@@ -82,7 +83,7 @@ impl RoomStore for SqliteStore {
         let sql = format!(
             "{ROOM_LIST_SELECT} WHERE (r.visibility = 'public' AND r.direct_key IS NULL) \
              OR EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?1) \
-             ORDER BY r.id DESC"
+             ORDER BY viewer_is_member DESC, r.id DESC LIMIT {ROOMS_LISTED}"
         );
         let rows = sqlx::query(&sql)
             .bind(viewer.0)
