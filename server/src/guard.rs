@@ -21,9 +21,9 @@ pub async fn cross_site(State(state): State<AppState>, request: Request, next: N
         && let Err(reason) = cross_site::check(request.headers(), state.backend.public_origin())
     {
         tracing::warn!(
-            method = %request.method(),
-            path = request.uri().path(),
-            %reason,
+            method = ?request.method(),
+            path = ?request.uri().path(),
+            ?reason,
             "refused a cross-site request"
         );
         return ApiError::CrossSite.into_response();
@@ -49,7 +49,9 @@ pub async fn error_status(request: Request, next: Next) -> Response {
     };
     if let Ok(error) = serde_json::from_slice::<ApiError>(&bytes) {
         parts.status = StatusCode::from_u16(error.status()).unwrap_or(parts.status);
-        if let ApiError::RateLimited { retry_after_secs } = error {
+        if let ApiError::RateLimited { retry_after_secs }
+        | ApiError::Overloaded { retry_after_secs } = error
+        {
             parts
                 .headers
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

@@ -51,8 +51,8 @@ async fn upgrade(
             .and_then(|origin| origin.to_str().ok())
             .unwrap_or("(none)");
         tracing::warn!(
-            origin = found,
-            expected = state.backend.public_origin(),
+            origin = ?found,
+            expected = ?state.backend.public_origin(),
             user = %user.user.id,
             "refused a WebSocket upgrade from a foreign origin"
         );

@@ -16,6 +16,8 @@ mod doctor;
 mod instances;
 mod instances_failure;
 mod instances_presence;
+mod limits;
+mod logs;
 mod probe;
 mod realtime;
 mod room_life;
