@@ -13,6 +13,7 @@ mod crash;
 mod deploy;
 mod deploy_doctor;
 mod doctor;
+mod input_rules;
 mod instances;
 mod instances_failure;
 mod instances_presence;
