@@ -283,6 +283,7 @@ mod tests {
                 client_id: ClientId::parse(&client_id(0xabc)).unwrap(),
                 author: Some(Person {
                     id: app::model::UserId(1),
+                    username: "bench0".into(),
                     display_name: "bench0".into(),
                 }),
                 body: "benchmark message".into(),

@@ -61,6 +61,7 @@ pub async fn run(
 ) {
     let person = Person {
         id: user.user.id,
+        username: user.user.username.clone(),
         display_name: user.user.display_name.clone(),
     };
     let subscription = match backend.hub().connect(person) {

@@ -291,6 +291,7 @@ mod tests {
             author,
             client_id: &client_id,
             author_name: "Someone",
+            author_username: "author",
             body: "hello",
             now_ms: 5,
         };
@@ -520,6 +521,7 @@ mod tests {
                         author,
                         client_id: &client_id,
                         author_name: "Someone",
+                        author_username: "author",
                         body: "once",
                         now_ms: 5,
                     };
