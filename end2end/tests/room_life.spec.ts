@@ -46,9 +46,9 @@ async function together(browser: Browser, roomName: string, a: string, b: string
 test("two people of one display name are told apart by their @username under Online and on the members page", async ({
   browser,
 }) => {
-  const first = await newPerson(sori, browser, "minji", "Minji");
+  const first = await newPerson(sori, browser, "yuna", "Yuna");
   const roomUrl = await createRoom(first.page, "Namesakes");
-  const second = await newPerson(sori, browser, "minji.k", "Minji");
+  const second = await newPerson(sori, browser, "yuna.k", "Yuna");
   await second.page.goto(roomUrl);
   await waitForHydration(second.page);
   await second.page.getByRole("button", { name: "Join", exact: true }).click();
@@ -58,22 +58,22 @@ test("two people of one display name are told apart by their @username under Onl
 
   // The username stands in an element of its own after the name.
   const people = online(first.page).getByRole("listitem");
-  await expect(people).toHaveText(["Minji @minji", "Minji @minji.k"]);
-  await expect(people.locator(".username")).toHaveText(["@minji", "@minji.k"]);
+  await expect(people).toHaveText(["Yuna @yuna", "Yuna @yuna.k"]);
+  await expect(people.locator(".username")).toHaveText(["@yuna", "@yuna.k"]);
 
   // A message's author line keeps the display name alone; the username is on hover.
-  await say(second.page, "Which Minji am I?");
+  await say(second.page, "Which Yuna am I?");
   const author = messages(first.page)
     .getByRole("listitem")
-    .filter({ hasText: "Which Minji am I?" })
+    .filter({ hasText: "Which Yuna am I?" })
     .locator(".author");
-  await expect(author).toHaveText("Minji");
-  await expect(author).toHaveAttribute("title", "@minji.k");
+  await expect(author).toHaveText("Yuna");
+  await expect(author).toHaveAttribute("title", "@yuna.k");
 
   await first.page.getByRole("link", { name: "Members", exact: true }).click();
   const members = first.page.getByRole("list", { name: "Members" }).getByRole("listitem");
   await expect(members).toHaveCount(2);
-  await expect(members.locator(".username")).toHaveText(["@minji", "@minji.k"]);
+  await expect(members.locator(".username")).toHaveText(["@yuna", "@yuna.k"]);
   await first.context.close();
   await second.context.close();
 });
