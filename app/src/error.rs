@@ -51,6 +51,10 @@ pub enum ApiError {
     /// Something failed on the server; the details are in its log.
     #[error("Something went wrong on the server. Please try again.")]
     Internal,
+    /// Too many requests are waiting for the same scarce work (password hashing); the client
+    /// may retry after this many seconds.
+    #[error("The server is busy. Please try again in {retry_after_secs} s.")]
+    Overloaded { retry_after_secs: u64 },
     /// The database or another dependency is not answering right now.
     #[error("The server is temporarily unavailable. Please try again shortly.")]
     Unavailable,
@@ -88,7 +92,7 @@ impl ApiError {
             ApiError::DirectConversation | ApiError::OwnerCannotLeave => 409,
             ApiError::RateLimited { .. } => 429,
             ApiError::Internal => 500,
-            ApiError::Unavailable => 503,
+            ApiError::Unavailable | ApiError::Overloaded { .. } => 503,
         }
     }
 }
@@ -151,5 +155,15 @@ mod tests {
         let message = ApiError::WrongCredentials.to_string();
         assert_eq!(message, "Wrong username or password.");
         assert_eq!(ApiError::WrongCredentials.status(), 401);
+    }
+
+    #[test]
+    fn overloaded_is_a_503_carrying_its_retry_delay() {
+        let error = ApiError::Overloaded {
+            retry_after_secs: 1,
+        };
+        let value = serde_json::to_value(&error).unwrap();
+        assert_eq!(value, json!({"error": "overloaded", "retry_after_secs": 1}));
+        assert_eq!(error.status(), 503);
     }
 }

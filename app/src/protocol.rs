@@ -123,10 +123,12 @@ impl ClientId {
 }
 
 /// Someone in a room: a message's author (`None` in [`MessageView::author`] once the
-/// account is deleted), a name in the "Online" list, someone typing.
+/// account is deleted), a name in the "Online" list, someone typing. Display names need not
+/// be unique, so the unique `username` comes along for the places that tell people apart.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Person {
     pub id: UserId,
+    pub username: String,
     pub display_name: String,
 }
 
@@ -317,6 +319,7 @@ mod tests {
             client_id: client_id(),
             author: Some(Person {
                 id: UserId(1),
+                username: "minji".into(),
                 display_name: "김민지".into(),
             }),
             body: "안녕하세요 <b>hi</b>".into(),
@@ -418,7 +421,7 @@ mod tests {
                     "room": 7,
                     "seq": 3,
                     "client_id": "0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e70",
-                    "author": {"id": 1, "display_name": "김민지"},
+                    "author": {"id": 1, "username": "minji", "display_name": "김민지"},
                     "body": "안녕하세요 <b>hi</b>",
                     "created_ms": 1_700_000_000_000i64,
                     "edited_ms": null,
@@ -457,7 +460,7 @@ mod tests {
                 "message": {
                     "id": 42, "room": 7, "seq": 3,
                     "client_id": "0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e70",
-                    "author": {"id": 1, "display_name": "김민지"},
+                    "author": {"id": 1, "username": "minji", "display_name": "김민지"},
                     "body": "고쳤어요",
                     "created_ms": 1_700_000_000_000i64,
                     "edited_ms": 1_700_000_060_000i64,
@@ -486,9 +489,10 @@ mod tests {
     fn server_presence_frames() {
         let minji = Person {
             id: UserId(1),
+            username: "minji".into(),
             display_name: "김민지".into(),
         };
-        let person = json!({"id": 1, "display_name": "김민지"});
+        let person = json!({"id": 1, "username": "minji", "display_name": "김민지"});
         golden(
             ServerFrame::Presence {
                 room: RoomId(7),

@@ -67,6 +67,15 @@ test("a too-short password is explained next to the field", async ({ page }) => 
   );
 });
 
+test("a guessable password is explained next to the field with the estimator's advice", async ({ page }) => {
+  await signUp(page, "weak_pw", "Weak", "password123");
+  const field = page.getByLabel("Password", { exact: true });
+  await expect(field).toHaveAttribute("aria-invalid", "true");
+  // The reason and the advice are zxcvbn's own words, after our sentence.
+  await expect(field).toHaveAccessibleDescription(/^Password is too easy to guess\. \S.+/);
+  await expect(signedInAs(page, "Weak")).toHaveCount(0);
+});
+
 test("a Korean display name round-trips through settings", async ({ page }) => {
   await signUp(page, "jiwoo", "김지우");
   await expect(signedInAs(page, "김지우")).toBeVisible();

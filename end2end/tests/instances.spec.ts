@@ -129,7 +129,7 @@ test("two people on different instances chat, see each other online, and lose no
   await exchange(jisoo, minji, "Jisoo", "Hi, I am on the other one");
   // Presence across instances: each sees the other, whose socket is on the other instance.
   for (const page of [minji.page, jisoo.page]) {
-    await expect(online(page).getByRole("listitem")).toHaveText(["Jisoo", "Minji"], { timeout: 5_000 });
+    await expect(online(page).getByRole("listitem")).toHaveText(["Jisoo @jisoo", "Minji @minji"], { timeout: 5_000 });
   }
 
   // Minji's instance dies without a chance to clean up, and she writes at once. Posting is an
@@ -149,7 +149,7 @@ test("two people on different instances chat, see each other online, and lose no
 
   for (const page of [minji.page, jisoo.page]) {
     await expect(posts(page)).toHaveText(said);
-    await expect(online(page).getByRole("listitem")).toHaveText(["Jisoo", "Minji"], { timeout: 5_000 });
+    await expect(online(page).getByRole("listitem")).toHaveText(["Jisoo @jisoo", "Minji @minji"], { timeout: 5_000 });
   }
   // The stored history says the same: each post once, in order.
   for (const page of [minji.page, jisoo.page]) {

@@ -43,25 +43,60 @@ async function together(browser: Browser, roomName: string, a: string, b: string
   return { first, second, roomUrl };
 }
 
+test("two people of one display name are told apart by their @username under Online and on the members page", async ({
+  browser,
+}) => {
+  const first = await newPerson(sori, browser, "yuna", "Yuna");
+  const roomUrl = await createRoom(first.page, "Namesakes");
+  const second = await newPerson(sori, browser, "yuna.k", "Yuna");
+  await second.page.goto(roomUrl);
+  await waitForHydration(second.page);
+  await second.page.getByRole("button", { name: "Join", exact: true }).click();
+  await expect(second.page.getByRole("textbox", { name: "Message", exact: true })).toBeVisible();
+  await open(first.page, roomUrl);
+  await open(second.page, roomUrl);
+
+  // The username stands in an element of its own after the name.
+  const people = online(first.page).getByRole("listitem");
+  await expect(people).toHaveText(["Yuna @yuna", "Yuna @yuna.k"]);
+  await expect(people.locator(".username")).toHaveText(["@yuna", "@yuna.k"]);
+
+  // A message's author line keeps the display name alone; the username is on hover.
+  await say(second.page, "Which Yuna am I?");
+  const author = messages(first.page)
+    .getByRole("listitem")
+    .filter({ hasText: "Which Yuna am I?" })
+    .locator(".author");
+  await expect(author).toHaveText("Yuna");
+  await expect(author).toHaveAttribute("title", "@yuna.k");
+
+  await first.page.getByRole("link", { name: "Members", exact: true }).click();
+  const members = first.page.getByRole("list", { name: "Members" }).getByRole("listitem");
+  await expect(members).toHaveCount(2);
+  await expect(members.locator(".username")).toHaveText(["@yuna", "@yuna.k"]);
+  await first.context.close();
+  await second.context.close();
+});
+
 test("both appear under Online, a second tab adds no name, and closing the last tab says who left", async ({
   browser,
 }) => {
   const { first, second, roomUrl } = await together(browser, "Lounge", "Minji", "Jisoo");
   for (const page of [first.page, second.page]) {
-    await expect(online(page).getByRole("listitem")).toHaveText(["Jisoo", "Minji"]);
+    await expect(online(page).getByRole("listitem")).toHaveText(["Jisoo @jisoo", "Minji @minji"]);
   }
 
   // Jisoo opens the room in a second tab: still one name.
   const secondTab = await second.context.newPage();
   await open(secondTab, roomUrl);
-  await expect(online(secondTab).getByRole("listitem")).toHaveText(["Jisoo", "Minji"]);
-  await expect(online(first.page).getByRole("listitem")).toHaveText(["Jisoo", "Minji"]);
+  await expect(online(secondTab).getByRole("listitem")).toHaveText(["Jisoo @jisoo", "Minji @minji"]);
+  await expect(online(first.page).getByRole("listitem")).toHaveText(["Jisoo @jisoo", "Minji @minji"]);
 
   // Closing one tab is not leaving; closing the last one is, after the grace period.
   await secondTab.close();
   await second.page.close();
   await expect(messages(first.page).getByRole("listitem").filter({ hasText: "Jisoo left" })).toHaveCount(1);
-  await expect(online(first.page).getByRole("listitem")).toHaveText(["Minji"]);
+  await expect(online(first.page).getByRole("listitem")).toHaveText(["Minji @minji"]);
   await first.context.close();
   await second.context.close();
 });

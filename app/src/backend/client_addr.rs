@@ -5,8 +5,11 @@
 //! Without the list, every request behind one proxy would share the proxy's address (one bad
 //! client would lock out everyone); trusting the header from anyone would let a client pick
 //! its own address and escape the limits.
+//!
+//! Rate limits key a client by [`limit_key`], not by its full address: one IPv6 subscriber
+//! is handed a whole /64 and could otherwise take a fresh address for every request.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::str::FromStr;
 
 use http::HeaderMap;
@@ -98,6 +101,23 @@ pub fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAd
     client
 }
 
+/// The key every rate limit gives a client address: an IPv4 address as itself (also when it
+/// arrives IPv4-mapped through an IPv6 socket), and an IPv6 address as its /64 prefix, the
+/// smallest network that is handed to one subscriber and inside which any address is theirs
+/// to use. Written like `2001:db8:1:2::/64`, so it stays short and readable in the store.
+pub fn limit_key(client: IpAddr) -> String {
+    match client {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+            Some(ip) => ip.to_string(),
+            None => {
+                let prefix = u128::from(ip) & !(u128::MAX >> 64);
+                format!("{}/64", Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +172,24 @@ mod tests {
         assert!("proxy.local".parse::<IpNet>().is_err());
         let all: IpNet = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains("8.8.8.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_limited_by_its_slash_64() {
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let same_net: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        let next_net: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(limit_key(one), "2001:db8:1:2::/64");
+        assert_eq!(limit_key(one), limit_key(same_net));
+        assert_ne!(limit_key(one), limit_key(next_net));
+    }
+
+    #[test]
+    fn an_ipv4_client_is_limited_by_its_address_also_when_mapped_into_ipv6() {
+        let plain: IpAddr = "203.0.113.7".parse().unwrap();
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(limit_key(plain), "203.0.113.7");
+        assert_eq!(limit_key(mapped), "203.0.113.7");
+        assert_ne!(limit_key(plain), limit_key("203.0.113.8".parse().unwrap()));
     }
 }

@@ -21,10 +21,14 @@ impl<T> OrInternal<T> for Result<T, StoreError> {
     fn or_internal(self, action: &'static str) -> Result<T, ApiError> {
         self.map_err(|error| {
             if error.is_unavailable() {
-                tracing::warn!(%error, action, "store operation failed: the database is unavailable");
+                tracing::warn!(
+                    ?error,
+                    action,
+                    "store operation failed: the database is unavailable"
+                );
                 ApiError::Unavailable
             } else {
-                tracing::error!(%error, action, "store operation failed");
+                tracing::error!(?error, action, "store operation failed");
                 ApiError::Internal
             }
         })

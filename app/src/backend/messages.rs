@@ -167,6 +167,7 @@ impl Messages {
                 room: room.id,
                 author,
                 author_name: &user.user.display_name,
+                author_username: &user.user.username,
                 client_id: &client_id,
                 body: body.as_str(),
                 now_ms: self.clock.now_ms(),

@@ -303,6 +303,7 @@ mod tests {
                 .hub
                 .connect(Person {
                     id: UserId(99),
+                    username: "watcher".into(),
                     display_name: "Watcher".into(),
                 })
                 .expect("under the connection limit");
@@ -324,6 +325,7 @@ mod tests {
                     room: self.room,
                     author: self.author,
                     author_name: "Author",
+                    author_username: "author",
                     client_id: &client_id,
                     body: "hello",
                     now_ms: 2,

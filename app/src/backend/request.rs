@@ -47,7 +47,7 @@ impl RequestContext {
         };
         match HeaderValue::from_str(cookie) {
             Ok(value) => response.append_header(header::SET_COOKIE, value),
-            Err(error) => tracing::error!(%error, "a cookie header was not valid"),
+            Err(error) => tracing::error!(?error, "a cookie header was not valid"),
         }
     }
 

@@ -139,6 +139,7 @@ mod tests {
     fn follower(hub: &Hub, user: i64) -> Subscription {
         let person = Person {
             id: UserId(user),
+            username: format!("user{user}"),
             display_name: format!("user {user}"),
         };
         let subscription = hub.connect(person).expect("under the limit");

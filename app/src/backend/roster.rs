@@ -277,8 +277,8 @@ impl Roster {
         let ids: Vec<i64> = rooms.iter().map(|room| room.0).collect();
         let mut connection = self.pool.acquire().await?;
         let ticket = hub.start_presence_read();
-        let rows: Result<Vec<(i64, i64, String)>, _> = sqlx::query_as(
-            "SELECT DISTINCT presence.room_id, users.id, users.display_name \
+        let rows: Result<Vec<(i64, i64, String, String)>, _> = sqlx::query_as(
+            "SELECT DISTINCT presence.room_id, users.id, users.username, users.display_name \
              FROM room_presence presence \
              JOIN instance_heartbeats alive ON alive.instance = presence.instance \
              JOIN users ON users.id = presence.user_id \
@@ -299,9 +299,10 @@ impl Roster {
         };
         let people = rows
             .into_iter()
-            .map(|(room, user, display_name)| {
+            .map(|(room, user, username, display_name)| {
                 let person = Person {
                     id: UserId(user),
+                    username,
                     display_name,
                 };
                 (RoomId(room), person)

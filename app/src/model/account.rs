@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::field::{Field, FieldError, Problem};
+use super::field::{Field, FieldError, Problem, visible_text};
 
 /// A user's numeric id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -73,8 +73,9 @@ impl Username {
     }
 }
 
-/// The name shown to others: 1–64 characters of any script, trimmed, with no control
-/// characters.
+/// The name shown to others: 1–64 characters of any script, trimmed, with no control or
+/// invisible formatting characters (see [`visible_text`]): two people may share a display
+/// name, but nobody may make theirs look like another's with characters nobody sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
@@ -95,12 +96,7 @@ impl DisplayName {
                 Problem::TooLong { max: Self::MAX },
             ));
         }
-        if value.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                Field::DisplayName,
-                Problem::ControlCharacters,
-            ));
-        }
+        visible_text(value, Field::DisplayName)?;
         Ok(Self(value.to_owned()))
     }
 
@@ -198,6 +194,26 @@ mod tests {
         );
         let control = DisplayName::parse("Min\nji").unwrap_err();
         assert_eq!(problem(control), Problem::ControlCharacters);
+    }
+
+    #[test]
+    fn display_names_refuse_bidi_overrides_and_zero_width_characters() {
+        // "Minji" followed by a right-to-left override, which would show "gnp.exe" reversed.
+        let spoof = DisplayName::parse("Minji\u{202E}exe.png").unwrap_err();
+        assert_eq!(
+            spoof,
+            FieldError::new(
+                Field::DisplayName,
+                Problem::InvisibleCharacter { code_point: 0x202E }
+            )
+        );
+        let joined = DisplayName::parse("Min\u{200D}ji").unwrap_err();
+        assert_eq!(
+            problem(joined),
+            Problem::InvisibleCharacter { code_point: 0x200D }
+        );
+        let separator = DisplayName::parse("Min\u{2028}ji").unwrap_err();
+        assert_eq!(problem(separator), Problem::ControlCharacters);
     }
 
     #[test]

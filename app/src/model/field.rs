@@ -5,6 +5,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// The form fields that validation errors point at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -50,6 +51,15 @@ pub enum Problem {
     Characters { allowed: String },
     /// Control characters such as newlines or tabs.
     ControlCharacters,
+    /// An invisible formatting character (a zero-width space or joiner, a text-direction
+    /// override...), which could make one name look like another; `code_point` names it.
+    InvisibleCharacter { code_point: u32 },
+    /// A password that is easy to guess, with what the estimator said about it (either may
+    /// be empty).
+    Weak {
+        warning: String,
+        suggestions: Vec<String>,
+    },
     /// Someone already has this value (usernames, compared without regard to case).
     Taken,
     /// The value does not match what is on record (the current password).
@@ -86,10 +96,54 @@ impl fmt::Display for FieldError {
                     "{label} cannot contain line breaks, tabs or other control characters."
                 )
             }
+            Problem::InvisibleCharacter { code_point } => write!(
+                f,
+                "{label} cannot contain invisible characters such as zero-width spaces or \
+                 text-direction marks (found U+{code_point:04X})."
+            ),
+            Problem::Weak {
+                warning,
+                suggestions,
+            } => {
+                write!(f, "{label} is too easy to guess.")?;
+                for advice in std::iter::once(warning).chain(suggestions) {
+                    if !advice.is_empty() {
+                        write!(f, " {advice}")?;
+                    }
+                }
+                Ok(())
+            }
             Problem::Taken => write!(f, "That {} is already taken.", label.to_lowercase()),
             Problem::Incorrect => write!(f, "{label} is incorrect."),
         }
     }
+}
+
+/// The rule names share: no control characters (Cc, and the line and paragraph separators
+/// Zl and Zp, which break lines too), and no invisible formatting characters (Cf: the bidi
+/// overrides U+202A–U+202E and isolates U+2066–U+2069, the zero-width space and joiners
+/// U+200B–U+200D, the word joiner U+2060, the byte-order mark U+FEFF, ...). A name is read
+/// by people deciding who they are talking to, so anything that changes how it looks
+/// without being seen is refused; message bodies are prose and keep them.
+pub fn visible_text(value: &str, field: Field) -> Result<(), FieldError> {
+    for c in value.chars() {
+        match c.general_category() {
+            GeneralCategory::Control
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator => {
+                return Err(FieldError::new(field, Problem::ControlCharacters));
+            }
+            GeneralCategory::Format => {
+                let code_point = u32::from(c);
+                return Err(FieldError::new(
+                    field,
+                    Problem::InvisibleCharacter { code_point },
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -104,5 +158,57 @@ mod tests {
         assert_eq!(short.to_string(), "Password must be at least 8 characters.");
         let empty = FieldError::new(Field::DisplayName, Problem::TooShort { min: 1 });
         assert_eq!(empty.to_string(), "Display name cannot be empty.");
+    }
+
+    #[test]
+    fn every_spoofing_character_the_review_named_is_refused_by_name() {
+        let named = ['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}']
+            .into_iter()
+            .chain('\u{202A}'..='\u{202E}')
+            .chain('\u{2066}'..='\u{2069}');
+        for c in named {
+            let error = visible_text(&format!("min{c}ji"), Field::DisplayName).unwrap_err();
+            assert_eq!(
+                error.problem,
+                Problem::InvisibleCharacter {
+                    code_point: u32::from(c)
+                },
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+        for c in ['\n', '\t', '\u{7F}', '\u{85}', '\u{2028}', '\u{2029}'] {
+            let error = visible_text(&format!("min{c}ji"), Field::RoomName).unwrap_err();
+            assert_eq!(error.problem, Problem::ControlCharacters, "{c:?}");
+        }
+        assert!(visible_text("김민지 🙂 Zoë", Field::DisplayName).is_ok());
+    }
+
+    #[test]
+    fn the_invisible_character_message_names_the_code_point() {
+        let error = FieldError::new(
+            Field::DisplayName,
+            Problem::InvisibleCharacter { code_point: 0x202E },
+        );
+        assert_eq!(
+            error.to_string(),
+            "Display name cannot contain invisible characters such as zero-width spaces or \
+             text-direction marks (found U+202E)."
+        );
+    }
+
+    #[test]
+    fn a_weak_password_message_gives_the_estimators_advice() {
+        let error = FieldError::new(
+            Field::Password,
+            Problem::Weak {
+                warning: "This is a very common password.".into(),
+                suggestions: vec!["Add another word or two.".into()],
+            },
+        );
+        assert_eq!(
+            error.to_string(),
+            "Password is too easy to guess. This is a very common password. Add another word or two."
+        );
     }
 }

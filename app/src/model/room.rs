@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::field::{Field, FieldError, Problem};
+use super::field::{Field, FieldError, Problem, visible_text};
 use crate::model::UserId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -70,7 +70,8 @@ fn text_field(raw: &str, field: Field, min: usize, max: usize) -> Result<String,
     Ok(value.to_owned())
 }
 
-/// 1–80 characters of any script. Names need not be unique.
+/// 1–80 characters of any script, none of them invisible (see [`visible_text`]). Names need
+/// not be unique.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomName(String);
 
@@ -78,7 +79,9 @@ impl RoomName {
     pub const MAX: usize = 80;
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        text_field(raw, Field::RoomName, 1, Self::MAX).map(Self)
+        let name = text_field(raw, Field::RoomName, 1, Self::MAX)?;
+        visible_text(&name, Field::RoomName)?;
+        Ok(Self(name))
     }
 
     pub fn as_str(&self) -> &str {
@@ -160,6 +163,23 @@ mod tests {
         assert_eq!(
             empty,
             FieldError::new(Field::RoomName, Problem::TooShort { min: 1 })
+        );
+    }
+
+    #[test]
+    fn room_names_refuse_invisible_formatting_characters() {
+        let spoof = RoomName::parse("general\u{2066}").unwrap_err();
+        assert_eq!(
+            spoof,
+            FieldError::new(
+                Field::RoomName,
+                Problem::InvisibleCharacter { code_point: 0x2066 }
+            )
+        );
+        let zero_width = RoomName::parse("gen\u{200B}eral").unwrap_err();
+        assert_eq!(
+            zero_width.problem,
+            Problem::InvisibleCharacter { code_point: 0x200B }
         );
     }
 

@@ -151,6 +151,7 @@ mod tests {
     fn person(id: i64, name: &str) -> Person {
         Person {
             id: UserId(id),
+            username: name.to_lowercase(),
             display_name: name.to_owned(),
         }
     }

@@ -152,6 +152,7 @@ mod tests {
     fn person(id: i64) -> Person {
         Person {
             id: UserId(id),
+            username: format!("person{id}"),
             display_name: format!("person {id}"),
         }
     }
@@ -249,10 +250,12 @@ mod tests {
         let feed = realtime.feed(ROOM);
         let zed = Person {
             id: UserId(9),
+            username: "zed".into(),
             display_name: "Zed".into(),
         };
         let ana = Person {
             id: UserId(8),
+            username: "ana".into(),
             display_name: "Ana".into(),
         };
         for person in [zed.clone(), ana.clone(), ana.clone()] {

@@ -281,6 +281,7 @@ impl Realtime {
         if let AfterSend::Delivered(ack) = after {
             let author = self.me.get_untracked().map(|me| Person {
                 id: me.id,
+                username: me.username,
                 display_name: me.display_name,
             });
             let now_ms = browser::now_ms() as i64;

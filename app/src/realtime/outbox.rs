@@ -398,6 +398,7 @@ mod tests {
         let entry = &posts.pending(RoomId(3))[0];
         let author = Person {
             id: UserId(5),
+            username: "minji".into(),
             display_name: "Minji".into(),
         };
         let shown = sent_message(entry, &ack(12), Some(author.clone()), 1_700_000_000_000);

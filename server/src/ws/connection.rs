@@ -62,6 +62,7 @@ pub async fn run(
 ) {
     let person = Person {
         id: user.user.id,
+        username: user.user.username.clone(),
         display_name: user.user.display_name.clone(),
     };
     let subscription = match backend.hub().connect(person) {
@@ -213,7 +214,7 @@ impl Connection {
             Inbound::TooBig => Ok(Flow::Close(Reason::FRAME_TOO_LARGE)),
             Inbound::Malformed(detail) => {
                 self.malformed += 1;
-                tracing::debug!(user = %self.user.user.id, %detail, "malformed frame");
+                tracing::debug!(user = %self.user.user.id, ?detail, "malformed frame");
                 if self.malformed > malformed_limit {
                     return Ok(Flow::Close(Reason::TOO_MANY_MALFORMED_FRAMES));
                 }
@@ -324,7 +325,7 @@ impl Connection {
         let replay = match replay {
             Ok(replay) => replay,
             Err(error) => {
-                tracing::error!(%error, "subscribe: the store failed");
+                tracing::error!(?error, "subscribe: the store failed");
                 self.backend.hub().unsubscribe(id, room);
                 self.subscriptions.end(room);
                 let frame = ServerFrame::Error {
@@ -395,7 +396,7 @@ impl Connection {
                 limit: self.backend.messages().replay_limit(),
             },
             Err(error) => {
-                tracing::error!(%error, "fetch: the store failed");
+                tracing::error!(?error, "fetch: the store failed");
                 ProtocolError::Unavailable
             }
         };

@@ -57,7 +57,7 @@ async fn upgrade(
             .unwrap_or("(none)");
         tracing::warn!(
             origin = ?found,
-            expected,
+            expected = ?expected,
             user = %user.user.id,
             "refused a WebSocket upgrade from a foreign origin"
         );

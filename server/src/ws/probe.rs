@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::backend::bus::Bus;
+use app::backend::client_addr::limit_key;
 use app::backend::cross_site;
 use app::backend::rate_limit::{Limited, RateLimiter};
 use app::protocol::close::Reason;
@@ -168,7 +169,7 @@ pub async fn upgrade(
         peer: peer.ip().to_string(),
         lifetime_ms: probes.config.lifetime_ms,
     };
-    let admitted = probes.limiter.check(&[&arrival.client.to_string()]).await;
+    let admitted = probes.limiter.check(&[&limit_key(arrival.client)]).await;
     let socket = Socket {
         probes,
         bus: state.bus.clone(),

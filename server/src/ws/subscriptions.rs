@@ -141,6 +141,7 @@ mod tests {
                 client_id: ClientId::parse("0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e70").unwrap(),
                 author: Some(Person {
                     id: UserId(1),
+                    username: "minji".into(),
                     display_name: "minji".into(),
                 }),
                 body: format!("message {seq}"),

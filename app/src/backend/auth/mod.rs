@@ -6,6 +6,7 @@
 mod current_user;
 mod password;
 mod session;
+mod strength;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ pub use current_user::{CurrentUser, RequestUser};
 pub use password::PasswordHasher;
 pub use session::{SessionCookie, SessionToken};
 
-use super::client_addr::IpNet;
+use super::client_addr::{IpNet, limit_key};
 use super::clock::{Clock, millis};
 use super::internal_error::OrInternal;
 use super::rate_limit::{Limited, RateLimiter};
@@ -50,6 +51,11 @@ pub struct AuthConfig {
     #[arg(long, env = "SORI_PASSWORD_HASH_CONCURRENCY", default_value_t = Self::default().password_hash_concurrency)]
     pub password_hash_concurrency: usize,
 
+    /// Password hashes that may wait for their turn; past that a request is answered 503
+    /// with Retry-After at once.
+    #[arg(long, env = "SORI_PASSWORD_QUEUE", default_value_t = Self::default().password_queue)]
+    pub password_queue: usize,
+
     /// Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed.
     #[arg(long, env = "SORI_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpNet>,
@@ -63,6 +69,10 @@ impl Default for AuthConfig {
             sign_in_per_minute: 10,
             sign_up_per_hour: 20,
             password_hash_concurrency: 2,
+            // Two hashes at once take about 50 ms each here, so 32 waiting is under a second
+            // of work: long enough to absorb a burst of sign-ins, short enough that nobody
+            // waits longer than they would for a retry.
+            password_queue: 32,
             trusted_proxies: Vec::new(),
         }
     }
@@ -86,6 +96,9 @@ pub struct Accounts {
     refresh_ms: i64,
     sign_in_limit: RateLimiter,
     sign_up_limit: RateLimiter,
+    /// The current-password checks of "Change password" and "Delete account", per user and
+    /// per session: a stolen session must not become an unlimited password oracle.
+    password_check_limit: RateLimiter,
 }
 
 impl Accounts {
@@ -110,15 +123,23 @@ impl Accounts {
             &store,
             "sign_up",
         );
+        let password_check_limit = RateLimiter::for_store(
+            config.sign_in_per_minute,
+            Duration::from_secs(60),
+            clock.clone(),
+            &store,
+            "password_check",
+        );
         Self {
             store,
             revocations,
-            hasher: PasswordHasher::new(config.password_hash_concurrency),
+            hasher: PasswordHasher::new(config.password_hash_concurrency, config.password_queue),
             cookie_max_age_secs: config.session_idle_secs,
             idle_ms: millis(idle),
             refresh_ms: millis(Duration::from_secs(config.session_refresh_secs)),
             sign_in_limit,
             sign_up_limit,
+            password_check_limit,
             clock,
         }
     }
@@ -139,7 +160,14 @@ impl Accounts {
         let username = Username::parse(username)?;
         let display_name = DisplayName::parse(display_name)?;
         let password = Password::parse(password, Field::Password)?;
-        self.sign_up_limit.check(&[&format!("ip:{client}")]).await?;
+        self.sign_up_limit
+            .check(&[&format!("ip:{}", limit_key(client))])
+            .await?;
+        strength::check_strength(
+            &password,
+            Field::Password,
+            &[username.as_str(), display_name.as_str()],
+        )?;
         let password_hash = self.hasher.hash(&password).await?;
         let created = self
             .store
@@ -172,13 +200,23 @@ impl Accounts {
         previous: &HeaderMap,
         https: bool,
     ) -> Result<(UserView, SessionToken), ApiError> {
+        // No account has a longer name, so saying so gives nothing away; and refusing here
+        // keeps arbitrary text out of the limiter's keys.
+        if username.trim().chars().count() > Username::MAX {
+            return Err(ApiError::invalid(
+                Field::Username,
+                Problem::TooLong { max: Username::MAX },
+            ));
+        }
         let key = username.trim().to_ascii_lowercase();
         self.sign_in_limit
-            .check(&[&format!("ip:{client}"), &format!("user:{key}")])
+            .check(&[&format!("ip:{}", limit_key(client)), &format!("user:{key}")])
             .await
             .inspect_err(|limited| {
                 if matches!(limited, Limited::Wait(_)) {
-                    tracing::warn!(%client, "sign-in rate limit reached");
+                    // `?`: the name is the client's text, so it is logged quoted and
+                    // escaped; a newline in it cannot forge a log line.
+                    tracing::warn!(%client, username = ?key, "sign-in rate limit reached");
                 }
             })?;
         let user = self
@@ -288,7 +326,12 @@ impl Accounts {
         new: &str,
     ) -> Result<(), ApiError> {
         let new = Password::parse(new, Field::NewPassword)?;
-        self.check_password(user.user.id, current).await?;
+        self.check_password(user, current).await?;
+        strength::check_strength(
+            &new,
+            Field::NewPassword,
+            &[&user.user.username, &user.user.display_name],
+        )?;
         let hash = self.hasher.hash(&new).await?;
         self.store
             .set_password_hash(user.user.id, &hash)
@@ -304,7 +347,7 @@ impl Accounts {
 
     /// Deletes the account (after checking its password) and every session with it.
     pub async fn delete_account(&self, user: &CurrentUser, current: &str) -> Result<(), ApiError> {
-        self.check_password(user.user.id, current).await?;
+        self.check_password(user, current).await?;
         self.store
             .delete_user(user.user.id)
             .await
@@ -317,7 +360,23 @@ impl Accounts {
         Ok(())
     }
 
-    async fn check_password(&self, id: UserId, current: &str) -> Result<(), ApiError> {
+    /// Checks the signed-in user's current password, counted against the user and the
+    /// session like a sign-in attempt (a refused check costs no hash).
+    async fn check_password(&self, user: &CurrentUser, current: &str) -> Result<(), ApiError> {
+        let id = user.user.id;
+        // The first half of the session's hash names it in the limiter without the token.
+        let session: String = user.token[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        self.password_check_limit
+            .check(&[&format!("user:{id}"), &format!("session:{session}")])
+            .await
+            .inspect_err(|limited| {
+                if matches!(limited, Limited::Wait(_)) {
+                    tracing::warn!(user = %id, "password check rate limit reached");
+                }
+            })?;
         let record = self
             .store
             .user_by_id(id)

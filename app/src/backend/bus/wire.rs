@@ -284,6 +284,7 @@ mod tests {
         // Sixty-four characters of four bytes each: the longest display name in bytes.
         let person = |n: i64| Person {
             id: crate::model::UserId(i64::MIN + n),
+            username: "u".repeat(crate::model::Username::MAX),
             display_name: "\u{1F600}".repeat(crate::model::DisplayName::MAX),
         };
         let typing: Vec<(RoomId, Person)> =

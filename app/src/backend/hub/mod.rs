@@ -622,6 +622,7 @@ mod tests {
     fn person(id: i64) -> Person {
         Person {
             id: UserId(id),
+            username: format!("person{id}"),
             display_name: format!("Person {id}"),
         }
     }

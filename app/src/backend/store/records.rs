@@ -99,8 +99,9 @@ pub struct InvitationRecord {
 pub struct NewMessage<'a> {
     pub room: RoomId,
     pub author: UserId,
-    /// The author's display name, for the stored message's view.
+    /// The author's display name and username, for the stored message's view.
     pub author_name: &'a str,
+    pub author_username: &'a str,
     pub client_id: &'a ClientId,
     pub body: &'a str,
     pub now_ms: i64,

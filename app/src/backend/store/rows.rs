@@ -112,6 +112,7 @@ pub(super) fn event_from_row(row: &impl Columns) -> Result<RoomEvent, sqlx::Erro
 pub(super) fn message_from_row(row: &impl Columns) -> Result<MessageView, sqlx::Error> {
     let author_id = row.maybe_int("author_id")?;
     let author_name = row.maybe_text("author_name")?;
+    let author_username = row.maybe_text("author_username")?;
     let client_id = row.text("client_id")?;
     Ok(MessageView {
         id: MessageId(row.int("id")?),
@@ -121,10 +122,13 @@ pub(super) fn message_from_row(row: &impl Columns) -> Result<MessageView, sqlx::
         client_id: ClientId::parse(&client_id).ok_or_else(|| {
             sqlx::Error::Decode(format!("stored client id {client_id:?} is not a UUID").into())
         })?,
-        author: author_id.zip(author_name).map(|(id, display_name)| Person {
-            id: UserId(id),
-            display_name,
-        }),
+        author: author_id.zip(author_name).zip(author_username).map(
+            |((id, display_name), username)| Person {
+                id: UserId(id),
+                username,
+                display_name,
+            },
+        ),
         body: row.text("body")?,
         created_ms: row.int("created_at")?,
         edited_ms: row.maybe_int("edited_at")?,

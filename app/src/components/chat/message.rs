@@ -63,6 +63,11 @@ pub(super) fn MessageItem(message: MessageView, tools: MessageTools) -> impl Int
         || "deleted user".to_owned(),
         |author| author.display_name.clone(),
     );
+    // The line keeps the display name alone; who exactly wrote it is on hover.
+    let author_username = message
+        .author
+        .as_ref()
+        .map(|author| format!("@{}", author.username));
     let created = message.created_ms;
     let id = message.id;
     let author_id = message.author.as_ref().map(|author| author.id);
@@ -75,7 +80,7 @@ pub(super) fn MessageItem(message: MessageView, tools: MessageTools) -> impl Int
     view! {
         <li class="message" class:deleted=deleted>
             <div class="message-meta">
-                <span class="author">{author}</span>
+                <span class="author" title=author_username>{author}</span>
                 " "
                 <time datetime=created.to_string()>
                     {move || tools.hydrated.get().then(|| crate::realtime::local_time(created))}

@@ -192,6 +192,7 @@ mod tests {
             order,
             kind: NoticeKind::Joined(Person {
                 id: UserId(1),
+                username: "ana".into(),
                 display_name: "Ana".into(),
             }),
         })

@@ -2,7 +2,9 @@
 //! room open), [`TypingIndicator`] ("Minji is typing…") and [`NoticeItem`] ("Minji joined").
 //!
 //! All three render a room feed's presence signals as they are; keeping them current (and
-//! never listing me as typing) is `crate::realtime`'s job.
+//! never listing me as typing) is `crate::realtime`'s job. Two people may share a display
+//! name, so the "Online" list shows each one's `@username` after it, in an element of its
+//! own; a notice keeps the name alone (a sentence reads better) with the username on hover.
 
 use leptos::prelude::*;
 
@@ -11,7 +13,9 @@ use crate::realtime::{Notice, NoticeKind, RoomFeed};
 
 #[component]
 pub(super) fn NoticeItem(notice: Notice) -> impl IntoView {
-    view! { <li class="notice">{notice_line(&notice.kind)}</li> }
+    let (NoticeKind::Joined(person) | NoticeKind::Left(person)) = &notice.kind;
+    let username = format!("@{}", person.username);
+    view! { <li class="notice" title=username>{notice_line(&notice.kind)}</li> }
 }
 
 fn notice_line(kind: &NoticeKind) -> String {
@@ -33,7 +37,11 @@ pub(super) fn OnlineList(feed: RoomFeed) -> impl IntoView {
                     key=|person| person.id
                     let:person
                 >
-                    <li>{person.display_name}</li>
+                    <li>
+                        <span class="online-name">{person.display_name}</span>
+                        " "
+                        <span class="username">"@" {person.username}</span>
+                    </li>
                 </For>
             </ul>
         </aside>
@@ -65,6 +73,7 @@ mod tests {
     fn person(id: i64, name: &str) -> Person {
         Person {
             id: UserId(id),
+            username: name.to_lowercase(),
             display_name: name.to_owned(),
         }
     }

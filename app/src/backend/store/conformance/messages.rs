@@ -2,8 +2,8 @@
 //! edits and deletes, replay, history and read markers.
 
 use super::{
-    SOMEONE, client_id, create_user, event_seqs, hello, new_room, post, room_with_author, seqs,
-    unread_of,
+    AUTHOR, SOMEONE, client_id, create_user, event_seqs, hello, new_room, post, room_with_author,
+    seqs, unread_of,
 };
 use crate::backend::store::{Change, NewMessage, NewUser, RoomEvent, Store};
 use crate::model::{UserId, Visibility};
@@ -100,6 +100,7 @@ pub(crate) async fn a_message_is_found_by_id_and_by_its_authors_client_id(store:
             client_id: one.clone(),
             author: Some(Person {
                 id: author,
+                username: AUTHOR.into(),
                 display_name: SOMEONE.into(),
             }),
             body: "hello".into(),
@@ -148,6 +149,7 @@ pub(crate) async fn history_pages_by_seq_in_both_directions(store: &dyn Store) {
             author,
             client_id: &id,
             author_name: "Someone",
+            author_username: AUTHOR,
             body: "x",
             now_ms: 5,
         };
@@ -400,6 +402,7 @@ pub(crate) async fn a_deleted_author_leaves_their_messages_without_an_author(sto
         author,
         client_id: &id,
         author_name: "Someone",
+        author_username: AUTHOR,
         body: "still here",
         now_ms: 5,
     };

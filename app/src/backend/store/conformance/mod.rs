@@ -99,6 +99,9 @@ pub(crate) use store_conformance;
 /// The display name every fixture user gets unless a contract needs another.
 const SOMEONE: &str = "Someone";
 
+/// The username of the author in [`room_with_author`].
+const AUTHOR: &str = "author";
+
 fn new_user(username: &str) -> NewUser<'_> {
     NewUser {
         username,
@@ -124,7 +127,7 @@ fn new_room(name: &str, visibility: Visibility, owner: UserId, now_ms: i64) -> N
 
 /// A public room "r" and its owner "author", who posts in it.
 async fn room_with_author(store: &dyn Store) -> (RoomId, UserId) {
-    let author = create_user(store, "author").await;
+    let author = create_user(store, AUTHOR).await;
     let room = store
         .create_room(new_room("r", Visibility::Public, author, 1))
         .await
@@ -138,6 +141,7 @@ fn hello(room: RoomId, author: UserId, client_id: &ClientId) -> NewMessage<'_> {
         author,
         client_id,
         author_name: SOMEONE,
+        author_username: AUTHOR,
         body: "hello",
         now_ms: 5,
     }

@@ -59,7 +59,7 @@ const CLIENT_ID_ONCE: &str = "messages_client_id_once";
 /// What `message_from_row` reads, from messages `m` joined with its author `u`.
 macro_rules! message_columns {
     () => {
-        "m.id, m.room_id, m.seq, m.client_id, m.author_id, u.display_name AS author_name, \
+        "m.id, m.room_id, m.seq, m.client_id, m.author_id, u.display_name AS author_name, u.username AS author_username, \
          m.body, m.created_at, m.edited_at, m.deleted_at, m.changed_seq"
     };
 }
@@ -164,6 +164,7 @@ impl MessageStore for PgStore {
                 client_id: message.client_id.clone(),
                 author: Some(Person {
                     id: message.author,
+                    username: message.author_username.to_owned(),
                     display_name: message.author_name.to_owned(),
                 }),
                 body: message.body.to_owned(),

@@ -295,6 +295,7 @@ mod tests {
             author,
             client_id: &client_id,
             author_name: "Someone",
+            author_username: "author",
             body: "hello",
             now_ms: 5,
         };
@@ -524,6 +525,7 @@ mod tests {
                         author,
                         client_id: &client_id,
                         author_name: "Someone",
+                        author_username: "author",
                         body: "once",
                         now_ms: 5,
                     };

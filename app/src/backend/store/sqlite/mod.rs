@@ -239,6 +239,7 @@ mod tests {
             author,
             client_id: &client_id,
             author_name: "Someone",
+            author_username: "author",
             body: "hello",
             now_ms: 5,
         };
