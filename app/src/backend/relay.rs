@@ -301,10 +301,13 @@ mod tests {
         fn follower(&self) -> Subscription {
             let socket = self
                 .hub
-                .connect(Person {
-                    id: UserId(99),
-                    display_name: "Watcher".into(),
-                })
+                .connect(
+                    Person {
+                        id: UserId(99),
+                        display_name: "Watcher".into(),
+                    },
+                    [0; 32],
+                )
                 .expect("under the connection limit");
             self.hub
                 .follow(socket.id, self.room)

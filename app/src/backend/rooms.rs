@@ -181,6 +181,12 @@ impl Rooms {
             .update_room(id, name.as_str(), topic.as_str(), visibility)
             .await
             .or_internal("update room")?;
+        if room.visibility == Visibility::Public && visibility == Visibility::Private {
+            // Its readers who never joined lose it now, in every tab on every instance.
+            self.revocations
+                .revoke(Revocation::Readers { room: id })
+                .await;
+        }
         self.get(user, id).await
     }
 
@@ -191,7 +197,7 @@ impl Rooms {
             .delete_room(id)
             .await
             .or_internal("delete room")?;
-        self.revocations.revoke(Revocation::Room { room: id });
+        self.revocations.revoke(Revocation::Room { room: id }).await;
         tracing::info!(room = %id, user = %user.user.id, "room deleted");
         Ok(())
     }
@@ -224,7 +230,7 @@ impl Rooms {
             user: user.user.id,
             room: id,
             reason: UnsubscribeReason::Left,
-        });
+        }).await;
         Ok(())
     }
 
@@ -251,7 +257,7 @@ impl Rooms {
             user: member,
             room: id,
             reason: UnsubscribeReason::AccessEnded,
-        });
+        }).await;
         tracing::info!(room = %id, user = %user.user.id, %member, "member removed");
         Ok(())
     }

@@ -103,11 +103,14 @@ pub trait AccountStore: Send + Sync {
         expires_ms: i64,
     ) -> Result<(), StoreError>;
 
-    /// The session with this token, if it has not expired by `now_ms`.
+    /// The session with this token, if it has not expired by `now_ms` (its idle lifetime,
+    /// slid forward by use) and began after `started_after_ms` (its absolute lifetime,
+    /// which no use extends).
     async fn session(
         &self,
         token: &TokenHash,
         now_ms: i64,
+        started_after_ms: i64,
     ) -> Result<Option<SessionRecord>, StoreError>;
 
     /// Slides a session's expiry forward.

@@ -45,6 +45,7 @@ macro_rules! store_conformance {
                 a_new_user_is_stored_as_given_and_found_by_id_or_name,
                 a_display_name_and_a_password_hash_can_be_changed,
                 sessions_expire_and_go_with_their_user,
+                a_session_ends_at_its_absolute_lifetime_however_recently_refreshed,
                 deleting_a_user_removes_the_account_and_frees_the_username,
                 deleting_a_session_ends_that_one_only,
                 ending_all_sessions_can_keep_the_current_one,
