@@ -396,7 +396,10 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         };
         assert!(matches!(notice, Outbound::Ended { room: ended, .. } if ended == room));
-        assert!(owner.outbound.try_recv().is_err(), "a member keeps following");
+        assert!(
+            owner.outbound.try_recv().is_err(),
+            "a member keeps following"
+        );
         assert!(hub.is_followed(room));
     }
 
@@ -409,7 +412,10 @@ mod tests {
         let json = serde_json::to_value(revocation).unwrap();
         assert_eq!(json["scope"], "session");
         assert_eq!(json["session"].as_str().map(str::len), Some(43));
-        assert_eq!(serde_json::from_value::<Revocation>(json).unwrap(), revocation);
+        assert_eq!(
+            serde_json::from_value::<Revocation>(json).unwrap(),
+            revocation
+        );
         let short = serde_json::json!({"scope": "session", "user": 3, "session": "AAAA"});
         assert!(serde_json::from_value::<Revocation>(short).is_err());
     }

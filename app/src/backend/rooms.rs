@@ -226,11 +226,13 @@ impl Rooms {
             .or_internal("leave room")?;
         // Its live subscriptions end at once, in every tab on every instance (a public room
         // can be opened again to read it).
-        self.revocations.revoke(Revocation::RoomAccess {
-            user: user.user.id,
-            room: id,
-            reason: UnsubscribeReason::Left,
-        }).await;
+        self.revocations
+            .revoke(Revocation::RoomAccess {
+                user: user.user.id,
+                room: id,
+                reason: UnsubscribeReason::Left,
+            })
+            .await;
         Ok(())
     }
 
@@ -253,11 +255,13 @@ impl Rooms {
             .remove_member(id, member)
             .await
             .or_internal("remove member")?;
-        self.revocations.revoke(Revocation::RoomAccess {
-            user: member,
-            room: id,
-            reason: UnsubscribeReason::AccessEnded,
-        }).await;
+        self.revocations
+            .revoke(Revocation::RoomAccess {
+                user: member,
+                room: id,
+                reason: UnsubscribeReason::AccessEnded,
+            })
+            .await;
         tracing::info!(room = %id, user = %user.user.id, %member, "member removed");
         Ok(())
     }

@@ -291,10 +291,12 @@ impl Accounts {
             .delete_sessions_of(user.user.id, None)
             .await
             .or_internal("delete sessions")?;
-        self.revocations.revoke(Revocation::Sessions {
-            user: user.user.id,
-            close: SessionsEnded::SignedOut,
-        }).await;
+        self.revocations
+            .revoke(Revocation::Sessions {
+                user: user.user.id,
+                close: SessionsEnded::SignedOut,
+            })
+            .await;
         tracing::info!(user = %user.user.id, ended, "signed out everywhere");
         Ok(ended)
     }
@@ -351,10 +353,12 @@ impl Accounts {
             .delete_user(user.user.id)
             .await
             .or_internal("delete user")?;
-        self.revocations.revoke(Revocation::Sessions {
-            user: user.user.id,
-            close: SessionsEnded::SignedOut,
-        }).await;
+        self.revocations
+            .revoke(Revocation::Sessions {
+                user: user.user.id,
+                close: SessionsEnded::SignedOut,
+            })
+            .await;
         tracing::info!(user = %user.user.id, "account deleted");
         Ok(())
     }

@@ -777,7 +777,9 @@ mod tests {
     #[test]
     fn connections_per_user_are_capped() {
         let hub = hub(8);
-        let _open: Vec<_> = (0..3).map(|_| hub.connect(person(1), ANY_SESSION).unwrap()).collect();
+        let _open: Vec<_> = (0..3)
+            .map(|_| hub.connect(person(1), ANY_SESSION).unwrap())
+            .collect();
         let refused = hub.connect(person(1), ANY_SESSION).err();
         assert_eq!(refused, Some(ConnectError::TooManyConnections { limit: 3 }));
         assert!(
@@ -1066,7 +1068,13 @@ mod tests {
         assert_eq!(frames.len(), 1, "{frames:?}");
         assert_eq!(frames[0]["type"], "left", "the reader leaves at once");
         hub.publish(ROOM, 1, &notice);
-        assert!(next_not_presence(&mut member).is_some(), "the member still follows");
-        assert!(next_not_presence(&mut reader).is_none(), "the reader no longer does");
+        assert!(
+            next_not_presence(&mut member).is_some(),
+            "the member still follows"
+        );
+        assert!(
+            next_not_presence(&mut reader).is_none(),
+            "the reader no longer does"
+        );
     }
 }

@@ -93,22 +93,38 @@ pub(crate) async fn sessions_expire_and_go_with_their_user(store: &dyn Store) {
         .create_session(&token, user.id, 1_000, 5_000)
         .await
         .unwrap();
-    let live = store.session(&token, 4_999, i64::MIN).await.unwrap().unwrap();
+    let live = store
+        .session(&token, 4_999, i64::MIN)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (live.user, live.refreshed_ms, live.expires_ms),
         (user.clone(), 1_000, 5_000)
     );
     assert!(
-        store.session(&token, 5_000, i64::MIN).await.unwrap().is_none(),
+        store
+            .session(&token, 5_000, i64::MIN)
+            .await
+            .unwrap()
+            .is_none(),
         "expired"
     );
     store.refresh_session(&token, 4_000, 9_000).await.unwrap();
-    let refreshed = store.session(&token, 5_000, i64::MIN).await.unwrap().unwrap();
+    let refreshed = store
+        .session(&token, 5_000, i64::MIN)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(refreshed.expires_ms, 9_000);
     assert_eq!(refreshed.refreshed_ms, 4_000);
     store.delete_user(user.id).await.unwrap();
     assert!(
-        store.session(&token, 5_000, i64::MIN).await.unwrap().is_none(),
+        store
+            .session(&token, 5_000, i64::MIN)
+            .await
+            .unwrap()
+            .is_none(),
         "deleted with the user"
     );
 }
@@ -154,10 +170,20 @@ pub(crate) async fn deleting_a_session_ends_that_one_only(store: &dyn Store) {
     }
     store.delete_session(&ending).await.unwrap();
     assert!(store.session(&ending, 1, i64::MIN).await.unwrap().is_none());
-    assert!(store.session(&staying, 1, i64::MIN).await.unwrap().is_some());
+    assert!(
+        store
+            .session(&staying, 1, i64::MIN)
+            .await
+            .unwrap()
+            .is_some()
+    );
     store.delete_session(&[9u8; 32]).await.unwrap();
     assert!(
-        store.session(&staying, 1, i64::MIN).await.unwrap().is_some(),
+        store
+            .session(&staying, 1, i64::MIN)
+            .await
+            .unwrap()
+            .is_some(),
         "deleting an unknown token is no error and ends nothing"
     );
 }
@@ -182,12 +208,34 @@ pub(crate) async fn ending_all_sessions_can_keep_the_current_one(store: &dyn Sto
             .unwrap(),
         2
     );
-    assert!(store.session(&[1u8; 32], 1, i64::MIN).await.unwrap().is_some());
-    assert!(store.session(&[2u8; 32], 1, i64::MIN).await.unwrap().is_none());
-    assert_eq!(store.delete_sessions_of(user.id, None).await.unwrap(), 1);
-    assert!(store.session(&[1u8; 32], 1, i64::MIN).await.unwrap().is_none());
     assert!(
-        store.session(&[4u8; 32], 1, i64::MIN).await.unwrap().is_some(),
+        store
+            .session(&[1u8; 32], 1, i64::MIN)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .session(&[2u8; 32], 1, i64::MIN)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.delete_sessions_of(user.id, None).await.unwrap(), 1);
+    assert!(
+        store
+            .session(&[1u8; 32], 1, i64::MIN)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .session(&[4u8; 32], 1, i64::MIN)
+            .await
+            .unwrap()
+            .is_some(),
         "another user's session stays"
     );
 }
