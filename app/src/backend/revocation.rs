@@ -222,9 +222,9 @@ mod token_hash_text {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TokenHash, D::Error> {
-        let text = <&str>::deserialize(deserializer)?;
+        let text = String::deserialize(deserializer)?;
         let mut hash = TokenHash::default();
-        let decoded = Base64UrlUnpadded::decode(text, &mut hash).map_err(D::Error::custom)?;
+        let decoded = Base64UrlUnpadded::decode(&text, &mut hash).map_err(D::Error::custom)?;
         if decoded.len() != hash.len() {
             return Err(D::Error::custom("a token hash is 32 bytes"));
         }

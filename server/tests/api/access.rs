@@ -325,3 +325,128 @@ async fn subscribe_again(socket: &mut Socket, room: RoomId) -> (Vec<ServerFrame>
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A new invitation link to `room`, made by `owner`: its token.
+async fn invitation_token(owner: &mut Browser, room: RoomId) -> String {
+    let id = room.to_string();
+    let (status, invitation) = call_json(owner, "invitations/create", &[("id", &id)]).await;
+    assert_eq!(status, 200, "{invitation}");
+    let path = invitation["path"]
+        .as_str()
+        .expect("a new link is shown once");
+    path.trim_start_matches("/invite/").to_owned()
+}
+
+/// Whether `browser` is a member of `room`: `None` if they cannot even see it.
+async fn membership(browser: &mut Browser, room: RoomId) -> Option<bool> {
+    let id = room.to_string();
+    let (status, view) = call_json(browser, "rooms/get", &[("id", &id)]).await;
+    (status == 200).then(|| view["is_member"].as_bool().expect("a room view"))
+}
+
+#[tokio::test]
+async fn visiting_an_invitation_link_asks_and_changes_nothing_and_joining_is_a_post() {
+    let app = TestApp::spawn().await;
+    let mut owner = person(&app, "owner").await;
+    let mut visitor = person(&app, "visitor").await;
+    let room = crate::support::chat::private_room(&mut owner).await;
+    let token = invitation_token(&mut owner, room).await;
+
+    visitor
+        .headers
+        .insert("accept", "text/html".parse().unwrap());
+    let page = visitor.get(&format!("/invite/{token}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Join room Secret?"), "{html}");
+    assert!(html.contains(">Join</button>"), "{html}");
+    visitor.headers.remove("accept");
+    assert_eq!(
+        membership(&mut visitor, room).await,
+        None,
+        "the visit made nobody a member"
+    );
+
+    let (status, joined) =
+        call_json(&mut visitor, "invitations/accept", &[("token", &token)]).await;
+    assert_eq!((status, joined.as_i64()), (200, Some(room.0)), "{joined}");
+    assert_eq!(membership(&mut visitor, room).await, Some(true));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn someone_removed_cannot_come_back_through_an_old_link_but_a_newer_one_admits_them() {
+    let app = TestApp::spawn().await;
+    let mut owner = person(&app, "owner").await;
+    let mut removed = person(&app, "removed").await;
+    let mut newcomer = person(&app, "newcomer").await;
+    let room = crate::support::chat::private_room(&mut owner).await;
+    let old_link = invitation_token(&mut owner, room).await;
+    let (status, _) = call_json(&mut removed, "invitations/accept", &[("token", &old_link)]).await;
+    assert_eq!(status, 200);
+    let (_, me) = call_json(&mut removed, "me", &[]).await;
+    let removed_id = me["id"].to_string();
+    let id = room.to_string();
+    let form = [("id", id.as_str()), ("user", removed_id.as_str())];
+    let (status, body) = call_json(&mut owner, "rooms/remove_member", &form).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) =
+        call_json(&mut removed, "invitations/accept", &[("token", &old_link)]).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (410, &Value::from("invitation_invalid"))
+    );
+    assert_eq!(membership(&mut removed, room).await, None, "still out");
+    let (status, _) = call_json(&mut newcomer, "invitations/accept", &[("token", &old_link)]).await;
+    assert_eq!(status, 200, "the link still admits the others");
+
+    // Time moves in milliseconds: a link made in the same one as the removal counts as old.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let new_link = invitation_token(&mut owner, room).await;
+    let (status, _) = call_json(&mut removed, "invitations/accept", &[("token", &new_link)]).await;
+    assert_eq!(
+        status, 200,
+        "a link made after the removal is the owner's new decision"
+    );
+    assert_eq!(membership(&mut removed, room).await, Some(true));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn invitation_tokens_are_stored_only_as_their_sha256_and_listed_without_a_link() {
+    let database = app::backend::store::scratch::ScratchDatabase::create().await;
+    let app = TestApp::spawn_on_postgres(database.url(), |_| {}).await;
+    let mut owner = person(&app, "owner").await;
+    let room = crate::support::chat::private_room(&mut owner).await;
+    let token = invitation_token(&mut owner, room).await;
+
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(database.url()).await.unwrap();
+    let (hashed, raw): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM invitations \
+                 WHERE token_hash = sha256(convert_to($1, 'UTF8'))), \
+                (SELECT count(*) FROM information_schema.columns \
+                 WHERE table_name = 'invitations' AND data_type = 'text')",
+    )
+    .bind(&token)
+    .fetch_one(&mut connection)
+    .await
+    .unwrap();
+    connection.close().await.ok();
+    assert_eq!(
+        (hashed, raw),
+        (1, 0),
+        "found by its hash; no text column holds it"
+    );
+
+    let id = room.to_string();
+    let (status, listed) = call_json(&mut owner, "invitations/list", &[("id", &id)]).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(
+        listed[0]["path"],
+        Value::Null,
+        "the server cannot show it again"
+    );
+    app.shutdown().await;
+}

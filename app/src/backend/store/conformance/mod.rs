@@ -57,6 +57,7 @@ macro_rules! store_conformance {
                 a_room_can_be_renamed_retitled_and_made_private,
                 members_are_listed_in_the_order_they_joined_and_joining_twice_is_fine,
                 a_removed_member_is_no_longer_listed_nor_shown_the_private_room,
+                a_removal_is_recorded_with_its_time_and_leaving_records_none,
                 active_invitations_are_neither_revoked_nor_expired,
                 an_invitation_is_revoked_once_and_only_through_its_own_room,
                 a_direct_room_is_found_again_from_either_side,
