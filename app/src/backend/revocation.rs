@@ -3,8 +3,9 @@
 //! The services call [`Revocations::revoke`] right after the change that ends the access
 //! has committed (never inside its transaction): the rooms service when someone leaves, is
 //! removed, a room is deleted or made private; the accounts service on sign-out (one
-//! session, or everywhere), a password change (every other session) and account deletion. It ends the affected subscriptions and sockets on this instance's hub at once,
-//! and, when other instances share the store, offers the [`Revocation`] to the bus
+//! session, or everywhere), a password change (every other session) and account deletion.
+//! It ends the affected subscriptions and sockets on this instance's hub at once, and,
+//! when other instances share the store, offers the [`Revocation`] to the bus
 //! ([`super::bus`]), which notifies them without waiting for the hints' batch window. Each
 //! of them applies it to its own hub with [`Revocations::received`], through the same
 //! [`Revocation::apply`], so a socket sees the same frame or close code wherever it is.
@@ -114,10 +115,8 @@ impl Revocation {
                     room,
                     reason: UnsubscribeReason::AccessEnded,
                 };
-                match members {
-                    Some(members) => hub.revoke_readers(room, members, &notice),
-                    None => hub.revoke_readers(room, &HashSet::new(), &notice),
-                }
+                let nobody = HashSet::new();
+                hub.revoke_readers(room, members.unwrap_or(&nobody), &notice);
             }
             Self::Sessions { user, close } => hub.close_user(user, close.reason()),
             Self::Session { user, session } => {
@@ -191,19 +190,18 @@ impl Revocations {
             return revocation.apply(&self.hub, None);
         };
         let mut attempt = 1;
-        let members = loop {
-            match self.store.members(room).await {
+        let members: Option<HashSet<UserId>> = loop {
+            let error = match self.store.members(room).await {
                 Ok(members) => break Some(members.into_iter().map(|member| member.id).collect()),
-                Err(error) if attempt < MEMBER_READS => {
-                    tracing::debug!(%error, %room, attempt, "revocation: cannot read the members yet");
-                    tokio::time::sleep(MEMBER_READ_RETRY * attempt).await;
-                    attempt += 1;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, %room, "revocation: cannot read the members; every subscription to the room ends");
-                    break None;
-                }
+                Err(error) => error,
+            };
+            if attempt == MEMBER_READS {
+                tracing::warn!(%error, %room, "revocation: no members read; all subscriptions end");
+                break None;
             }
+            tracing::debug!(%error, %room, attempt, "revocation: cannot read the members yet");
+            tokio::time::sleep(MEMBER_READ_RETRY * attempt).await;
+            attempt += 1;
         };
         revocation.apply(&self.hub, members.as_ref());
     }
