@@ -230,9 +230,11 @@ async fn an_expired_sessions_socket_closes_at_its_next_heartbeat() {
     assert_eq!(socket.next_within(Duration::from_millis(700)).await, None);
 
     clock.advance(Duration::from_secs(3_601));
-    // `closed` waits at most 5 s: many heartbeats, and far less than a catch-up.
+    // A bound of its own: `closed` waits 5 s per frame, and the pings keep coming. 5 s is
+    // many heartbeats.
+    let closed = tokio::time::timeout(Duration::from_secs(5), socket.closed()).await;
     assert_eq!(
-        socket.closed().await,
+        closed.expect("closed within a few heartbeats"),
         Closed::Code(close::SESSION_ENDED, "session expired".into())
     );
     app.shutdown().await;
