@@ -61,6 +61,12 @@ pub mod close {
             code: SESSION_ENDED,
             text: "signed out",
         };
+        /// The socket's session expired or was ended elsewhere; the client must not
+        /// reconnect (it is signed out).
+        pub const SESSION_EXPIRED: Self = Self {
+            code: SESSION_ENDED,
+            text: "session expired",
+        };
         /// Two heartbeat intervals passed without a word from the peer.
         pub const HEARTBEAT_TIMEOUT: Self = Self {
             code: GOING_AWAY,
@@ -640,6 +646,7 @@ mod tests {
             (Reason::RESTARTING, 1012, "server restarting"),
             (Reason::TOO_SLOW, 4001, "too slow; resume"),
             (Reason::SIGNED_OUT, 4003, "signed out"),
+            (Reason::SESSION_EXPIRED, 4003, "session expired"),
             (Reason::HEARTBEAT_TIMEOUT, 1001, "heartbeat timeout"),
             (Reason::TOO_MANY_CONNECTIONS, 1008, "too many connections"),
             (

@@ -97,12 +97,21 @@ test("a private room stays invisible until the invitation is used", async ({ bro
   await owner.page.getByRole("link", { name: "Room settings", exact: true }).click();
   await waitForHydration(owner.page);
   await owner.page.getByRole("button", { name: "Create invite link", exact: true }).click();
-  const invite = owner.page.getByRole("list", { name: "Active invitation links" }).getByRole("link");
+  // The new link is shown once, when it is made; the list names it without its token.
+  const invite = owner.page.getByRole("link", { name: /^\/invite\// });
   await expect(invite).toHaveCount(1);
   const invitePath = await invite.getAttribute("href");
+  const active = owner.page.getByRole("list", { name: "Active invitation links" });
+  await expect(active.getByRole("listitem")).toHaveCount(1);
+  await expect(active.getByRole("link")).toHaveCount(0);
 
+  // Visiting the link only asks; the Join button makes the visitor a member.
   await visitor.page.goto(sori.url(invitePath!));
-  await expect(visitor.page.getByRole("heading", { name: "Secret garden", level: 1 })).toBeVisible();
+  await expect(visitor.page.getByRole("heading", { name: "Join room Secret garden?", level: 1 })).toBeVisible();
+  await expect(roomsNav(visitor.page).getByRole("link", { name: "Secret garden", exact: true })).toHaveCount(0);
+  await waitForHydration(visitor.page);
+  await visitor.page.getByRole("button", { name: "Join", exact: true }).click();
+  await expect(visitor.page.getByRole("heading", { name: "Secret garden", exact: true, level: 1 })).toBeVisible();
   await expect(roomsNav(visitor.page).getByRole("link", { name: "Secret garden", exact: true })).toBeVisible();
 
   await owner.page.getByRole("button", { name: "Revoke", exact: true }).click();
@@ -120,10 +129,7 @@ test("an invitation signs the visitor in first, then takes them to the room", as
   await owner.page.getByRole("link", { name: "Room settings", exact: true }).click();
   await waitForHydration(owner.page);
   await owner.page.getByRole("button", { name: "Create invite link", exact: true }).click();
-  const invitePath = await owner.page
-    .getByRole("list", { name: "Active invitation links" })
-    .getByRole("link")
-    .getAttribute("href");
+  const invitePath = await owner.page.getByRole("link", { name: /^\/invite\// }).getAttribute("href");
 
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -135,7 +141,10 @@ test("an invitation signs the visitor in first, then takes them to the room", as
   await page.getByLabel("Display name", { exact: true }).fill("Invitee");
   await page.getByLabel("Password", { exact: true }).fill("correct horse battery");
   await page.getByRole("button", { name: "Create account", exact: true }).click();
-  await expect(page.getByRole("heading", { name: "Back room", level: 1 })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Join room Back room?", level: 1 })).toBeVisible();
+  await waitForHydration(page);
+  await page.getByRole("button", { name: "Join", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Back room", exact: true, level: 1 })).toBeVisible();
   await owner.context.close();
   await context.close();
 });

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::ApiError;
-use crate::model::{InvitationView, MemberView, RoomId, RoomView, UserId};
+use crate::model::{InvitationPreview, InvitationView, MemberView, RoomId, RoomView, UserId};
 
 /// Creates a room owned by the caller. `private` is the checkbox: present means private.
 #[server(endpoint = "rooms/create")]
@@ -113,11 +113,22 @@ pub async fn revoke_invitation(id: RoomId, invitation: i64) -> Result<(), ApiErr
         .await
 }
 
-/// Uses an invitation link: the caller becomes a member of its room.
+/// What an invitation link is for (the room's name), to ask before joining. Changes nothing.
+#[server(endpoint = "invitations/get")]
+pub async fn get_invitation(token: String) -> Result<InvitationPreview, ApiError> {
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
+    backend.rooms().invitation(&user, &token).await
+}
+
+/// Uses an invitation link: the caller becomes a member of its room. Only ever a POST (the
+/// "Join" button of the invitation page), never a consequence of visiting the link.
 #[server(endpoint = "invitations/accept")]
 pub async fn accept_invitation(token: String) -> Result<RoomId, ApiError> {
-    let (backend, user) = crate::backend::Backend::signed_in().await?;
-    backend.rooms().accept_invitation(&user, &token).await
+    use crate::backend::{Backend, request::RequestContext};
+    let (backend, user) = Backend::signed_in().await?;
+    let room = backend.rooms().accept_invitation(&user, &token).await?;
+    RequestContext::current()?.redirect_form_post(&format!("/rooms/{room}"));
+    Ok(room)
 }
 
 /// Opens (creating if needed) the direct conversation with another user.

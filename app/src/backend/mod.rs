@@ -145,6 +145,7 @@ impl Backend {
         });
         let revocations = Arc::new(Revocations::new(
             hub.clone(),
+            store.clone(),
             revoked.as_ref().map(|(revoked, _)| revoked.clone()),
         ));
         let rooms = Arc::new(Rooms::new(

@@ -301,11 +301,14 @@ mod tests {
         fn follower(&self) -> Subscription {
             let socket = self
                 .hub
-                .connect(Person {
-                    id: UserId(99),
-                    username: "watcher".into(),
-                    display_name: "Watcher".into(),
-                })
+                .connect(
+                    Person {
+                        id: UserId(99),
+                        username: "watcher".into(),
+                        display_name: "Watcher".into(),
+                    },
+                    [0; 32],
+                )
                 .expect("under the connection limit");
             self.hub
                 .follow(socket.id, self.room)

@@ -5,22 +5,30 @@
 //! the room as the asking user may see it. A private room the user is not in is reported
 //! exactly like a room that does not exist ([`ApiError::NotFound`]), so guessing ids reveals
 //! nothing. Changing a room additionally needs [`can_manage`] (its owner, or an admin).
+//!
+//! Invitation links carry a random token of which only the SHA-256 is stored, so the link
+//! is shown once, to the manager who makes it. Using one is two steps: a page shows what the
+//! link is for ([`Rooms::invitation`], which changes nothing), and joining is a POST of its
+//! own ([`Rooms::accept_invitation`]), so a link alone never makes anyone a member. A link
+//! made before someone was removed from the room does not admit them again.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64ct::{Base64UrlUnpadded, Encoding};
+use sha2::{Digest, Sha256};
 
 use super::auth::CurrentUser;
 use super::clock::{Clock, millis};
 use super::internal_error::OrInternal;
 use super::rate_limit::RateLimiter;
 use super::revocation::{Revocation, Revocations};
-use super::store::{InvitationRecord, NewRoom, RoomRecord, Store};
+use super::store::{InvitationRecord, NewRoom, RoomRecord, Store, TokenHash};
 use crate::error::ApiError;
 use crate::model::{
-    InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, UserId, Visibility,
+    InvitationPreview, InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, UserId,
+    Visibility,
 };
 use crate::protocol::UnsubscribeReason;
 
@@ -92,13 +100,20 @@ fn view(user: &CurrentUser, room: RoomRecord) -> RoomView {
     }
 }
 
-fn invitation_view(record: InvitationRecord) -> InvitationView {
+/// An invitation as its room's managers see it; `token` only when it was just made (the
+/// store keeps its hash alone, so a listed one has no link to show).
+fn invitation_view(record: InvitationRecord, token: Option<&str>) -> InvitationView {
     InvitationView {
         id: record.id,
-        path: format!("/invite/{}", record.token),
+        path: token.map(|token| format!("/invite/{token}")),
         created_ms: record.created_ms,
         expires_ms: record.expires_ms,
     }
+}
+
+/// The form in which an invitation token is stored and looked up.
+fn invitation_hash(token: &str) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 impl Rooms {
@@ -211,6 +226,12 @@ impl Rooms {
             .update_room(id, name.as_str(), topic.as_str(), visibility)
             .await
             .or_internal("update room")?;
+        if room.visibility == Visibility::Public && visibility == Visibility::Private {
+            // Its readers who never joined lose it now, in every tab on every instance.
+            self.revocations
+                .revoke(Revocation::Readers { room: id })
+                .await;
+        }
         self.get(user, id).await
     }
 
@@ -221,7 +242,7 @@ impl Rooms {
             .delete_room(id)
             .await
             .or_internal("delete room")?;
-        self.revocations.revoke(Revocation::Room { room: id });
+        self.revocations.revoke(Revocation::Room { room: id }).await;
         tracing::info!(room = %id, user = %user.user.id, "room deleted");
         Ok(())
     }
@@ -250,11 +271,13 @@ impl Rooms {
             .or_internal("leave room")?;
         // Its live subscriptions end at once, in every tab on every instance (a public room
         // can be opened again to read it).
-        self.revocations.revoke(Revocation::RoomAccess {
-            user: user.user.id,
-            room: id,
-            reason: UnsubscribeReason::Left,
-        });
+        self.revocations
+            .revoke(Revocation::RoomAccess {
+                user: user.user.id,
+                room: id,
+                reason: UnsubscribeReason::Left,
+            })
+            .await;
         Ok(())
     }
 
@@ -273,15 +296,18 @@ impl Rooms {
         if room.owner == Some(member) {
             return Err(ApiError::Forbidden);
         }
+        // Recorded, so the links made before now no longer bring them back.
         self.store
-            .remove_member(id, member)
+            .expel_member(id, member, self.clock.now_ms())
             .await
             .or_internal("remove member")?;
-        self.revocations.revoke(Revocation::RoomAccess {
-            user: member,
-            room: id,
-            reason: UnsubscribeReason::AccessEnded,
-        });
+        self.revocations
+            .revoke(Revocation::RoomAccess {
+                user: member,
+                room: id,
+                reason: UnsubscribeReason::AccessEnded,
+            })
+            .await;
         tracing::info!(room = %id, user = %user.user.id, %member, "member removed");
         Ok(())
     }
@@ -317,12 +343,13 @@ impl Rooms {
         OsRng.fill_bytes(&mut bytes);
         let token = Base64UrlUnpadded::encode_string(&bytes);
         let now = self.clock.now_ms();
+        let expires = now + self.invitation_ttl_ms;
         let record = self
             .store
-            .create_invitation(id, &token, user.user.id, now, now + self.invitation_ttl_ms)
+            .create_invitation(id, &invitation_hash(&token), user.user.id, now, expires)
             .await
             .or_internal("create invitation")?;
-        Ok(invitation_view(record))
+        Ok(invitation_view(record, Some(&token)))
     }
 
     pub async fn invitations(
@@ -336,7 +363,10 @@ impl Rooms {
             .active_invitations(id, self.clock.now_ms())
             .await
             .or_internal("list invitations")?;
-        Ok(records.into_iter().map(invitation_view).collect())
+        Ok(records
+            .into_iter()
+            .map(|record| invitation_view(record, None))
+            .collect())
     }
 
     pub async fn revoke_invitation(
@@ -358,24 +388,67 @@ impl Rooms {
         }
     }
 
-    /// Uses an invitation link: makes `user` a member of its room and returns the room.
+    /// The invitation of a link, if it still admits `user`: neither revoked nor expired,
+    /// and not made before `user` was removed from its room. `InvitationInvalid` otherwise.
+    async fn admitting(
+        &self,
+        user: &CurrentUser,
+        token: &str,
+    ) -> Result<InvitationRecord, ApiError> {
+        let invitation = self
+            .store
+            .invitation(&invitation_hash(token))
+            .await
+            .or_internal("find invitation")?
+            .ok_or(ApiError::InvitationInvalid)?;
+        if invitation.revoked || invitation.expires_ms <= self.clock.now_ms() {
+            return Err(ApiError::InvitationInvalid);
+        }
+        let removed = self
+            .store
+            .removal(invitation.room, user.user.id)
+            .await
+            .or_internal("find removal")?;
+        // A link made at or before the removal was in the removed person's hands (or still
+        // is, among the members); only one made afterwards is a manager's new decision.
+        if removed.is_some_and(|removed_ms| invitation.created_ms <= removed_ms) {
+            return Err(ApiError::InvitationInvalid);
+        }
+        Ok(invitation)
+    }
+
+    /// What an invitation link is for, to ask `user` whether to join: the room's name, and
+    /// whether they are in it already. Changes nothing.
+    pub async fn invitation(
+        &self,
+        user: &CurrentUser,
+        token: &str,
+    ) -> Result<InvitationPreview, ApiError> {
+        let invitation = self.admitting(user, token).await?;
+        let room = self
+            .store
+            .room(invitation.room, user.user.id)
+            .await
+            .or_internal("load invited room")?
+            // Deleting a room takes its invitations, so this is a race with a deletion.
+            .ok_or(ApiError::InvitationInvalid)?;
+        Ok(InvitationPreview {
+            room: room.id,
+            name: room.name,
+            already_member: room.viewer_is_member,
+        })
+    }
+
+    /// Uses an invitation link (a POST, after [`Rooms::invitation`] asked): makes `user` a
+    /// member of its room and returns the room.
     pub async fn accept_invitation(
         &self,
         user: &CurrentUser,
         token: &str,
     ) -> Result<RoomId, ApiError> {
-        let invitation = self
-            .store
-            .invitation(token)
-            .await
-            .or_internal("find invitation")?
-            .ok_or(ApiError::InvitationInvalid)?;
-        let now = self.clock.now_ms();
-        if invitation.revoked || invitation.expires_ms <= now {
-            return Err(ApiError::InvitationInvalid);
-        }
+        let invitation = self.admitting(user, token).await?;
         self.store
-            .add_member(invitation.room, user.user.id, now)
+            .add_member(invitation.room, user.user.id, self.clock.now_ms())
             .await
             .or_internal("accept invitation")?;
         tracing::info!(room = %invitation.room, user = %user.user.id, "invitation used");

@@ -13,5 +13,7 @@ pub use account::{DisplayName, Password, UserId, UserView, Username};
 pub use field::{Field, FieldError, Problem};
 pub use message::MessageBody;
 pub use next_path::safe_next;
-pub use room::{InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, Visibility};
+pub use room::{
+    InvitationPreview, InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, Visibility,
+};
 pub use status::StatusReport;

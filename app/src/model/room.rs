@@ -137,10 +137,20 @@ pub struct MemberView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationView {
     pub id: i64,
-    /// The path to share: `/invite/{token}`.
-    pub path: String,
+    /// The path to share, `/invite/{token}`: only in the answer that made the link, since
+    /// only the token's hash is stored.
+    pub path: Option<String>,
     pub created_ms: i64,
     pub expires_ms: i64,
+}
+
+/// What an invitation link is for, shown before the visitor decides to join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationPreview {
+    pub room: RoomId,
+    pub name: String,
+    /// The visitor is in the room already: joining changes nothing.
+    pub already_member: bool,
 }
 
 #[cfg(test)]

@@ -17,9 +17,12 @@ use app::backend::auth::CurrentUser;
 use app::backend::hub::{ConnectError, Encoded, Outbound, SubscribeError, Subscription};
 use app::backend::messages::Replay;
 use app::backend::store::RoomEvent;
+use app::error::ApiError;
 use app::model::RoomId;
 use app::protocol::close::Reason;
-use app::protocol::{ClientFrame, PROTOCOL_VERSION, Person, ProtocolError, ServerFrame};
+use app::protocol::{
+    ClientFrame, PROTOCOL_VERSION, Person, ProtocolError, ServerFrame, UnsubscribeReason,
+};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
 use tokio::sync::watch;
@@ -65,7 +68,7 @@ pub async fn run(
         username: user.user.username.clone(),
         display_name: user.user.display_name.clone(),
     };
-    let subscription = match backend.hub().connect(person) {
+    let subscription = match backend.hub().connect(person, *user.session()) {
         Ok(subscription) => subscription,
         Err(ConnectError::TooManyConnections { limit }) => {
             tracing::info!(user = %user.user.id, limit, "refused a socket: too many connections");
@@ -184,6 +187,9 @@ impl Connection {
                     if last_heard.elapsed() > heartbeat * 2 {
                         tracing::info!(user = %self.user.user.id, "socket missed two heartbeats");
                         Flow::Close(Reason::HEARTBEAT_TIMEOUT)
+                    } else if !session_is_live(&self.backend, &self.user).await {
+                        tracing::info!(user = %self.user.user.id, "socket's session ended");
+                        Flow::Close(Reason::SESSION_EXPIRED)
                     } else {
                         self.write(Message::Ping(Default::default())).await?;
                         Flow::Continue
@@ -277,22 +283,16 @@ impl Connection {
             Err(SubscribeError::TooManySubscriptions { .. }) => {
                 // A room the user cannot see is answered as unknown, at the limit or not,
                 // so the limit says nothing about which rooms exist.
-                if self
-                    .backend
-                    .rooms()
-                    .visible(&self.user, room)
-                    .await
-                    .is_err()
-                {
-                    return self.refuse(room).await;
-                }
-                return Ok(Flow::Close(Reason::TOO_MANY_SUBSCRIPTIONS));
+                return match self.backend.rooms().visible(&self.user, room).await {
+                    Ok(_) => Ok(Flow::Close(Reason::TOO_MANY_SUBSCRIPTIONS)),
+                    Err(error) => self.refuse(room, error).await,
+                };
             }
             Err(SubscribeError::Gone | SubscribeError::Revoked) => return self.let_go(),
         }
         let record = match self.backend.rooms().visible(&self.user, room).await {
             Ok(record) => record,
-            Err(_) => return self.refuse(room).await,
+            Err(error) => return self.refuse(room, error).await,
         };
         match self.backend.hub().set_present(id, room, !quiet) {
             Ok(()) => {}
@@ -368,19 +368,37 @@ impl Connection {
         }
     }
 
-    /// Answers a subscription to a room the user cannot see (or that does not exist), and
-    /// stops following it if this socket did.
-    async fn refuse(&mut self, room: RoomId) -> Result<Flow, Gone> {
+    /// Answers a subscription the access check turned down, and stops following the room
+    /// if this socket did: a room the user cannot see (or that does not exist) as
+    /// `not_found`, a store that could not answer as `unavailable` (the client retries; it
+    /// must not conclude the room is gone).
+    async fn refuse(&mut self, room: RoomId, why: ApiError) -> Result<Flow, Gone> {
         self.backend.hub().unsubscribe(self.hub.id, room);
         self.subscriptions.end(room);
-        self.send(&not_found(room)).await?;
+        self.send(&refusal(room, why)).await?;
         Ok(Flow::Continue)
     }
 
-    /// Sends the events of a subscribed room in `after_seq < seq < until_seq`.
+    /// Sends the events of a subscribed room in `after_seq < seq < until_seq`, after
+    /// checking read access again: a subscription made while the room was public, by
+    /// someone who is not a member, must not read on once it is private, even if the
+    /// notice ending it was lost.
     async fn fetch(&mut self, room: RoomId, after_seq: u64, until_seq: u64) -> Result<(), Gone> {
         if !self.subscriptions.contains(room) {
             return self.send(&not_found(room)).await;
+        }
+        match self.backend.rooms().visible(&self.user, room).await {
+            Ok(_) => {}
+            Err(ApiError::NotFound) => {
+                self.backend.hub().unsubscribe(self.hub.id, room);
+                self.subscriptions.end(room);
+                let ended = ServerFrame::Unsubscribed {
+                    room,
+                    reason: UnsubscribeReason::AccessEnded,
+                };
+                return self.send(&ended).await;
+            }
+            Err(error) => return self.send(&refusal(room, error)).await,
         }
         let range = self
             .backend
@@ -472,6 +490,29 @@ impl Connection {
 /// How long a closing socket waits for the peer's close before it drops the connection.
 const CLOSE_DRAIN: Duration = Duration::from_secs(1);
 
+/// Whether the session this socket was opened with still holds, re-read from the store
+/// at every heartbeat: a session that expired, outlived its absolute lifetime, or was
+/// ended where no revocation reached this instance closes its sockets within one
+/// interval. The cost is one primary-key read per socket per heartbeat: 10,000 sockets
+/// at the default 20 s make 500 reads a second, spread over the interval (each socket's
+/// ticker starts when it opens). A read by primary key is a fraction of a post's work, and
+/// the same two cores commit about 1,500 durable posts a second on PostgreSQL
+/// (bench/RESULTS.md), so this is a few percent of what the store does. A batch per
+/// instance would save round trips, not index work, and would need a registry of sessions
+/// beside the hub's; worth it only if the bench ever shows these reads.
+///
+/// A store that cannot answer keeps the socket open: closing every socket because the
+/// database blinked would sign everyone out of their tabs, and the next tick asks again.
+async fn session_is_live(backend: &Backend, user: &CurrentUser) -> bool {
+    match backend.accounts().session_is_live(user).await {
+        Ok(live) => live,
+        Err(error) => {
+            tracing::warn!(%error, user = %user.user.id, "socket: cannot re-check the session");
+            true
+        }
+    }
+}
+
 /// Runs a write under the write timeout: `Gone` if the socket failed or stalled.
 async fn within(
     limit: Duration,
@@ -495,6 +536,17 @@ fn text(json: Encoded) -> Message {
     let text = Utf8Bytes::try_from(json.into_bytes())
         .expect("the hub encodes frames from JSON strings, which are UTF-8");
     Message::Text(text)
+}
+
+/// What a socket is told when an access check fails: unavailable if the store could not
+/// answer, not found for anything else (a missing room and a hidden one look the same).
+fn refusal(room: RoomId, why: ApiError) -> ServerFrame {
+    match why {
+        ApiError::Unavailable | ApiError::Internal => ServerFrame::Error {
+            error: ProtocolError::Unavailable,
+        },
+        _ => not_found(room),
+    }
 }
 
 fn not_found(room: RoomId) -> ServerFrame {

@@ -6,6 +6,7 @@
 //! one process, each with its own server, port and database; nothing here may rely on being
 //! alone in the process (see the route list made once per process in `server::site`).
 
+mod access;
 mod accounts;
 mod authorization;
 mod boot;

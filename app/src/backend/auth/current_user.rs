@@ -37,6 +37,13 @@ pub struct CurrentUser {
     pub(super) token: TokenHash,
 }
 
+impl CurrentUser {
+    /// The session this request (or socket) was authenticated with, as its token's hash.
+    pub fn session(&self) -> &TokenHash {
+        &self.token
+    }
+}
+
 impl<S> FromRequestParts<S> for CurrentUser
 where
     Backend: FromRef<S>,

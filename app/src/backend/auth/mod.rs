@@ -35,6 +35,11 @@ pub struct AuthConfig {
     #[arg(long, env = "SORI_SESSION_IDLE_SECS", default_value_t = Self::default().session_idle_secs)]
     pub session_idle_secs: u64,
 
+    /// A session ends this many seconds after sign-in, however often it is used: a stolen
+    /// cookie that is kept busy does not stay valid for ever.
+    #[arg(long, env = "SORI_SESSION_MAX_SECS", default_value_t = Self::default().session_max_secs)]
+    pub session_max_secs: u64,
+
     /// A session's expiry is slid forward (one database write) at most this often, in seconds.
     #[arg(long, env = "SORI_SESSION_REFRESH_SECS", default_value_t = Self::default().session_refresh_secs)]
     pub session_refresh_secs: u64,
@@ -65,6 +70,9 @@ impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             session_idle_secs: 30 * 24 * 3600,
+            // Three idle periods: someone who uses Sori every day signs in again once a
+            // quarter, and a stolen session dies within that bound whatever the thief does.
+            session_max_secs: 90 * 24 * 3600,
             session_refresh_secs: 300,
             sign_in_per_minute: 10,
             sign_up_per_hour: 20,
@@ -93,6 +101,8 @@ pub struct Accounts {
     cookie_max_age_secs: u64,
     clock: Clock,
     idle_ms: i64,
+    /// The absolute lifetime: sessions begun longer ago than this are over.
+    max_ms: i64,
     refresh_ms: i64,
     sign_in_limit: RateLimiter,
     sign_up_limit: RateLimiter,
@@ -136,6 +146,7 @@ impl Accounts {
             hasher: PasswordHasher::new(config.password_hash_concurrency, config.password_queue),
             cookie_max_age_secs: config.session_idle_secs,
             idle_ms: millis(idle),
+            max_ms: millis(Duration::from_secs(config.session_max_secs)),
             refresh_ms: millis(Duration::from_secs(config.session_refresh_secs)),
             sign_in_limit,
             sign_up_limit,
@@ -257,7 +268,7 @@ impl Accounts {
         let now = self.clock.now_ms();
         let session = self
             .store
-            .session(&token, now)
+            .session(&token, now, now.saturating_sub(self.max_ms))
             .await
             .or_internal("find session")?;
         let Some(session) = session else {
@@ -279,11 +290,32 @@ impl Accounts {
         }))
     }
 
+    /// Ends this session; its sockets close (4003), on every instance, and the user's other
+    /// sessions and their sockets stay.
     pub async fn sign_out(&self, user: &CurrentUser) -> Result<(), ApiError> {
         self.store
             .delete_session(&user.token)
             .await
-            .or_internal("delete session")
+            .or_internal("delete session")?;
+        self.revocations
+            .revoke(Revocation::Session {
+                user: user.user.id,
+                session: user.token,
+            })
+            .await;
+        Ok(())
+    }
+
+    /// Whether the session a socket was opened with is still live (neither signed out, nor
+    /// expired, nor past its absolute lifetime, nor gone with its account). Unlike
+    /// [`Accounts::authenticate`] it slides no expiry: an open socket is not a use.
+    pub async fn session_is_live(&self, user: &CurrentUser) -> Result<bool, StoreError> {
+        let now = self.clock.now_ms();
+        let session = self
+            .store
+            .session(&user.token, now, now.saturating_sub(self.max_ms))
+            .await?;
+        Ok(session.is_some_and(|session| session.user.id == user.user.id))
     }
 
     /// Ends every session of the user, this one included.
@@ -293,10 +325,12 @@ impl Accounts {
             .delete_sessions_of(user.user.id, None)
             .await
             .or_internal("delete sessions")?;
-        self.revocations.revoke(Revocation::Sessions {
-            user: user.user.id,
-            close: SessionsEnded::SignedOut,
-        });
+        self.revocations
+            .revoke(Revocation::Sessions {
+                user: user.user.id,
+                close: SessionsEnded::SignedOut,
+            })
+            .await;
         tracing::info!(user = %user.user.id, ended, "signed out everywhere");
         Ok(ended)
     }
@@ -341,6 +375,12 @@ impl Accounts {
             .delete_sessions_of(user.user.id, Some(&user.token))
             .await
             .or_internal("delete other sessions")?;
+        self.revocations
+            .revoke(Revocation::OtherSessions {
+                user: user.user.id,
+                keep: user.token,
+            })
+            .await;
         tracing::info!(user = %user.user.id, "password changed");
         Ok(())
     }
@@ -352,10 +392,12 @@ impl Accounts {
             .delete_user(user.user.id)
             .await
             .or_internal("delete user")?;
-        self.revocations.revoke(Revocation::Sessions {
-            user: user.user.id,
-            close: SessionsEnded::SignedOut,
-        });
+        self.revocations
+            .revoke(Revocation::Sessions {
+                user: user.user.id,
+                close: SessionsEnded::SignedOut,
+            })
+            .await;
         tracing::info!(user = %user.user.id, "account deleted");
         Ok(())
     }

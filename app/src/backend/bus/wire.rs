@@ -179,9 +179,18 @@ mod tests {
         .map(|reason| Revocation::RoomAccess { user, room, reason })
         .collect();
         every.push(Revocation::Room { room });
+        every.push(Revocation::Readers { room });
         every.push(Revocation::Sessions {
             user,
             close: SessionsEnded::SignedOut,
+        });
+        every.push(Revocation::Session {
+            user,
+            session: [0xff; 32],
+        });
+        every.push(Revocation::OtherSessions {
+            user,
+            keep: [0xff; 32],
         });
         every
     }

@@ -16,62 +16,24 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::presence::{Presence, PresenceEvent, ReadTicket, ReadTrust, ShareQueue};
+use super::store::TokenHash;
 use crate::model::{RoomId, UserId};
 use crate::protocol::close::Reason;
 use crate::protocol::{Person, ServerFrame};
 
 mod config;
+mod frames;
 
 pub use config::{HubLimits, RealtimeConfig};
+pub use frames::{Encoded, Outbound};
 
 /// Identifies one socket for the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnectionId(u64);
-
-/// A server frame encoded once as JSON, in reference-counted bytes: cloning it for another
-/// subscriber copies a pointer, not the frame.
-///
-/// It is built only from a [`ServerFrame`]'s JSON text, so its bytes are always UTF-8; the
-/// socket relies on that to send them as a text message.
-#[derive(Debug, Clone)]
-pub struct Encoded(Bytes);
-
-impl From<&ServerFrame> for Encoded {
-    fn from(frame: &ServerFrame) -> Self {
-        Self(Bytes::from(frame.to_json()))
-    }
-}
-
-impl Encoded {
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// The shared bytes, for the socket to hand to its WebSocket library without a copy.
-    pub fn into_bytes(self) -> Bytes {
-        self.0
-    }
-}
-
-/// What a connection's socket receives from the hub.
-#[derive(Debug, Clone)]
-pub enum Outbound {
-    /// A room event; `seq` lets the socket drop what a replay already sent.
-    Event {
-        room: RoomId,
-        seq: u64,
-        json: Encoded,
-    },
-    /// The subscription to `room` ended (access revoked, room deleted); `json` says why.
-    Ended { room: RoomId, json: Encoded },
-    /// Presence or typing in `room`: no `seq`, delivered only while subscribed.
-    Ephemeral { room: RoomId, json: Encoded },
-}
 
 /// The connection's end of the hub: its queue, and the signal that it must close.
 pub struct Subscription {
@@ -101,6 +63,9 @@ pub enum SubscribeError {
 
 struct Connection {
     person: Person,
+    /// The session the socket was opened with (its token's hash): ending that session
+    /// closes this socket, and only the sockets of that session.
+    session: TokenHash,
     queue: mpsc::Sender<Outbound>,
     kick: watch::Sender<Option<Reason>>,
     /// Subscribed rooms, each `true` if the subscription makes the person present there
@@ -166,8 +131,12 @@ impl Hub {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Registers a new socket of `person`.
-    pub fn connect(&self, person: Person) -> Result<Subscription, ConnectError> {
+    /// Registers a new socket of `person`, opened with `session`.
+    pub fn connect(
+        &self,
+        person: Person,
+        session: TokenHash,
+    ) -> Result<Subscription, ConnectError> {
         let user = person.id;
         let mut state = self.state();
         let open = state.users.get(&user).map_or(0, HashSet::len);
@@ -184,6 +153,7 @@ impl Hub {
             id,
             Connection {
                 person,
+                session,
                 queue,
                 kick,
                 rooms: HashMap::new(),
@@ -403,33 +373,31 @@ impl Hub {
     pub fn revoke_room(&self, user: UserId, room: RoomId, frame: &ServerFrame) {
         let json = encode(frame);
         let mut state = self.state();
-        let ids = connections_of(&state, user);
-        for id in ids {
-            let Some(connection) = state.connections.get_mut(&id) else {
-                continue;
-            };
-            if let Some(present) = connection.rooms.remove(&room) {
-                // If the queue is full the client is cut off anyway and will be refused on
-                // resubscribing, so a dropped notice loses nothing.
-                let ended = Outbound::Ended {
-                    room,
-                    json: json.clone(),
-                };
-                let _ = connection.queue.try_send(ended);
-                remove_from_room(&mut state, room, id);
-                // Access is gone: no grace period, the others see them leave now.
-                let left = present
-                    .then(|| state.presence.depart(room, user, Instant::now(), true))
-                    .flatten();
-                if let Some(left) = left {
-                    offer(
-                        &mut state,
-                        room,
-                        Delivery::Presence,
-                        encode(&presence_frame(room, left)),
-                    );
-                }
-            }
+        for id in connections_of(&state, user) {
+            end_subscription(&mut state, id, room, &json);
+        }
+    }
+
+    /// Ends the subscriptions to `room` of everyone not in `members` (the room was made
+    /// private: its readers lose it, its members keep it), telling each socket why.
+    pub fn revoke_readers(&self, room: RoomId, members: &HashSet<UserId>, frame: &ServerFrame) {
+        let json = encode(frame);
+        let mut state = self.state();
+        let readers: Vec<ConnectionId> = state
+            .rooms
+            .get(&room)
+            .into_iter()
+            .flatten()
+            .filter(|id| {
+                state
+                    .connections
+                    .get(id)
+                    .is_some_and(|connection| !members.contains(&connection.person.id))
+            })
+            .copied()
+            .collect();
+        for id in readers {
+            end_subscription(&mut state, id, room, &json);
         }
     }
 
@@ -454,10 +422,30 @@ impl Hub {
 
     /// Closes every socket of `user` (signed out everywhere, or the account was deleted).
     pub fn close_user(&self, user: UserId, kick_with: Reason) {
+        self.close_sessions(user, kick_with, |_| true);
+    }
+
+    /// Closes the sockets of `user` opened with `session` (it was signed out or expired).
+    pub fn close_session(&self, user: UserId, session: &TokenHash, kick_with: Reason) {
+        self.close_sessions(user, kick_with, |opened| opened == session);
+    }
+
+    /// Closes the sockets of `user` opened with any session but `keep` (the password was
+    /// changed in `keep`, which ended all the others).
+    pub fn close_other_sessions(&self, user: UserId, keep: &TokenHash, kick_with: Reason) {
+        self.close_sessions(user, kick_with, |opened| opened != keep);
+    }
+
+    fn close_sessions(&self, user: UserId, with: Reason, ended: impl Fn(&TokenHash) -> bool) {
         let mut state = self.state();
-        let ids = connections_of(&state, user);
-        for id in ids {
-            kick(&mut state, id, kick_with);
+        for id in connections_of(&state, user) {
+            let closing = state
+                .connections
+                .get(&id)
+                .is_some_and(|connection| ended(&connection.session));
+            if closing {
+                kick(&mut state, id, with);
+            }
         }
     }
 
@@ -475,6 +463,34 @@ fn connections_of(state: &State, user: UserId) -> Vec<ConnectionId> {
         .get(&user)
         .map(|ids| ids.iter().copied().collect())
         .unwrap_or_default()
+}
+
+/// Ends one socket's subscription to `room`, if it has one, queueing `json` (why) for it;
+/// the others in the room see the person leave at once.
+fn end_subscription(state: &mut State, id: ConnectionId, room: RoomId, json: &Encoded) {
+    let Some(connection) = state.connections.get_mut(&id) else {
+        return;
+    };
+    let Some(present) = connection.rooms.remove(&room) else {
+        return;
+    };
+    let user = connection.person.id;
+    // If the queue is full the client is cut off anyway and will be refused on
+    // resubscribing, so a dropped notice loses nothing.
+    let ended = Outbound::Ended {
+        room,
+        json: json.clone(),
+    };
+    let _ = connection.queue.try_send(ended);
+    remove_from_room(state, room, id);
+    // Access is gone: no grace period, the others see them leave now.
+    let left = present
+        .then(|| state.presence.depart(room, user, Instant::now(), true))
+        .flatten();
+    if let Some(left) = left {
+        let frame = presence_frame(room, left);
+        offer(state, room, Delivery::Presence, encode(&frame));
+    }
 }
 
 /// Tells a connection to close and forgets it, so nothing more is queued for it.
@@ -583,6 +599,9 @@ mod tests {
 
     const ROOM: RoomId = RoomId(1);
 
+    /// The session of the sockets whose session does not matter to the test.
+    const ANY_SESSION: TokenHash = [0; 32];
+
     const GRACE: Duration = Duration::from_secs(5);
 
     /// Follows and sets the mode in one step, as a socket does once access is checked.
@@ -599,7 +618,7 @@ mod tests {
 
     /// Person 2, present in `ROOM`, to see what the others are told.
     fn watching(hub: &Hub) -> Subscription {
-        let watcher = hub.connect(person(2)).unwrap();
+        let watcher = hub.connect(person(2), ANY_SESSION).unwrap();
         subscribe(hub, watcher.id, ROOM, false).unwrap();
         watcher
     }
@@ -668,9 +687,9 @@ mod tests {
     #[test]
     fn a_published_event_reaches_every_subscriber_of_the_room_only() {
         let hub = hub(8);
-        let mut a = hub.connect(person(1)).unwrap();
-        let mut b = hub.connect(person(2)).unwrap();
-        let mut other = hub.connect(person(3)).unwrap();
+        let mut a = hub.connect(person(1), ANY_SESSION).unwrap();
+        let mut b = hub.connect(person(2), ANY_SESSION).unwrap();
+        let mut other = hub.connect(person(3), ANY_SESSION).unwrap();
         subscribe(&hub, a.id, ROOM, false).unwrap();
         subscribe(&hub, b.id, ROOM, false).unwrap();
         subscribe(&hub, other.id, RoomId(2), false).unwrap();
@@ -684,8 +703,8 @@ mod tests {
     #[test]
     fn the_encoded_bytes_are_shared_not_copied_per_subscriber() {
         let hub = hub(8);
-        let mut a = hub.connect(person(1)).unwrap();
-        let mut b = hub.connect(person(2)).unwrap();
+        let mut a = hub.connect(person(1), ANY_SESSION).unwrap();
+        let mut b = hub.connect(person(2), ANY_SESSION).unwrap();
         subscribe(&hub, a.id, ROOM, false).unwrap();
         subscribe(&hub, b.id, ROOM, false).unwrap();
         hub.publish(ROOM, 1, &frame(1));
@@ -701,8 +720,8 @@ mod tests {
     #[test]
     fn a_slow_consumer_is_cut_off_with_4001_and_the_others_are_unaffected() {
         let hub = hub(2);
-        let slow = hub.connect(person(1)).unwrap();
-        let mut fast = hub.connect(person(2)).unwrap();
+        let slow = hub.connect(person(1), ANY_SESSION).unwrap();
+        let mut fast = hub.connect(person(2), ANY_SESSION).unwrap();
         subscribe(&hub, slow.id, ROOM, false).unwrap();
         subscribe(&hub, fast.id, ROOM, false).unwrap();
         for seq in 1..=3 {
@@ -720,11 +739,13 @@ mod tests {
     #[test]
     fn connections_per_user_are_capped() {
         let hub = hub(8);
-        let _open: Vec<_> = (0..3).map(|_| hub.connect(person(1)).unwrap()).collect();
-        let refused = hub.connect(person(1)).err();
+        let _open: Vec<_> = (0..3)
+            .map(|_| hub.connect(person(1), ANY_SESSION).unwrap())
+            .collect();
+        let refused = hub.connect(person(1), ANY_SESSION).err();
         assert_eq!(refused, Some(ConnectError::TooManyConnections { limit: 3 }));
         assert!(
-            hub.connect(person(2)).is_ok(),
+            hub.connect(person(2), ANY_SESSION).is_ok(),
             "other users are not affected"
         );
     }
@@ -732,7 +753,7 @@ mod tests {
     #[test]
     fn subscriptions_per_connection_are_capped_and_repeats_are_free() {
         let hub = hub(8);
-        let a = hub.connect(person(1)).unwrap();
+        let a = hub.connect(person(1), ANY_SESSION).unwrap();
         assert_eq!(subscribe(&hub, a.id, RoomId(1), false), Ok(true));
         assert_eq!(subscribe(&hub, a.id, RoomId(1), false), Ok(false));
         assert_eq!(subscribe(&hub, a.id, RoomId(2), false), Ok(true));
@@ -745,7 +766,7 @@ mod tests {
     #[test]
     fn unsubscribing_and_disconnecting_stop_delivery() {
         let hub = hub(8);
-        let mut a = hub.connect(person(1)).unwrap();
+        let mut a = hub.connect(person(1), ANY_SESSION).unwrap();
         subscribe(&hub, a.id, ROOM, false).unwrap();
         hub.unsubscribe(a.id, ROOM);
         hub.publish(ROOM, 1, &frame(1));
@@ -759,9 +780,9 @@ mod tests {
     #[test]
     fn revoking_a_room_for_a_user_ends_it_on_all_their_sockets_with_a_notice() {
         let hub = hub(8);
-        let mut tab1 = hub.connect(person(1)).unwrap();
-        let mut tab2 = hub.connect(person(1)).unwrap();
-        let mut other = hub.connect(person(2)).unwrap();
+        let mut tab1 = hub.connect(person(1), ANY_SESSION).unwrap();
+        let mut tab2 = hub.connect(person(1), ANY_SESSION).unwrap();
+        let mut other = hub.connect(person(2), ANY_SESSION).unwrap();
         for id in [tab1.id, tab2.id, other.id] {
             subscribe(&hub, id, ROOM, false).unwrap();
         }
@@ -785,9 +806,9 @@ mod tests {
     #[test]
     fn closing_a_user_kicks_every_socket_of_theirs() {
         let hub = hub(8);
-        let tab1 = hub.connect(person(1)).unwrap();
-        let tab2 = hub.connect(person(1)).unwrap();
-        let other = hub.connect(person(2)).unwrap();
+        let tab1 = hub.connect(person(1), ANY_SESSION).unwrap();
+        let tab2 = hub.connect(person(1), ANY_SESSION).unwrap();
+        let other = hub.connect(person(2), ANY_SESSION).unwrap();
         let ended = Reason {
             code: close::SESSION_ENDED,
             text: "signed out",
@@ -804,8 +825,8 @@ mod tests {
         let hub = hub(8);
         let mut watcher = watching(&hub);
         ephemeral(&mut watcher);
-        let tab1 = hub.connect(person(1)).unwrap();
-        let tab2 = hub.connect(person(1)).unwrap();
+        let tab1 = hub.connect(person(1), ANY_SESSION).unwrap();
+        let tab2 = hub.connect(person(1), ANY_SESSION).unwrap();
         subscribe(&hub, tab1.id, ROOM, false).unwrap();
         subscribe(&hub, tab2.id, ROOM, false).unwrap();
         let frames = ephemeral(&mut watcher);
@@ -820,10 +841,10 @@ mod tests {
     async fn the_timer_announces_a_leave_after_the_grace_period_of_the_last_tab() {
         let hub = Arc::new(hub(8));
         let _timer = Hub::start_presence_timer(&hub);
-        let mut watcher = hub.connect(person(2)).unwrap();
+        let mut watcher = hub.connect(person(2), ANY_SESSION).unwrap();
         subscribe(&hub, watcher.id, ROOM, false).unwrap();
-        let tab1 = hub.connect(person(1)).unwrap();
-        let tab2 = hub.connect(person(1)).unwrap();
+        let tab1 = hub.connect(person(1), ANY_SESSION).unwrap();
+        let tab2 = hub.connect(person(1), ANY_SESSION).unwrap();
         subscribe(&hub, tab1.id, ROOM, false).unwrap();
         subscribe(&hub, tab2.id, ROOM, false).unwrap();
         ephemeral(&mut watcher);
@@ -849,8 +870,8 @@ mod tests {
     async fn typing_is_announced_to_the_room_and_expires() {
         let hub = Arc::new(hub(8));
         let _timer = Hub::start_presence_timer(&hub);
-        let mut watcher = hub.connect(person(2)).unwrap();
-        let typist = hub.connect(person(1)).unwrap();
+        let mut watcher = hub.connect(person(2), ANY_SESSION).unwrap();
+        let typist = hub.connect(person(1), ANY_SESSION).unwrap();
         subscribe(&hub, watcher.id, ROOM, false).unwrap();
         subscribe(&hub, typist.id, ROOM, false).unwrap();
         ephemeral(&mut watcher);
@@ -875,7 +896,7 @@ mod tests {
     fn a_quiet_subscription_follows_events_but_is_not_presence() {
         let hub = hub(8);
         let mut watcher = watching(&hub);
-        let mut quiet = hub.connect(person(1)).unwrap();
+        let mut quiet = hub.connect(person(1), ANY_SESSION).unwrap();
         subscribe(&hub, quiet.id, ROOM, true).unwrap();
         assert!(
             ephemeral(&mut watcher).is_empty(),
@@ -906,7 +927,7 @@ mod tests {
     fn losing_access_is_announced_as_leaving_at_once() {
         let hub = hub(8);
         let mut watcher = watching(&hub);
-        let removed = hub.connect(person(1)).unwrap();
+        let removed = hub.connect(person(1), ANY_SESSION).unwrap();
         subscribe(&hub, removed.id, ROOM, false).unwrap();
         ephemeral(&mut watcher);
         let notice = ServerFrame::Unsubscribed {
@@ -926,7 +947,7 @@ mod tests {
     fn a_follower_made_present_is_announced_to_the_others_only() {
         let hub = hub(8);
         let mut watcher = watching(&hub);
-        let mut arriving = hub.connect(person(1)).unwrap();
+        let mut arriving = hub.connect(person(1), ANY_SESSION).unwrap();
         assert_eq!(hub.follow(arriving.id, ROOM), Ok(true));
         assert!(
             ephemeral(&mut watcher).is_empty(),
@@ -948,7 +969,7 @@ mod tests {
     fn a_room_revoked_after_following_cannot_be_made_present() {
         let hub = hub(8);
         let mut watcher = watching(&hub);
-        let removed = hub.connect(person(1)).unwrap();
+        let removed = hub.connect(person(1), ANY_SESSION).unwrap();
         hub.follow(removed.id, ROOM).unwrap();
         // The removal lands between the socket's access check and its presence.
         let notice = ServerFrame::Unsubscribed {
@@ -962,5 +983,60 @@ mod tests {
         );
         assert!(ephemeral(&mut watcher).is_empty(), "never announced");
         assert!(hub.online(ROOM).iter().all(|person| person.id != UserId(1)));
+    }
+
+    #[test]
+    fn ending_a_session_closes_its_sockets_and_no_others() {
+        let hub = hub(8);
+        let (this, other) = ([1u8; 32], [2u8; 32]);
+        let signed_out = hub.connect(person(1), this).unwrap();
+        let elsewhere = hub.connect(person(1), other).unwrap();
+        let someone = hub.connect(person(2), this).unwrap();
+        hub.close_session(UserId(1), &this, Reason::SIGNED_OUT);
+        assert_eq!(*signed_out.kicked.borrow(), Some(Reason::SIGNED_OUT));
+        assert_eq!(*elsewhere.kicked.borrow(), None, "another session stays");
+        assert_eq!(*someone.kicked.borrow(), None, "another person stays");
+        assert_eq!(hub.connection_count(), 2);
+    }
+
+    #[test]
+    fn ending_the_other_sessions_keeps_the_current_ones_sockets() {
+        let hub = hub(8);
+        let (current, stolen) = ([1u8; 32], [2u8; 32]);
+        let kept = hub.connect(person(1), current).unwrap();
+        let ended = hub.connect(person(1), stolen).unwrap();
+        hub.close_other_sessions(UserId(1), &current, Reason::SIGNED_OUT);
+        assert_eq!(*kept.kicked.borrow(), None);
+        assert_eq!(*ended.kicked.borrow(), Some(Reason::SIGNED_OUT));
+    }
+
+    #[test]
+    fn a_room_made_private_ends_the_readers_subscriptions_and_keeps_the_members() {
+        let hub = hub(8);
+        let mut member = watching(&hub);
+        let mut reader = hub.connect(person(1), ANY_SESSION).unwrap();
+        subscribe(&hub, reader.id, ROOM, false).unwrap();
+        ephemeral(&mut member);
+        let notice = ServerFrame::Unsubscribed {
+            room: ROOM,
+            reason: UnsubscribeReason::AccessEnded,
+        };
+        hub.revoke_readers(ROOM, &HashSet::from([UserId(2)]), &notice);
+        assert!(matches!(
+            next_not_presence(&mut reader),
+            Some(Outbound::Ended { room: ROOM, .. })
+        ));
+        let frames = ephemeral(&mut member);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0]["type"], "left", "the reader leaves at once");
+        hub.publish(ROOM, 1, &notice);
+        assert!(
+            next_not_presence(&mut member).is_some(),
+            "the member still follows"
+        );
+        assert!(
+            next_not_presence(&mut reader).is_none(),
+            "the reader no longer does"
+        );
     }
 }

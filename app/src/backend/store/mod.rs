@@ -108,11 +108,14 @@ pub trait AccountStore: Send + Sync {
         expires_ms: i64,
     ) -> Result<(), StoreError>;
 
-    /// The session with this token, if it has not expired by `now_ms`.
+    /// The session with this token, if it has not expired by `now_ms` (its idle lifetime,
+    /// slid forward by use) and began after `started_after_ms` (its absolute lifetime,
+    /// which no use extends).
     async fn session(
         &self,
         token: &TokenHash,
         now_ms: i64,
+        started_after_ms: i64,
     ) -> Result<Option<SessionRecord>, StoreError>;
 
     /// Slides a session's expiry forward.
@@ -161,15 +164,26 @@ pub trait RoomStore: Send + Sync {
     /// Makes `user` a member; already being one is fine.
     async fn add_member(&self, room: RoomId, user: UserId, now_ms: i64) -> Result<(), StoreError>;
 
+    /// Ends a membership, as leaving does. Records nothing: see [`RoomStore::expel_member`].
     async fn remove_member(&self, room: RoomId, user: UserId) -> Result<(), StoreError>;
+
+    /// Removes `user` from `room` as its managers do, and records when, in one transaction:
+    /// an invitation made before the latest removal no longer admits them ([`RoomStore::removal`]).
+    async fn expel_member(&self, room: RoomId, user: UserId, now_ms: i64)
+    -> Result<(), StoreError>;
+
+    /// When `user` was last removed from `room` by its managers, if ever (leaving does not
+    /// count; the record goes with the room and the account).
+    async fn removal(&self, room: RoomId, user: UserId) -> Result<Option<i64>, StoreError>;
 
     /// Members in the order they joined.
     async fn members(&self, room: RoomId) -> Result<Vec<MemberRecord>, StoreError>;
 
+    /// Stores an invitation by its token's SHA-256; the token itself is never stored.
     async fn create_invitation(
         &self,
         room: RoomId,
-        token: &str,
+        token: &TokenHash,
         by: UserId,
         now_ms: i64,
         expires_ms: i64,
@@ -182,7 +196,8 @@ pub trait RoomStore: Send + Sync {
         now_ms: i64,
     ) -> Result<Vec<InvitationRecord>, StoreError>;
 
-    async fn invitation(&self, token: &str) -> Result<Option<InvitationRecord>, StoreError>;
+    /// The invitation whose token hashes to `token`, revoked or expired or not.
+    async fn invitation(&self, token: &TokenHash) -> Result<Option<InvitationRecord>, StoreError>;
 
     /// Revokes an invitation of `room`; returns whether one was revoked.
     async fn revoke_invitation(

@@ -87,7 +87,6 @@ pub struct MemberRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvitationRecord {
     pub id: i64,
-    pub token: String,
     pub room: RoomId,
     pub created_ms: i64,
     pub expires_ms: i64,

@@ -94,7 +94,6 @@ pub(super) fn member_from_row(row: &impl Columns) -> Result<MemberRecord, sqlx::
 pub(super) fn invitation_from_row(row: &impl Columns) -> Result<InvitationRecord, sqlx::Error> {
     Ok(InvitationRecord {
         id: row.int("id")?,
-        token: row.text("token")?,
         room: RoomId(row.int("room_id")?),
         created_ms: row.int("created_at")?,
         expires_ms: row.int("expires_at")?,

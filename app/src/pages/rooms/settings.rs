@@ -97,6 +97,14 @@ fn Invitations(room: RoomView) -> impl IntoView {
         |(id, _, _)| list_invitations(id),
     );
     let room_id = room.id;
+    // Only the answer that made a link holds it: the server keeps the token's hash alone.
+    let new_link = move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .and_then(|invitation| invitation.path)
+    };
 
     view! {
         <section class="panel" aria-labelledby="invitations-heading">
@@ -108,6 +116,12 @@ fn Invitations(room: RoomView) -> impl IntoView {
                 <input type="hidden" name="id" value=room_id.to_string() />
                 <button type="submit">"Create invite link"</button>
             </ActionForm>
+            {move || new_link().map(|path| view! {
+                <p class="new-invitation" role="status">
+                    "New invitation link (copy it now: it is shown only once): "
+                    <a class="invite-link" href=path.clone()>{path.clone()}</a>
+                </p>
+            })}
             <FormError error=create_error />
             <FormError error=revoke_error />
             <Suspense fallback=|| ()>
@@ -124,7 +138,7 @@ fn Invitations(room: RoomView) -> impl IntoView {
                                     .map(|invitation| {
                                         view! {
                                             <li>
-                                                <a class="invite-link" href=invitation.path.clone()>{invitation.path.clone()}</a>
+                                                {format!("Link #{}", invitation.id)}
                                                 " "
                                                 <ActionForm action=revoke>
                                                     <input type="hidden" name="id" value=room_id.to_string() />

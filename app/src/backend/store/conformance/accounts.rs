@@ -93,23 +93,60 @@ pub(crate) async fn sessions_expire_and_go_with_their_user(store: &dyn Store) {
         .create_session(&token, user.id, 1_000, 5_000)
         .await
         .unwrap();
-    let live = store.session(&token, 4_999).await.unwrap().unwrap();
+    let live = store
+        .session(&token, 4_999, i64::MIN)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (live.user, live.refreshed_ms, live.expires_ms),
         (user.clone(), 1_000, 5_000)
     );
     assert!(
-        store.session(&token, 5_000).await.unwrap().is_none(),
+        store
+            .session(&token, 5_000, i64::MIN)
+            .await
+            .unwrap()
+            .is_none(),
         "expired"
     );
     store.refresh_session(&token, 4_000, 9_000).await.unwrap();
-    let refreshed = store.session(&token, 5_000).await.unwrap().unwrap();
+    let refreshed = store
+        .session(&token, 5_000, i64::MIN)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(refreshed.expires_ms, 9_000);
     assert_eq!(refreshed.refreshed_ms, 4_000);
     store.delete_user(user.id).await.unwrap();
     assert!(
-        store.session(&token, 5_000).await.unwrap().is_none(),
+        store
+            .session(&token, 5_000, i64::MIN)
+            .await
+            .unwrap()
+            .is_none(),
         "deleted with the user"
+    );
+}
+
+pub(crate) async fn a_session_ends_at_its_absolute_lifetime_however_recently_refreshed(
+    store: &dyn Store,
+) {
+    let user = create_user(store, "minji").await;
+    let token = [8u8; 32];
+    store
+        .create_session(&token, user, 1_000, 5_000)
+        .await
+        .unwrap();
+    store.refresh_session(&token, 4_000, 90_000).await.unwrap();
+    // Begun at 1 000: live for a lookup that accepts sessions begun after 999 ...
+    let live = store.session(&token, 4_500, 999).await.unwrap();
+    assert_eq!(live.map(|session| session.expires_ms), Some(90_000));
+    // ... and over for one that accepts only sessions begun after 1 000, though the idle
+    // expiry (90 000) is far ahead.
+    assert!(
+        store.session(&token, 4_500, 1_000).await.unwrap().is_none(),
+        "past its absolute lifetime"
     );
 }
 
@@ -132,11 +169,21 @@ pub(crate) async fn deleting_a_session_ends_that_one_only(store: &dyn Store) {
         store.create_session(&token, user, 0, 10_000).await.unwrap();
     }
     store.delete_session(&ending).await.unwrap();
-    assert!(store.session(&ending, 1).await.unwrap().is_none());
-    assert!(store.session(&staying, 1).await.unwrap().is_some());
+    assert!(store.session(&ending, 1, i64::MIN).await.unwrap().is_none());
+    assert!(
+        store
+            .session(&staying, 1, i64::MIN)
+            .await
+            .unwrap()
+            .is_some()
+    );
     store.delete_session(&[9u8; 32]).await.unwrap();
     assert!(
-        store.session(&staying, 1).await.unwrap().is_some(),
+        store
+            .session(&staying, 1, i64::MIN)
+            .await
+            .unwrap()
+            .is_some(),
         "deleting an unknown token is no error and ends nothing"
     );
 }
@@ -161,12 +208,34 @@ pub(crate) async fn ending_all_sessions_can_keep_the_current_one(store: &dyn Sto
             .unwrap(),
         2
     );
-    assert!(store.session(&[1u8; 32], 1).await.unwrap().is_some());
-    assert!(store.session(&[2u8; 32], 1).await.unwrap().is_none());
-    assert_eq!(store.delete_sessions_of(user.id, None).await.unwrap(), 1);
-    assert!(store.session(&[1u8; 32], 1).await.unwrap().is_none());
     assert!(
-        store.session(&[4u8; 32], 1).await.unwrap().is_some(),
+        store
+            .session(&[1u8; 32], 1, i64::MIN)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .session(&[2u8; 32], 1, i64::MIN)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.delete_sessions_of(user.id, None).await.unwrap(), 1);
+    assert!(
+        store
+            .session(&[1u8; 32], 1, i64::MIN)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .session(&[4u8; 32], 1, i64::MIN)
+            .await
+            .unwrap()
+            .is_some(),
         "another user's session stays"
     );
 }

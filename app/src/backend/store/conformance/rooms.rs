@@ -2,7 +2,7 @@
 //! invitations and direct conversations.
 
 use super::{SOMEONE, client_id, create_user, hello, new_room, new_user};
-use crate::backend::store::{MemberRecord, NewRoom, NewUser, RoomRecord, Store};
+use crate::backend::store::{MemberRecord, NewRoom, NewUser, RoomRecord, Store, TokenHash};
 use crate::model::{RoomId, UserId, Visibility};
 
 async fn listed_ids(store: &dyn Store, viewer: UserId) -> Vec<RoomId> {
@@ -244,24 +244,23 @@ pub(crate) async fn a_removed_member_is_no_longer_listed_nor_shown_the_private_r
 pub(crate) async fn active_invitations_are_neither_revoked_nor_expired(store: &dyn Store) {
     let (owner, room, elsewhere) = owner_of_two_private_rooms(store).await;
     let first = store
-        .create_invitation(room, "tok-1", owner, 10, 100)
+        .create_invitation(room, &token(1), owner, 10, 100)
         .await
         .unwrap();
-    assert_eq!(first.token, "tok-1");
     assert_eq!(first.room, room);
     assert_eq!((first.created_ms, first.expires_ms), (10, 100));
     assert!(!first.revoked);
     let second = store
-        .create_invitation(room, "tok-2", owner, 20, 200)
+        .create_invitation(room, &token(2), owner, 20, 200)
         .await
         .unwrap();
     let revoked = store
-        .create_invitation(room, "tok-3", owner, 30, 300)
+        .create_invitation(room, &token(3), owner, 30, 300)
         .await
         .unwrap();
     assert!(store.revoke_invitation(room, revoked.id, 40).await.unwrap());
     store
-        .create_invitation(elsewhere, "tok-elsewhere", owner, 10, 1_000)
+        .create_invitation(elsewhere, &token(9), owner, 10, 1_000)
         .await
         .unwrap();
 
@@ -281,19 +280,19 @@ pub(crate) async fn active_invitations_are_neither_revoked_nor_expired(store: &d
     assert!(active(200).await.is_empty());
 
     assert_eq!(
-        store.invitation("tok-1").await.unwrap(),
+        store.invitation(&token(1)).await.unwrap(),
         Some(first),
-        "found by token, expired or not"
+        "found by its token's hash, expired or not"
     );
-    let found = store.invitation("tok-3").await.unwrap().unwrap();
+    let found = store.invitation(&token(3)).await.unwrap().unwrap();
     assert_eq!((found.id, found.revoked), (revoked.id, true));
-    assert_eq!(store.invitation("tok-4").await.unwrap(), None);
+    assert_eq!(store.invitation(&token(4)).await.unwrap(), None);
 }
 
 pub(crate) async fn an_invitation_is_revoked_once_and_only_through_its_own_room(store: &dyn Store) {
     let (owner, room, elsewhere) = owner_of_two_private_rooms(store).await;
     let invitation = store
-        .create_invitation(room, "tok", owner, 1, 1_000)
+        .create_invitation(room, &token(10), owner, 1, 1_000)
         .await
         .unwrap();
     assert!(
@@ -303,7 +302,7 @@ pub(crate) async fn an_invitation_is_revoked_once_and_only_through_its_own_room(
             .unwrap(),
         "not through another room"
     );
-    assert!(!store.invitation("tok").await.unwrap().unwrap().revoked);
+    assert!(!store.invitation(&token(10)).await.unwrap().unwrap().revoked);
     assert!(
         store
             .revoke_invitation(room, invitation.id, 5)
@@ -323,7 +322,7 @@ pub(crate) async fn an_invitation_is_revoked_once_and_only_through_its_own_room(
             .await
             .unwrap()
     );
-    assert!(store.invitation("tok").await.unwrap().unwrap().revoked);
+    assert!(store.invitation(&token(10)).await.unwrap().unwrap().revoked);
     assert!(store.active_invitations(room, 5).await.unwrap().is_empty());
 }
 
@@ -399,7 +398,7 @@ pub(crate) async fn deleting_a_room_takes_its_members_invitations_and_messages(s
     };
     let id = store.create_room(room).await.unwrap();
     store
-        .create_invitation(id, "tok", owner, 1, 100)
+        .create_invitation(id, &token(10), owner, 1, 100)
         .await
         .unwrap();
     let kept = store
@@ -407,14 +406,14 @@ pub(crate) async fn deleting_a_room_takes_its_members_invitations_and_messages(s
         .await
         .unwrap();
     store
-        .create_invitation(kept, "kept", owner, 1, 100)
+        .create_invitation(kept, &token(11), owner, 1, 100)
         .await
         .unwrap();
     let one = client_id(1);
     let posted = store.insert_message(hello(id, owner, &one)).await.unwrap();
     store.delete_room(id).await.unwrap();
     assert!(store.room(id, owner).await.unwrap().is_none());
-    assert!(store.invitation("tok").await.unwrap().is_none());
+    assert!(store.invitation(&token(10)).await.unwrap().is_none());
     assert!(store.members(id).await.unwrap().is_empty());
     assert_eq!(store.message(posted.message.id).await.unwrap(), None);
     assert!(
@@ -432,6 +431,58 @@ pub(crate) async fn deleting_a_room_takes_its_members_invitations_and_messages(s
             .is_empty()
     );
     assert!(store.room(kept, owner).await.unwrap().is_some());
-    assert!(store.invitation("kept").await.unwrap().is_some());
+    assert!(store.invitation(&token(11)).await.unwrap().is_some());
     assert_eq!(store.members(kept).await.unwrap().len(), 1);
+}
+
+/// An invitation token's hash, told apart by `n`.
+fn token(n: u8) -> TokenHash {
+    [n; 32]
+}
+
+pub(crate) async fn a_removal_is_recorded_with_its_time_and_leaving_records_none(
+    store: &dyn Store,
+) {
+    let owner = store.create_user(new_user("owner")).await.unwrap().id;
+    let removed = create_user(store, "removed").await;
+    let leaver = create_user(store, "leaver").await;
+    let room = store
+        .create_room(new_room("r", Visibility::Private, owner, 1))
+        .await
+        .unwrap();
+    for user in [removed, leaver] {
+        store.add_member(room, user, 2).await.unwrap();
+    }
+    assert_eq!(store.removal(room, removed).await.unwrap(), None);
+    store.expel_member(room, removed, 5).await.unwrap();
+    store.remove_member(room, leaver).await.unwrap();
+    let members: Vec<UserId> = store
+        .members(room)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|member| member.id)
+        .collect();
+    assert_eq!(members, [owner], "both are gone");
+    assert_eq!(store.removal(room, removed).await.unwrap(), Some(5));
+    assert_eq!(store.removal(room, leaver).await.unwrap(), None, "left");
+
+    store.add_member(room, removed, 6).await.unwrap();
+    assert_eq!(
+        store.removal(room, removed).await.unwrap(),
+        Some(5),
+        "kept when they are let in again"
+    );
+    store.expel_member(room, removed, 9).await.unwrap();
+    assert_eq!(
+        store.removal(room, removed).await.unwrap(),
+        Some(9),
+        "the latest removal"
+    );
+    store.delete_room(room).await.unwrap();
+    assert_eq!(
+        store.removal(room, removed).await.unwrap(),
+        None,
+        "gone with the room"
+    );
 }

@@ -119,15 +119,17 @@ impl AccountStore for PgStore {
         &self,
         token: &TokenHash,
         now_ms: i64,
+        started_after_ms: i64,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT u.id, u.username, u.display_name, u.password_hash, u.is_admin, u.created_at, \
                     s.refreshed_at, s.expires_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3",
         )
         .bind(&token[..])
         .bind(now_ms)
+        .bind(started_after_ms)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };

@@ -349,6 +349,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn invitation_links_made_before_hashing_keep_working_after_the_migration() {
+        use sha2::{Digest, Sha256};
+        let database = ScratchDatabase::create().await;
+        let pool = PgPool::connect(database.url()).await.unwrap();
+        let (before, after): (Vec<_>, Vec<_>) = MIGRATIONS
+            .iter()
+            .partition(|migration| migration.version < 8);
+        for migration in before {
+            sqlx::raw_sql(&migration.sql).execute(&pool).await.unwrap();
+        }
+        sqlx::raw_sql(
+            "INSERT INTO users (username, display_name, password_hash, created_at) \
+                 VALUES ('owner', 'Owner', 'x', 1); \
+             INSERT INTO rooms (name, visibility, owner_id, created_at) \
+                 VALUES ('r', 'private', 1, 1); \
+             INSERT INTO invitations (token, room_id, created_by, created_at, expires_at) \
+                 VALUES ('shared-before-0008', 1, 1, 1, 100);",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let hashing = after.iter().find(|migration| migration.version == 8);
+        let hashing = hashing.expect("migration 0008 hashes invitation tokens");
+        sqlx::raw_sql(&hashing.sql).execute(&pool).await.unwrap();
+        // Looked up the way the server looks a link up: by the SHA-256 it computes.
+        let hash: [u8; 32] = Sha256::digest(b"shared-before-0008").into();
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM invitations WHERE token_hash = $1")
+                .bind(&hash[..])
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+        assert_eq!(found, Some(1));
+        let token_columns: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM information_schema.columns \
+             WHERE table_name = 'invitations' AND column_name = 'token'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(token_columns, 0, "the token itself is gone");
+        pool.close().await;
+    }
+
+    #[tokio::test]
     async fn usernames_fold_ascii_letters_only_and_are_found_through_their_index() {
         let database = ScratchDatabase::create().await;
         let store = database.open().await;

@@ -157,6 +157,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn invitation_links_made_before_hashing_are_dropped_by_the_migration() {
+        use sqlx::{Connection, SqliteConnection};
+        let mut connection = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let (before, after): (Vec<_>, Vec<_>) = MIGRATIONS
+            .iter()
+            .partition(|migration| migration.version < 8);
+        for migration in before {
+            sqlx::raw_sql(&migration.sql)
+                .execute(&mut connection)
+                .await
+                .unwrap();
+        }
+        sqlx::raw_sql(
+            "INSERT INTO users (username, display_name, password_hash, created_at) \
+                 VALUES ('owner', 'Owner', 'x', 1); \
+             INSERT INTO rooms (name, visibility, owner_id, created_at) \
+                 VALUES ('r', 'private', 1, 1); \
+             INSERT INTO invitations (token, room_id, created_by, created_at, expires_at) \
+                 VALUES ('shared-before-0008', 1, 1, 1, 100);",
+        )
+        .execute(&mut connection)
+        .await
+        .unwrap();
+        let hashing = after.iter().find(|migration| migration.version == 8);
+        let hashing = hashing.expect("migration 0008 hashes invitation tokens");
+        sqlx::raw_sql(&hashing.sql)
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM invitations")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "SQLite cannot hash them, so they stop working");
+        let token_columns: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pragma_table_info('invitations') WHERE name = 'token'",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+        assert_eq!(token_columns, 0);
+    }
+
+    #[tokio::test]
     async fn opening_creates_the_data_directory_and_applies_migrations() {
         let dir = tempfile::tempdir().unwrap();
         let store = open_in(&dir).await;

@@ -1,6 +1,7 @@
 //! Rooms, memberships, invitations and direct conversations in SQLite: `impl RoomStore for
 //! SqliteStore`, over the tables of migration 0003 (and the read markers of 0005, which a
-//! room list reads for its unread counts).
+//! room list reads for its unread counts; invitations by their token's hash since 0008, and
+//! the removals of 0009).
 //!
 //! A direct conversation is an ordinary private room with a `direct_key` of its two users'
 //! ids, smaller first, so a unique index finds it again from either side. Deleting a room
@@ -11,7 +12,7 @@ use super::SqliteStore;
 use crate::backend::store::ROOMS_LISTED;
 use crate::backend::store::rows::{invitation_from_row, member_from_row, room_from_row};
 use crate::backend::store::{
-    InvitationRecord, MemberRecord, NewRoom, RoomRecord, RoomStore, StoreError,
+    InvitationRecord, MemberRecord, NewRoom, RoomRecord, RoomStore, StoreError, TokenHash,
 };
 use crate::model::{RoomId, UserId, Visibility};
 
@@ -42,7 +43,7 @@ const ROOM_LIST_SELECT: &str = concat!(
     FROM rooms r"
 );
 
-const INVITATION_COLUMNS: &str = "id, token, room_id, created_at, expires_at, revoked_at";
+const INVITATION_COLUMNS: &str = "id, room_id, created_at, expires_at, revoked_at";
 
 #[async_trait::async_trait]
 impl RoomStore for SqliteStore {
@@ -141,6 +142,42 @@ impl RoomStore for SqliteStore {
         Ok(())
     }
 
+    async fn expel_member(
+        &self,
+        room: RoomId,
+        user: UserId,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM memberships WHERE room_id = ?1 AND user_id = ?2")
+            .bind(room.0)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO room_removals (room_id, user_id, removed_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (room_id, user_id) DO UPDATE SET removed_at = excluded.removed_at",
+        )
+        .bind(room.0)
+        .bind(user.0)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn removal(&self, room: RoomId, user: UserId) -> Result<Option<i64>, StoreError> {
+        let removed_at = sqlx::query_scalar(
+            "SELECT removed_at FROM room_removals WHERE room_id = ?1 AND user_id = ?2",
+        )
+        .bind(room.0)
+        .bind(user.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(removed_at)
+    }
+
     async fn members(&self, room: RoomId) -> Result<Vec<MemberRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT u.id, u.username, u.display_name FROM memberships m \
@@ -156,17 +193,17 @@ impl RoomStore for SqliteStore {
     async fn create_invitation(
         &self,
         room: RoomId,
-        token: &str,
+        token: &TokenHash,
         by: UserId,
         now_ms: i64,
         expires_ms: i64,
     ) -> Result<InvitationRecord, StoreError> {
         let sql = format!(
-            "INSERT INTO invitations (token, room_id, created_by, created_at, expires_at) \
+            "INSERT INTO invitations (token_hash, room_id, created_by, created_at, expires_at) \
              VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {INVITATION_COLUMNS}"
         );
         let row = sqlx::query(&sql)
-            .bind(token)
+            .bind(&token[..])
             .bind(room.0)
             .bind(by.0)
             .bind(now_ms)
@@ -196,10 +233,10 @@ impl RoomStore for SqliteStore {
             .collect::<Result<_, _>>()?)
     }
 
-    async fn invitation(&self, token: &str) -> Result<Option<InvitationRecord>, StoreError> {
-        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token = ?1");
+    async fn invitation(&self, token: &TokenHash) -> Result<Option<InvitationRecord>, StoreError> {
+        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = ?1");
         let row = sqlx::query(&sql)
-            .bind(token)
+            .bind(&token[..])
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.as_ref().map(invitation_from_row).transpose()?)
