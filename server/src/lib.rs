@@ -7,6 +7,7 @@
 //! - [`config`]: the one configuration struct (flags and environment).
 //! - `site`: Leptos options and the routes that render pages and run server functions.
 //! - `health`: `/healthz` and `/readyz`.
+//! - `body_limit`: the cap on request bodies (413 with a typed error).
 //! - `guard`: layers every request passes: the cross-site check on state-changing requests
 //!   and the mapping of server-function errors to their HTTP status.
 //! - `state`: the handles every handler shares.
@@ -20,6 +21,7 @@
 //! until a shutdown future completes. `main`, the integration tests (port 0, a temporary
 //! database) and the benchmarks all start Sori this way.
 
+mod body_limit;
 pub mod config;
 pub mod doctor;
 mod guard;
@@ -147,6 +149,11 @@ impl Application {
             .merge(ws::routes())
             .merge(site::routes(&state))
             .layer(axum::middleware::from_fn(guard::error_status))
+            // After the cross-site check (a refused request's body is never read).
+            .layer(axum::middleware::from_fn_with_state(
+                body_limit::BodyLimits::new(config.http.max_body_bytes),
+                body_limit::limit_body,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 guard::cross_site,

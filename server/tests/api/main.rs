@@ -7,6 +7,7 @@
 //! alone in the process (see the route list made once per process in `server::site`).
 
 mod accounts;
+mod bodies;
 mod boot;
 mod cli;
 mod crash;
