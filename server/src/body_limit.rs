@@ -11,7 +11,7 @@
 //!
 //! Every endpoint gets `SORI_MAX_BODY_BYTES` (64 KiB) unless [`LARGER_BODIES`] names it.
 //! This module does not time the body's arrival: a body sent too slowly is the request
-//! timeout's business (`SORI_REQUEST_TIMEOUT_MS`, see `crate::timeouts`).
+//! timeout's business (`SORI_REQUEST_TIMEOUT_MS`, see `crate::request_timeout`).
 
 use app::error::ApiError;
 use axum::body::Body;
@@ -70,7 +70,7 @@ pub async fn limit_body(
         Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => too_large(),
         Err(error) => {
             // The client went away or broke the framing mid-body; nobody may be listening.
-            tracing::debug!(%error, path = parts.uri.path(), "a request body could not be read");
+            tracing::debug!(%error, path = ?parts.uri.path(), "a request body could not be read");
             ApiError::Request("the request body could not be read".into()).into_response()
         }
     }

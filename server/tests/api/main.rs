@@ -22,4 +22,6 @@ mod probe;
 mod realtime;
 mod room_life;
 mod rooms;
+mod security_headers;
+mod slow_clients;
 mod support;
