@@ -7,8 +7,9 @@
 //! scripts and the streamed resource scripts carry the very nonce the header names. There is
 //! no `'unsafe-inline'` for scripts; `'wasm-unsafe-eval'` lets the page compile its
 //! WebAssembly. `connect-src` names the socket's `ws:`/`wss:` origin besides `'self'`:
-//! CSP Level 3 lets `'self'` match it (Chromium does), but engines from before that rule
-//! (Safari before 15.4) do not, and `/ws` is the page's lifeline.
+//! CSP Level 3 lets `'self'` match it, and Chromium does (the end-to-end spec
+//! `security.spec.ts` chats under this policy), but engines from before that rule (Chrome
+//! before 71, Safari before 16) do not, and `/ws` is the page's lifeline.
 //!
 //! `Strict-Transport-Security` is sent only on https requests (the public origin is https,
 //! or a trusted proxy said so, see `app::backend::ingress`): over plain http a browser
