@@ -25,6 +25,11 @@ pub struct Link {
     /// when they sign out, so nothing writes it again.
     #[cfg(feature = "hydrate")]
     outbox_key: Option<String>,
+    /// The owner of the effect that keeps the outbox in storage. Held here because an
+    /// owner disposes its effects when its last handle is dropped: a temporary one left
+    /// the effect disposed before its first run, so nothing was ever stored.
+    #[cfg(feature = "hydrate")]
+    persisting: Option<leptos::prelude::Owner>,
 }
 
 #[cfg(feature = "hydrate")]
@@ -110,7 +115,8 @@ mod live {
         // Keeps the outbox in storage from now on, until the user signs out here. Created
         // here, once per page, after the stored outbox was loaded, so it never overwrites it
         // with an empty one.
-        Owner::new().with(|| {
+        let persisting = Owner::new();
+        persisting.with(|| {
             Effect::new(move |_| {
                 let json = realtime.outbox.with(Outbox::to_stored);
                 let Some(key) = realtime.link.with_value(|link| link.outbox_key.clone()) else {
@@ -123,6 +129,9 @@ mod live {
                 }
             });
         });
+        realtime
+            .link
+            .update_value(|link| link.persisting = Some(persisting));
         let open = realtime.link.with_value(|link| link.open.clone());
         let _online = window_event_listener(leptos::ev::online, move |_| {
             let socket_open = open.load(Ordering::SeqCst);
@@ -155,6 +164,7 @@ mod live {
     pub fn forget(realtime: Realtime, user: UserId) {
         realtime.link.update_value(|link| {
             link.outbox_key = None;
+            link.persisting = None;
             // Dropping the sender ends the loop (`Disconnect::SessionEnded`).
             link.frames = None;
         });
