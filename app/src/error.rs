@@ -61,6 +61,14 @@ pub enum ApiError {
     /// The request never reached the function, or its arguments could not be decoded.
     #[error("The request could not be completed: {0}")]
     Request(String),
+    /// The request's body was larger than the endpoint accepts (the server's
+    /// `SORI_MAX_BODY_BYTES`, or the endpoint's own limit).
+    #[error("The request is too large: at most {limit_bytes} bytes are accepted.")]
+    TooLarge { limit_bytes: u64 },
+    /// The request took longer than the server waits (`SORI_REQUEST_TIMEOUT_MS`), counted
+    /// from its first byte until the answer was ready: a body sent too slowly, say.
+    #[error("The request took too long and was abandoned. Please try again.")]
+    TimedOut,
 }
 
 impl ApiError {
@@ -93,6 +101,8 @@ impl ApiError {
             ApiError::RateLimited { .. } => 429,
             ApiError::Internal => 500,
             ApiError::Unavailable | ApiError::Overloaded { .. } => 503,
+            ApiError::TimedOut => 408,
+            ApiError::TooLarge { .. } => 413,
         }
     }
 }
@@ -148,6 +158,19 @@ mod tests {
         );
         assert_eq!(error.to_string(), "Too many attempts, try again in 42 s");
         assert_eq!(error.status(), 429);
+    }
+
+    #[test]
+    fn too_large_names_its_limit_and_is_413() {
+        let error = ApiError::TooLarge { limit_bytes: 65536 };
+        let value = serde_json::to_value(&error).unwrap();
+        assert_eq!(value, json!({"error": "too_large", "limit_bytes": 65536}));
+        assert_eq!(error.status(), 413);
+        assert_eq!(ApiError::TimedOut.status(), 408);
+        assert_eq!(
+            serde_json::to_value(ApiError::TimedOut).unwrap(),
+            json!({"error": "timed_out"})
+        );
     }
 
     #[test]

@@ -206,6 +206,8 @@ fn spawn_sori(
         .env("SORI_MESSAGES_PER_WINDOW", "0")
         .env("SORI_ROOMS_PER_HOUR", "0")
         .env("SORI_CONNECTIONS_PER_USER", "100000")
+        // The connect scenario holds 10,000 sockets at once, the default cap exactly.
+        .env("SORI_MAX_CONNECTIONS", "100000")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     for (key, value) in extra_env {

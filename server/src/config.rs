@@ -68,6 +68,64 @@ pub struct Config {
     /// The bounds of the diagnostic socket `/ws/probe`.
     #[command(flatten)]
     pub probe: ProbeConfig,
+
+    /// The bounds of HTTP itself: body sizes, slow clients, open connections.
+    #[command(flatten)]
+    pub http: HttpConfig,
+}
+
+/// The bounds every HTTP request and connection is held to, whatever its endpoint, so a
+/// client can exhaust neither memory (huge bodies) nor connections (slowloris).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct HttpConfig {
+    /// The largest request body accepted, in bytes; larger ones get 413 (endpoints that need
+    /// more have their own limit).
+    #[arg(long = "max-body-bytes", env = "SORI_MAX_BODY_BYTES", default_value_t = Self::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+
+    /// How long a client may take to send a request's headers, in milliseconds, counted from
+    /// when the server starts waiting for them (an idle kept-alive connection is waiting too):
+    /// slower connections are closed.
+    #[arg(long = "header-read-timeout-ms", env = "SORI_HEADER_READ_TIMEOUT_MS", default_value_t = Self::default().header_read_timeout_ms)]
+    pub header_read_timeout_ms: u64,
+
+    /// How long one request may take from its headers to its answer (body included), in
+    /// milliseconds; slower ones get 408. A WebSocket is not held to it once upgraded.
+    #[arg(long = "request-timeout-ms", env = "SORI_REQUEST_TIMEOUT_MS", default_value_t = Self::default().request_timeout_ms)]
+    pub request_timeout_ms: u64,
+
+    /// Connections open at once, WebSockets included; more are closed as they arrive.
+    #[arg(long = "max-connections", env = "SORI_MAX_CONNECTIONS", default_value_t = Self::default().max_connections)]
+    pub max_connections: usize,
+
+    /// HTTP connections one TCP peer address may hold open at once (upgraded WebSockets are
+    /// not counted: they have their own limits); a trusted proxy is not held to it.
+    #[arg(long = "max-connections-per-address", env = "SORI_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = Self::default().max_connections_per_address)]
+    pub max_connections_per_address: usize,
+}
+
+impl Default for HttpConfig {
+    /// 64 KiB bodies; 10 s for headers and 30 s per request; 10,000 connections, 256 HTTP
+    /// connections per address (why these: the README's "HTTP limits").
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_connections: 10_000,
+            max_connections_per_address: 256,
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
 }
 
 /// The bounds of `/ws/probe` (the socket of `sori doctor` and `/doctor`), which anyone may
@@ -117,6 +175,7 @@ impl Default for Config {
             realtime: RealtimeConfig::default(),
             bus: BusConfig::default(),
             probe: ProbeConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -230,6 +289,24 @@ mod tests {
     #[test]
     fn the_defaults_are_what_parsing_no_arguments_gives() {
         assert_eq!(parse_without_environment(&[]), Config::default());
+    }
+
+    #[test]
+    fn the_http_defaults_cut_a_slowloris_within_a_minute_and_keep_room_for_honest_requests() {
+        // Issue #15: with the defaults, 100 connections from one address trickling their
+        // headers are all cut within 60 s, while a normal request from that address is still
+        // let in (`server/tests/api/slow_clients.rs` checks the behaviour with short timeouts).
+        let http = parse_without_environment(&[]).http;
+        assert_eq!(http.max_body_bytes, 65_536);
+        assert!(http.header_read_timeout() <= Duration::from_secs(60));
+        assert!(http.max_connections_per_address > 100 + 1);
+        assert!(
+            http.max_connections > 3_000,
+            "make smoke's fan-out needs its sockets"
+        );
+        assert!(http.request_timeout() > http.header_read_timeout());
+        let set = parse_without_environment(&["--max-body-bytes", "10", "--max-connections", "5"]);
+        assert_eq!((set.http.max_body_bytes, set.http.max_connections), (10, 5));
     }
 
     #[test]

@@ -7,8 +7,14 @@
 //! - [`config`]: the one configuration struct (flags and environment).
 //! - `site`: Leptos options and the routes that render pages and run server functions.
 //! - `health`: `/healthz` and `/readyz`.
+//! - `body_limit`: the cap on request bodies (413 with a typed error).
 //! - `guard`: layers every request passes: the cross-site check on state-changing requests
 //!   and the mapping of server-function errors to their HTTP status.
+//! - `security_headers`: the CSP (with a per-request nonce), HSTS on https and the other
+//!   security headers, on every response.
+//! - `request_timeout`: 408 for a request not answered in time.
+//! - `serve`: the accept loop: caps on open connections (in all and per address) and the
+//!   header-read timeout, against slow clients.
 //! - `state`: the handles every handler shares.
 //! - `ws`: the `/ws` endpoint, one socket per tab (fan-out itself is `app::backend::hub`),
 //!   and `/ws/probe`, the diagnostic socket.
@@ -20,10 +26,14 @@
 //! until a shutdown future completes. `main`, the integration tests (port 0, a temporary
 //! database) and the benchmarks all start Sori this way.
 
+mod body_limit;
 pub mod config;
 pub mod doctor;
 mod guard;
 mod health;
+mod request_timeout;
+mod security_headers;
+mod serve;
 pub mod shutdown;
 mod site;
 mod state;
@@ -147,9 +157,23 @@ impl Application {
             .merge(ws::routes())
             .merge(site::routes(&state))
             .layer(axum::middleware::from_fn(guard::error_status))
+            // After the cross-site check (a refused request's body is never read).
+            .layer(axum::middleware::from_fn_with_state(
+                body_limit::BodyLimits::new(config.http.max_body_bytes),
+                body_limit::limit_body,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 guard::cross_site,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                config.http.request_timeout(),
+                request_timeout::limit_duration,
+            ))
+            // Outermost, so every answer carries the headers, a refusal or a 408 too.
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                security_headers::security_headers,
             ))
             .with_state(state);
 
@@ -194,18 +218,17 @@ impl Application {
             // The receiver lives until the drain deadline below has been armed.
             let _ = stopping_tx.send(());
         };
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(self.listener, service).with_graceful_shutdown(signal);
-        let serve = std::pin::pin!(serve.into_future());
+        let limits = serve::ConnectionLimits {
+            max_connections: self.config.http.max_connections,
+            max_per_address: self.config.http.max_connections_per_address,
+            header_read_timeout: self.config.http.header_read_timeout(),
+            unlimited_peers: self.backend.ingress().trusted_proxies().to_vec(),
+        };
+        let serve = serve::serve(self.listener, self.router, limits, signal);
+        let serve = std::pin::pin!(serve);
 
         tokio::select! {
-            result = serve => {
-                if let Err(error) = result {
-                    tracing::error!(%error, "the HTTP server failed");
-                }
-            }
+            () = serve => {}
             () = async {
                 // Once shutdown starts, open requests get `grace` to finish.
                 let _ = stopping_rx.await;

@@ -55,6 +55,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let provide = move || {
         provide_context(backend.clone());
         provide_context(RequestUser::default());
+        crate::security_headers::provide_request_nonce();
     };
 
     let shell_options = state.leptos.clone();

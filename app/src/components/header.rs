@@ -5,13 +5,17 @@ use leptos::prelude::*;
 use super::connection_status::ConnectionStatusBadge;
 use super::session::{load_page, use_session};
 use crate::api::accounts::SignOut;
+use crate::realtime::use_realtime;
 
 #[component]
 pub fn SiteHeader() -> impl IntoView {
     let session = use_session();
     let sign_out = ServerAction::<SignOut>::new();
+    let realtime = use_realtime();
     Effect::new(move |_| {
         if let Some(Ok(next)) = sign_out.value().get() {
+            // Nothing of theirs stays in this browser for the next person.
+            realtime.forget_user();
             load_page(&next);
         }
     });

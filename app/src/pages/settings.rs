@@ -7,6 +7,7 @@ use crate::components::session::{load_page, use_session};
 use crate::model::Field;
 use crate::model::UserView;
 use crate::pages::require_user::RequireUser;
+use crate::realtime::use_realtime;
 
 /// `/settings`: display name, password, sessions, and the way out.
 #[component]
@@ -40,8 +41,10 @@ fn SettingsForms(display_name: String) -> impl IntoView {
 
     let everywhere = ServerAction::<SignOutEverywhere>::new();
     let everywhere_error = action_error(everywhere.into());
+    let realtime = use_realtime();
     Effect::new(move |_| {
         if let Some(Ok(next)) = everywhere.value().get() {
+            realtime.forget_user();
             load_page(&next);
         }
     });
@@ -123,8 +126,10 @@ pub fn DeleteAccountPage() -> impl IntoView {
 fn DeleteAccountForm() -> impl IntoView {
     let delete = ServerAction::<DeleteAccount>::new();
     let error = action_error(delete.into());
+    let realtime = use_realtime();
     Effect::new(move |_| {
         if let Some(Ok(next)) = delete.value().get() {
+            realtime.forget_user();
             load_page(&next);
         }
     });

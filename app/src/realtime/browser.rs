@@ -1,7 +1,7 @@
 //! The browser-only half of [`super::Realtime`]: the JavaScript glue. It runs the socket
 //! loop (gloo-net) and sleeps its backoff, sends the outbox and the read markers through the
-//! server functions, keeps the outbox in `localStorage`, and reads the clock and the random
-//! source. What to do at each step (reconnect or not and how soon, retry, park or fail a
+//! server functions, keeps the outbox in `localStorage` (and removes it when the user signs
+//! out), and reads the clock and the random source. What to do at each step (reconnect or not and how soon, retry, park or fail a
 //! post, which read marker goes next) is asked of the pure modules beside this one, which
 //! are tested natively; nothing here decides.
 //!
@@ -21,10 +21,22 @@ pub struct Link {
     /// Whether the socket is open right now (going offline does not always close it).
     #[cfg(feature = "hydrate")]
     open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The storage key the outbox is kept under, while someone is signed in here; taken
+    /// when they sign out, so nothing writes it again.
+    #[cfg(feature = "hydrate")]
+    outbox_key: Option<String>,
+    /// The owner of the effect that keeps the outbox in storage. Held here because an
+    /// owner disposes its effects when its last handle is dropped: a temporary one left
+    /// the effect disposed before its first run, so nothing was ever stored.
+    #[cfg(feature = "hydrate")]
+    persisting: Option<leptos::prelude::Owner>,
 }
 
 #[cfg(feature = "hydrate")]
-pub use live::{flush, local_time, mark_read, new_client_id, now_ms, start};
+pub use live::{flush, forget, local_time, mark_read, new_client_id, now_ms, start};
+
+#[cfg(not(feature = "hydrate"))]
+pub fn forget(_realtime: super::Realtime, _user: crate::model::UserId) {}
 
 #[cfg(not(feature = "hydrate"))]
 impl Link {
@@ -93,17 +105,23 @@ mod live {
     /// Opens the socket loop for `user`, and loads their outbox from storage.
     pub fn start(realtime: Realtime, user: UserId) {
         let (frames, commands) = unbounded();
-        realtime
-            .link
-            .update_value(|link| link.frames = Some(frames));
-        let key = format!("sori.outbox.{user}");
+        let key = outbox_key(user);
+        realtime.link.update_value(|link| {
+            link.frames = Some(frames);
+            link.outbox_key = Some(key.clone());
+        });
         let stored = storage().and_then(|storage| storage.get_item(&key).ok().flatten());
         realtime.outbox.set(Outbox::from_stored(stored.as_deref()));
-        // Keeps the outbox in storage from now on. Created here, once per page, after the
-        // stored outbox was loaded, so it never overwrites it with an empty one.
-        Owner::new().with(|| {
+        // Keeps the outbox in storage from now on, until the user signs out here. Created
+        // here, once per page, after the stored outbox was loaded, so it never overwrites it
+        // with an empty one.
+        let persisting = Owner::new();
+        persisting.with(|| {
             Effect::new(move |_| {
                 let json = realtime.outbox.with(Outbox::to_stored);
+                let Some(key) = realtime.link.with_value(|link| link.outbox_key.clone()) else {
+                    return;
+                };
                 if let Some(storage) = storage()
                     && storage.set_item(&key, &json).is_err()
                 {
@@ -111,6 +129,9 @@ mod live {
                 }
             });
         });
+        realtime
+            .link
+            .update_value(|link| link.persisting = Some(persisting));
         let open = realtime.link.with_value(|link| link.open.clone());
         let _online = window_event_listener(leptos::ev::online, move |_| {
             let socket_open = open.load(Ordering::SeqCst);
@@ -127,6 +148,43 @@ mod live {
 
     fn storage() -> Option<web_sys::Storage> {
         window().local_storage().ok().flatten()
+    }
+
+    /// Where `user`'s outbox is kept. Every key this crate stores for a user ends in
+    /// `.{user}` (see [`forget`]).
+    fn outbox_key(user: UserId) -> String {
+        format!("sori.outbox.{user}")
+    }
+
+    /// `user` signed out in this tab: the socket loop ends, the outbox is no longer kept,
+    /// and whatever Sori stored for them in this browser (`localStorage` and
+    /// `sessionStorage` keys `sori.*.{user}`) is removed, so the next person at this
+    /// computer finds nothing of theirs. Their unsent posts are dropped with it: they
+    /// chose to leave.
+    pub fn forget(realtime: Realtime, user: UserId) {
+        realtime.link.update_value(|link| {
+            link.outbox_key = None;
+            link.persisting = None;
+            // Dropping the sender ends the loop (`Disconnect::SessionEnded`).
+            link.frames = None;
+        });
+        let suffix = format!(".{user}");
+        let stores = [
+            window().local_storage().ok().flatten(),
+            window().session_storage().ok().flatten(),
+        ];
+        for store in stores.into_iter().flatten() {
+            let length = store.length().unwrap_or(0);
+            let keys: Vec<String> = (0..length)
+                .filter_map(|index| store.key(index).ok().flatten())
+                .filter(|key| key.starts_with("sori.") && key.ends_with(&suffix))
+                .collect();
+            for key in keys {
+                if store.remove_item(&key).is_err() {
+                    leptos::logging::warn!("{key} could not be removed from storage");
+                }
+            }
+        }
     }
 
     fn online() -> bool {

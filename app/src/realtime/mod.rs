@@ -268,6 +268,19 @@ impl Realtime {
         self.outbox.with(|outbox| outbox.pending(room))
     }
 
+    /// The user signs out in this tab: the socket closes, and the outbox and every room's
+    /// state held for them, in memory and in the browser's storage, are dropped.
+    pub fn forget_user(&self) {
+        if let Some(user) = self.me() {
+            browser::forget(*self, user);
+        }
+        self.outbox.set(Outbox::default());
+        self.feeds.update_value(HashMap::clear);
+        self.unread.set(HashMap::new());
+        self.followed.set_value(Following::default());
+        self.read.set_value(ReadMarkers::default());
+    }
+
     /// Sends what the outbox holds, one post at a time in order.
     pub fn flush(&self) {
         browser::flush(*self);
@@ -334,6 +347,7 @@ mod tests {
     use super::*;
     use crate::error::ApiError;
     use crate::protocol::{Ack, MessageId};
+    use std::collections::BTreeMap;
 
     const ROOM: RoomId = RoomId(1);
 
@@ -363,6 +377,38 @@ mod tests {
         let entry = posted(&realtime, "hi");
         assert_eq!(entry.state, OutboxState::Queued);
         assert!(realtime.pending(RoomId(2)).is_empty());
+    }
+
+    #[test]
+    fn signing_out_drops_the_outbox_the_feeds_and_the_unread_counts() {
+        let (_owner, realtime) = signed_in();
+        let delivered = posted(&realtime, "seen");
+        let ack = Ack {
+            id: MessageId(70),
+            seq: 4,
+            client_id: delivered.client_id.clone(),
+        };
+        realtime.settle(&delivered, &AfterSend::Delivered(ack));
+        posted(&realtime, "not sent yet");
+        realtime.follow(ROOM);
+        realtime.set_unread([(RoomId(2), 3)]);
+        assert!(
+            !realtime
+                .feed(ROOM)
+                .messages
+                .with_untracked(BTreeMap::is_empty)
+        );
+
+        realtime.forget_user();
+        assert!(realtime.pending(ROOM).is_empty());
+        assert_eq!(realtime.unread(RoomId(2)), 0);
+        assert!(realtime.resubscriptions().is_empty());
+        assert!(
+            realtime
+                .feed(ROOM)
+                .messages
+                .with_untracked(BTreeMap::is_empty)
+        );
     }
 
     #[test]

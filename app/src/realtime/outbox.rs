@@ -156,9 +156,12 @@ impl AfterSend {
             Err(ApiError::RateLimited { retry_after_secs }) => {
                 AfterSend::RetryAfter(Duration::from_secs(retry_after_secs))
             }
-            Err(ApiError::Request(_) | ApiError::Internal | ApiError::Unavailable) => {
-                AfterSend::Park
-            }
+            Err(
+                ApiError::Request(_)
+                | ApiError::Internal
+                | ApiError::Unavailable
+                | ApiError::TimedOut,
+            ) => AfterSend::Park,
             Err(refused) => AfterSend::Fail(refused.to_string()),
         }
     }

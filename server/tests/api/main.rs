@@ -9,6 +9,7 @@
 mod access;
 mod accounts;
 mod authorization;
+mod bodies;
 mod boot;
 mod chaos;
 mod cli;
@@ -27,4 +28,6 @@ mod probe;
 mod realtime;
 mod room_life;
 mod rooms;
+mod security_headers;
+mod slow_clients;
 mod support;

@@ -10,6 +10,7 @@ pub mod chat;
 pub mod forwarder;
 pub mod postgres;
 pub mod proxy;
+pub mod raw_http;
 pub mod socket;
 
 use std::net::SocketAddr;
