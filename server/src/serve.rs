@@ -199,12 +199,28 @@ impl PerAddress {
             .open
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let address = counted_as(address);
         let count = open.entry(address).or_default();
         if *count >= self.max {
             return None;
         }
         *count += 1;
         Some(AddressSlot(Some((self.clone(), address))))
+    }
+}
+
+/// The address a connection counts against: an IPv6 peer by its /64 (one subscriber is
+/// usually given a whole /64, and could otherwise take a fresh address per connection, as
+/// the rate limits also assume), an IPv4-mapped one as the IPv4 address.
+fn counted_as(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(ip) & !u128::from(u64::MAX),
+            )),
+        },
     }
 }
 
@@ -308,5 +324,19 @@ mod tests {
         assert!(slots.iter().all(Option::is_some));
         let _one = per_address.admit(CLIENT).expect("one");
         assert!(per_address.admit(CLIENT).is_none());
+    }
+
+    #[test]
+    fn ipv6_peers_of_one_slash_64_share_a_cap_and_mapped_ipv4_counts_as_ipv4() {
+        let per_address = PerAddress::new(2, Vec::new());
+        let first: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let second: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        let _one = per_address.admit(first).expect("a first slot");
+        let _two = per_address.admit(second).expect("a second slot, same /64");
+        assert!(per_address.admit(first).is_none(), "the /64 is at its cap");
+        assert!(per_address.admit(elsewhere).is_some(), "another /64 is not");
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(counted_as(mapped), CLIENT);
     }
 }

@@ -209,8 +209,11 @@ impl Connection {
         malformed_limit: u32,
     ) -> Result<Flow, Gone> {
         let inbound = inbound(received).ok_or(Gone)?;
-        if matches!(inbound, Inbound::Frame(_) | Inbound::Malformed(_))
-            && !self.budget.take(Instant::now())
+        // Pings count too: each makes the socket library queue a pong.
+        if matches!(
+            inbound,
+            Inbound::Frame(_) | Inbound::Malformed(_) | Inbound::Alive
+        ) && !self.budget.take(Instant::now())
         {
             tracing::info!(user = %self.user.user.id, "closed a socket sending too many frames");
             return Ok(Flow::Close(Reason::TOO_MANY_FRAMES));
