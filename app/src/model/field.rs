@@ -124,9 +124,18 @@ impl fmt::Display for FieldError {
 /// overrides U+202A–U+202E and isolates U+2066–U+2069, the zero-width space and joiners
 /// U+200B–U+200D, the word joiner U+2060, the byte-order mark U+FEFF, ...). A name is read
 /// by people deciding who they are talking to, so anything that changes how it looks
-/// without being seen is refused; message bodies are prose and keep them.
+/// without being seen is refused; message bodies are prose and keep them. Some blank-looking
+/// characters are letters, marks or symbols by category and are named one by one
+/// ([`BLANK_LOOKING`]): a name made of them looks empty or like someone else's.
 pub fn visible_text(value: &str, field: Field) -> Result<(), FieldError> {
     for c in value.chars() {
+        if BLANK_LOOKING.iter().any(|range| range.contains(&c)) {
+            let code_point = u32::from(c);
+            return Err(FieldError::new(
+                field,
+                Problem::InvisibleCharacter { code_point },
+            ));
+        }
         match c.general_category() {
             GeneralCategory::Control
             | GeneralCategory::LineSeparator
@@ -146,9 +155,46 @@ pub fn visible_text(value: &str, field: Field) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Characters that show as nothing though their category is not Cf: the Hangul fillers
+/// (U+115F, U+1160, U+3164, U+FFA0; a Korean keyboard types U+3164 easily), the blank
+/// Braille pattern U+2800, the combining grapheme joiner U+034F, and the variation selectors
+/// (U+180B–U+180F, U+FE00–U+FE0F, U+E0100–U+E01EF), and the Khmer inherent vowels U+17B4–U+17B5.
+const BLANK_LOOKING: [std::ops::RangeInclusive<char>; 9] = [
+    '\u{115F}'..='\u{1160}',
+    '\u{3164}'..='\u{3164}',
+    '\u{FFA0}'..='\u{FFA0}',
+    '\u{2800}'..='\u{2800}',
+    '\u{034F}'..='\u{034F}',
+    '\u{180B}'..='\u{180F}',
+    '\u{FE00}'..='\u{FE0F}',
+    '\u{E0100}'..='\u{E01EF}',
+    '\u{17B4}'..='\u{17B5}',
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_looking_letters_and_marks_are_refused_by_code_point() {
+        for (text, code_point) in [
+            ("\u{3164}", 0x3164),
+            ("Minji\u{115F}", 0x115F),
+            ("\u{2800}\u{2800}", 0x2800),
+            ("Min\u{034F}ji", 0x034F),
+            ("Minji\u{FE0F}", 0xFE0F),
+        ] {
+            assert_eq!(
+                visible_text(text, Field::DisplayName),
+                Err(FieldError::new(
+                    Field::DisplayName,
+                    Problem::InvisibleCharacter { code_point }
+                )),
+                "{text:?}"
+            );
+        }
+        assert_eq!(visible_text("민지 Minji", Field::DisplayName), Ok(()));
+    }
 
     #[test]
     fn messages_name_the_field_and_the_rule() {
