@@ -41,7 +41,12 @@ const ROLES: [Role; 5] = [
 ];
 
 /// The operations, by the endpoint or frame they exercise.
-const OPERATIONS: [&str; 19] = [
+const OPERATIONS: [&str; 24] = [
+    "rooms/list",
+    "invitations/revoke",
+    "invitations/get",
+    "invitations/accept",
+    "ws unsubscribe",
     "rooms/get",
     "rooms/members",
     "rooms/update",
@@ -80,6 +85,9 @@ struct People {
 struct Fixture {
     room: RoomId,
     message: i64,
+    /// An invitation of the owner's (id, token); a direct conversation has none, and its
+    /// cells use ones that do not exist.
+    invitation: (String, String),
 }
 
 async fn user_id(browser: &mut Browser) -> String {
@@ -123,9 +131,26 @@ async fn fixture(app: &TestApp, people: &mut People, kind: Kind) -> Fixture {
     };
     let (status, ack) = post(&mut people.member, room, &uuid(next_id()), "hello").await;
     assert_eq!(status, 200, "{ack}");
+    let invitation = if kind == Kind::Direct {
+        ("999999".to_owned(), "no-such-token".to_owned())
+    } else {
+        let (status, made) = call_json(
+            &mut people.owner,
+            "invitations/create",
+            &[("id", &room.to_string())],
+        )
+        .await;
+        assert_eq!(status, 200, "{made}");
+        let token = made["path"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("/invite/");
+        (made["id"].to_string(), token.to_owned())
+    };
     Fixture {
         room,
         message: ack["id"].as_i64().expect("a message id"),
+        invitation,
     }
 }
 
@@ -187,9 +212,19 @@ async fn answer(app: &TestApp, people: &mut People, role: Role, op: &str, at: &F
         "messages/edit" => vec![("id", &message), ("body", "edited")],
         "messages/delete" => vec![("id", &message)],
         "direct/open" => vec![("user", &people.member_id)],
+        "rooms/list" => Vec::new(),
+        "invitations/revoke" => vec![("id", &room), ("invitation", &at.invitation.0)],
+        "invitations/get" | "invitations/accept" => vec![("token", &at.invitation.1)],
         other => panic!("no form for {other}"),
     };
-    let (status, _) = call_json(caller, op, &form).await;
+    let (status, body) = call_json(caller, op, &form).await;
+    if op == "rooms/list" && status == 200 {
+        // Whether the room is in the caller's list.
+        let listed = body
+            .as_array()
+            .is_some_and(|rooms| rooms.iter().any(|room| room["id"] == at.room.0));
+        return if listed { "listed" } else { "absent" }.into();
+    }
     status.to_string()
 }
 
@@ -218,6 +253,18 @@ async fn socket_answer(app: &TestApp, caller: &Browser, frame: &str, room: RoomI
         Err(status) => return status,
     };
     let wait = std::time::Duration::from_secs(5);
+    if frame == "unsubscribe" {
+        // Unsubscribing from a room never subscribed to: answered or ignored, never an
+        // error that says whether the room exists.
+        socket.send(&ClientFrame::Unsubscribe { room }).await;
+        return match socket
+            .next_within(std::time::Duration::from_millis(500))
+            .await
+        {
+            None => "ignored".into(),
+            other => verdict(other),
+        };
+    }
     let subscribe = ClientFrame::Subscribe {
         room,
         after_seq: None,
@@ -312,9 +359,43 @@ type Row = (
 /// - a message is edited by its author only; deleted by its author, or by whoever manages
 ///   the room;
 /// - the owner cannot leave a room they own (409), and nobody opens a direct conversation
-///   with themselves (409).
+///   with themselves (409);
+/// - the room list shows a private room or a direct conversation only to its members;
+/// - an invitation link is read and accepted by anyone signed in who holds it (the token is
+///   the permission); one that does not exist is gone (410); revoking one is managing;
+/// - unsubscribing from a room one is not subscribed to is ignored, whatever the room.
 #[rustfmt::skip]
 const EXPECTED: &[Row] = &[
+    (
+        "rooms/list",
+        ["401", "listed", "listed", "listed", "listed"],
+        ["401", "absent", "listed", "listed", "absent"],
+        ["401", "absent", "listed", "listed", "absent"],
+    ),
+    (
+        "invitations/revoke",
+        ["401", "403", "403", "200", "200"],
+        ["401", "404", "403", "200", "404"],
+        ["401", "404", "403", "403", "404"],
+    ),
+    (
+        "invitations/get",
+        ["401", "200", "200", "200", "200"],
+        ["401", "200", "200", "200", "200"],
+        ["401", "410", "410", "410", "410"],
+    ),
+    (
+        "invitations/accept",
+        ["401", "200", "200", "200", "200"],
+        ["401", "200", "200", "200", "200"],
+        ["401", "410", "410", "410", "410"],
+    ),
+    (
+        "ws unsubscribe",
+        ["401", "ignored", "ignored", "ignored", "ignored"],
+        ["401", "ignored", "ignored", "ignored", "ignored"],
+        ["401", "ignored", "ignored", "ignored", "ignored"],
+    ),
     (
         "rooms/get",
         ["401", "200", "200", "200", "200"],
