@@ -278,13 +278,7 @@ async fn a_subscription_the_store_cannot_answer_is_refused_as_unavailable_not_as
     assert!(matches!(socket.next().await, ServerFrame::Hello { .. }));
 
     server.stop(Shutdown::Fast).await;
-    socket
-        .send(&ClientFrame::Subscribe {
-            room,
-            after_seq: None,
-            quiet: false,
-        })
-        .await;
+    socket.subscribe_live(room).await;
     // The pool waits a few seconds for a connection before the access check fails.
     let answer = socket.next_within(Duration::from_secs(15)).await;
     assert_eq!(

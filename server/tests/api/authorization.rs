@@ -298,13 +298,7 @@ async fn typing_answer(app: &TestApp, people: &People, role: Role, room: RoomId)
         Role::Admin => (&people.admin, &people.owner),
     };
     let mut watching = open(app, observer).await.expect("the observer's socket");
-    watching
-        .send(&ClientFrame::Subscribe {
-            room,
-            after_seq: None,
-            quiet: false,
-        })
-        .await;
+    watching.subscribe_live(room).await;
     assert_eq!(
         verdict(
             watching
@@ -318,13 +312,7 @@ async fn typing_answer(app: &TestApp, people: &People, role: Role, room: RoomId)
         Err(status) => return status,
     };
     // Typing counts only from a socket subscribed to the room: the caller tries to be.
-    socket
-        .send(&ClientFrame::Subscribe {
-            room,
-            after_seq: None,
-            quiet: false,
-        })
-        .await;
+    socket.subscribe_live(room).await;
     socket.next_within(std::time::Duration::from_secs(5)).await;
     socket.send(&ClientFrame::Typing { room }).await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(700);

@@ -185,13 +185,7 @@ async fn subscribing_to_a_hidden_or_missing_room_is_refused_as_not_found() {
     let mut socket = app.socket(&outsider).await;
     socket.next().await;
     for room in [hidden, RoomId(999_999)] {
-        socket
-            .send(&ClientFrame::Subscribe {
-                room,
-                after_seq: None,
-                quiet: false,
-            })
-            .await;
+        socket.subscribe_live(room).await;
         let refused = ServerFrame::Error {
             error: ProtocolError::NotFound { room },
         };
@@ -406,13 +400,7 @@ async fn connections_per_user_and_subscriptions_per_connection_are_capped_with_1
     let first = room_with(&mut minji, &mut []).await;
     let second = room_with(&mut minji, &mut []).await;
     let (mut socket, _) = subscribed(&app, &minji, first, None).await;
-    socket
-        .send(&ClientFrame::Subscribe {
-            room: second,
-            after_seq: None,
-            quiet: false,
-        })
-        .await;
+    socket.subscribe_live(second).await;
     assert_eq!(
         socket.closed().await,
         Closed::Code(close::POLICY, "too many subscriptions".into())

@@ -372,13 +372,7 @@ async fn someone_removed_from_a_private_room_cannot_subscribe_again() {
             reason: UnsubscribeReason::AccessEnded
         }
     );
-    socket
-        .send(&ClientFrame::Subscribe {
-            room,
-            after_seq: None,
-            quiet: false,
-        })
-        .await;
+    socket.subscribe_live(room).await;
     assert!(matches!(
         socket.next().await,
         ServerFrame::Error {

@@ -110,6 +110,17 @@ impl Socket {
         self.stream.send(Message::text(text)).await.unwrap();
     }
 
+    /// Asks for `room`'s live events from now on (no replay, not quiet), without waiting
+    /// for the answer: for tests that look at what the answer is.
+    pub async fn subscribe_live(&mut self, room: app::model::RoomId) {
+        self.send(&ClientFrame::Subscribe {
+            room,
+            after_seq: None,
+            quiet: false,
+        })
+        .await;
+    }
+
     pub async fn send_raw(&mut self, message: Message) {
         self.stream.send(message).await.unwrap();
     }
