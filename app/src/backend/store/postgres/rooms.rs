@@ -43,6 +43,27 @@ const ROOM_LIST_SELECT: &str = concat!(
     FROM rooms r"
 );
 
+/// The viewer's own rooms for the navigation, newest first: a walk of the viewer's
+/// memberships in room order that stops at the limit, so the unread counts are computed for
+/// the listed rooms only. (One query that sorted members first had to compute every visible
+/// room's columns before it could sort, which made 100,000 public rooms slow every page.)
+fn own_rooms_sql() -> String {
+    format!(
+        "{ROOM_LIST_SELECT} JOIN memberships mine ON mine.room_id = r.id AND mine.user_id = $1 \
+         ORDER BY mine.room_id DESC LIMIT {ROOMS_LISTED}"
+    )
+}
+
+/// Public rooms the viewer is not in, newest first, at most `$2`: a walk of the rooms in
+/// id order. A non-member has nothing unread, so the cheaper columns of [`ROOM_SELECT`] do.
+fn public_rooms_sql() -> String {
+    format!(
+        "{ROOM_SELECT} WHERE r.visibility = 'public' AND r.direct_key IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = r.id AND m.user_id = $1) \
+         ORDER BY r.id DESC LIMIT $2"
+    )
+}
+
 const INVITATION_COLUMNS: &str = "id, room_id, created_at, expires_at, revoked_at";
 
 #[async_trait::async_trait]
@@ -79,16 +100,30 @@ impl RoomStore for PgStore {
     }
 
     async fn rooms_visible_to(&self, viewer: UserId) -> Result<Vec<RoomRecord>, StoreError> {
-        let sql = format!(
-            "{ROOM_LIST_SELECT} WHERE (r.visibility = 'public' AND r.direct_key IS NULL) \
-             OR EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = r.id AND m.user_id = $1) \
-             ORDER BY viewer_is_member DESC, r.id DESC LIMIT {ROOMS_LISTED}"
-        );
-        let rows = sqlx::query(&sql)
+        let mut rooms: Vec<RoomRecord> = sqlx::query(&own_rooms_sql())
             .bind(viewer.0)
             .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(room_from_row).collect::<Result<_, _>>()?)
+            .await?
+            .iter()
+            .map(room_from_row)
+            .collect::<Result<_, _>>()?;
+        let room_left = ROOMS_LISTED - rooms.len();
+        if room_left > 0 {
+            let public = sqlx::query(&public_rooms_sql())
+                .bind(viewer.0)
+                .bind(i64::try_from(room_left).unwrap_or(i64::MAX))
+                .fetch_all(&self.pool)
+                .await?;
+            // The two reads are not one snapshot: a room left in between could come back
+            // from the second as a public room.
+            for row in &public {
+                let room = room_from_row(row)?;
+                if !rooms.iter().any(|listed| listed.id == room.id) {
+                    rooms.push(room);
+                }
+            }
+        }
+        Ok(rooms)
     }
 
     async fn update_room(
