@@ -145,8 +145,13 @@ impl Application {
             probes.hear_from(bus);
         }
         let (stopping, shutdown) = tokio::sync::watch::channel(false);
+        let frame_budgets = ws::frame_budget::FrameBudgets::new(
+            config.realtime.frames_per_second,
+            config.realtime.frame_burst,
+        );
         let state = AppState {
             probes,
+            frame_budgets,
             leptos: site::leptos_options(&config, local_addr),
             backend: backend.clone(),
             bus: bus.clone(),

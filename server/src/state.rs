@@ -17,6 +17,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// What the diagnostic probe sockets share (`/ws/probe`).
     pub probes: crate::ws::probe::Probes,
+    /// What each user's chat sockets may still send, shared by their sockets.
+    pub frame_budgets: crate::ws::frame_budget::FrameBudgets,
 }
 
 // leptos_axum's handlers find their options in the router state through this.

@@ -28,7 +28,7 @@ use futures_util::SinkExt;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::frame_budget::FrameBudget;
+use super::frame_budget::SharedBudget;
 use super::subscriptions::Subscriptions;
 
 /// Most frames written before one flush: batching writes saves a syscall per frame under
@@ -61,6 +61,7 @@ pub async fn run(
     mut socket: WebSocket,
     backend: Backend,
     user: CurrentUser,
+    budget: SharedBudget,
     shutdown: watch::Receiver<bool>,
 ) {
     let person = Person {
@@ -87,11 +88,7 @@ pub async fn run(
         hub: subscription,
         subscriptions: Subscriptions::default(),
         malformed: 0,
-        budget: FrameBudget::new(
-            backend.realtime().frames_per_second,
-            backend.realtime().frame_burst,
-            Instant::now(),
-        ),
+        budget,
     };
     let ending = connection.serve(shutdown).await;
     backend.hub().disconnect(id);
@@ -134,8 +131,8 @@ struct Connection {
     hub: Subscription,
     subscriptions: Subscriptions,
     malformed: u32,
-    /// Frames this socket may still send (see [`FrameBudget`]).
-    budget: FrameBudget,
+    /// Frames this user's sockets may still send (see [`FrameBudgets`]).
+    budget: SharedBudget,
 }
 
 impl Connection {
@@ -213,7 +210,7 @@ impl Connection {
         if matches!(
             inbound,
             Inbound::Frame(_) | Inbound::Malformed(_) | Inbound::Alive
-        ) && !self.budget.take(Instant::now())
+        ) && !take_frame(&self.budget)
         {
             tracing::info!(user = %self.user.user.id, "closed a socket sending too many frames");
             return Ok(Flow::Close(Reason::TOO_MANY_FRAMES));
@@ -563,4 +560,13 @@ fn close_message(reason: Reason) -> Message {
         code: reason.code,
         reason: Utf8Bytes::from_static(reason.text),
     }))
+}
+
+/// Spends one of the user's frame tokens; false when their sockets have none left.
+fn take_frame(budget: &SharedBudget) -> bool {
+    // Poisoned only by a panic inside `take`, which leaves nothing half updated that matters.
+    budget
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take(Instant::now())
 }

@@ -8,7 +8,7 @@
 //! `/ws/probe`, the anonymous diagnostic socket of `sori doctor`.
 
 mod connection;
-mod frame_budget;
+pub mod frame_budget;
 pub mod probe;
 mod subscriptions;
 
@@ -70,9 +70,12 @@ async fn upgrade(
     let limit = state.backend.realtime().max_frame_bytes;
     let backend = state.backend.clone();
     let shutdown = state.shutdown.clone();
+    let budget = state
+        .frame_budgets
+        .of(user.user.id, tokio::time::Instant::now());
     upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| connection::run(socket, backend, user, shutdown))
+        .on_upgrade(move |socket| connection::run(socket, backend, user, budget, shutdown))
 }

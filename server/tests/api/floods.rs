@@ -165,3 +165,57 @@ async fn floods_are_cut_off_and_a_well_behaved_client_in_the_room_gets_every_mes
         statuses.len()
     );
 }
+
+/// Sends typing signals in `room` until the server closes the socket (at most `limit`);
+/// returns how many went out and how it closed.
+async fn type_until_closed(socket: &mut Socket, room: RoomId, limit: u32) -> (u32, Option<Closed>) {
+    let typing = serde_json::to_string(&ClientFrame::Typing { room }).unwrap();
+    let mut sent = 0;
+    while sent < limit {
+        let message = tokio_tungstenite::tungstenite::Message::text(typing.clone());
+        if socket.try_send_raw(message).await.is_err() {
+            return (sent, socket.close_within(Duration::from_secs(5)).await);
+        }
+        sent += 1;
+        if let Some(closed) = socket.close_within(Duration::from_millis(2)).await {
+            return (sent, Some(closed));
+        }
+    }
+    (sent, socket.close_within(Duration::from_secs(1)).await)
+}
+
+#[tokio::test]
+async fn reconnecting_does_not_refill_the_frame_budget_nor_does_a_second_tab() {
+    let app = TestApp::spawn_with(|config| {
+        config.realtime.frame_burst = 30;
+        config.realtime.frames_per_second = 1;
+    })
+    .await;
+    let mut alice = person(&app, "alice").await;
+    let room = room_with(&mut alice, &mut []).await;
+    let too_many = Some(Closed::Code(1008, "too many frames".into()));
+
+    let mut first = app.socket(&alice).await;
+    let (sent, closed) = type_until_closed(&mut first, room, 100).await;
+    assert_eq!(
+        closed, too_many,
+        "the burst of 30 is spent after {sent} frames"
+    );
+    assert!((30..=32).contains(&sent), "closed after {sent} frames");
+
+    // A new socket draws from the same, still empty bucket (one token a second refills it).
+    let mut reconnected = app.socket(&alice).await;
+    let (sent, closed) = type_until_closed(&mut reconnected, room, 30).await;
+    assert_eq!(closed, too_many, "closed again after {sent} frames");
+    assert!(
+        sent <= 5,
+        "a reconnect refilled the budget: {sent} frames went through"
+    );
+
+    // Someone else's budget is untouched.
+    let mut bob = person(&app, "bob").await;
+    let bobs_room = room_with(&mut bob, &mut []).await;
+    let mut bobs = app.socket(&bob).await;
+    let (sent, closed) = type_until_closed(&mut bobs, bobs_room, 20).await;
+    assert_eq!((sent, closed), (20, None), "bob's frames are his own");
+}

@@ -46,13 +46,14 @@ pub struct RealtimeConfig {
     #[arg(long, env = "SORI_TYPING_TTL_MS", default_value_t = Self::default().typing_ttl_ms)]
     pub typing_ttl_ms: u64,
 
-    /// Frames per second one socket may send in the long run; a socket past its budget is
-    /// closed with 1008 (0: no limit).
+    /// Frames per second one user's sockets may send together in the long run; a socket
+    /// that finds the budget spent is closed with 1008 (0: no limit). The budget outlives
+    /// the sockets, so reconnecting does not refill it.
     #[arg(long, env = "SORI_FRAMES_PER_SECOND", default_value_t = Self::default().frames_per_second)]
     pub frames_per_second: u32,
 
-    /// Frames one socket may send at once before the rate applies: enough for a page that
-    /// subscribes to and fetches in every one of its rooms on opening.
+    /// Frames one user's sockets may send at once before the rate applies: enough for three
+    /// tabs opening together, each subscribing to and fetching in 100 rooms.
     #[arg(long, env = "SORI_FRAME_BURST", default_value_t = Self::default().frame_burst)]
     pub frame_burst: u32,
 }
@@ -77,7 +78,7 @@ impl Default for RealtimeConfig {
             presence_grace_ms: 5_000,
             typing_ttl_ms: 5_000,
             frames_per_second: 20,
-            frame_burst: 300,
+            frame_burst: 600,
         }
     }
 }
