@@ -166,6 +166,29 @@ async fn signing_out_closes_that_sessions_sockets_and_not_the_other_sessions() {
 }
 
 #[tokio::test]
+async fn signing_in_again_in_the_same_browser_closes_the_previous_sessions_sockets_at_once() {
+    let app = TestApp::spawn().await;
+    let mut browser = person(&app, "minji").await;
+    let _other_account = person(&app, "jisoo").await;
+    let elsewhere = second_session(&app, "minji").await;
+    let mut previous = app.socket(&browser).await;
+    let mut other_device = app.socket(&elsewhere).await;
+    for socket in [&mut previous, &mut other_device] {
+        assert!(matches!(socket.next().await, ServerFrame::Hello { .. }));
+    }
+
+    // Someone else signs in on this browser: minji's session here ends, sockets and all.
+    assert_eq!(browser.sign_in("jisoo", PASSWORD).await.status(), 200);
+    let closed = tokio::time::timeout(AT_ONCE, previous.closed()).await;
+    assert_eq!(
+        closed.expect("closed at once, not at a heartbeat"),
+        Closed::Code(close::SESSION_ENDED, "signed out".into())
+    );
+    assert_open(&mut other_device).await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn changing_the_password_closes_the_other_sessions_sockets_and_keeps_this_ones() {
     let app = TestApp::spawn().await;
     let mut here = person(&app, "minji").await;

@@ -23,7 +23,7 @@ use super::clock::{Clock, millis};
 use super::internal_error::OrInternal;
 use super::rate_limit::{Limited, RateLimiter};
 use super::revocation::{Revocation, Revocations, SessionsEnded};
-use super::store::{NewUser, Store, StoreError};
+use super::store::{NewUser, Store, StoreError, TokenHash};
 use crate::error::ApiError;
 use crate::model::{DisplayName, Password, UserId, UserView, Username};
 use crate::model::{Field, Problem};
@@ -244,14 +244,36 @@ impl Accounts {
             return Err(ApiError::WrongCredentials);
         };
         if let Some(old) = self.cookie(https).read(previous) {
-            self.store
-                .delete_session(&session::hash_token(old))
-                .await
-                .or_internal("end the previous session")?;
+            self.end_previous_session(session::hash_token(old)).await?;
         }
         let token = self.start_session(user.id).await?;
         tracing::info!(user = %user.id, "signed in");
         Ok((user.view(), token))
+    }
+
+    /// Ends the session a browser signing in again still had (perhaps another account's),
+    /// with its sockets, like a sign-out: otherwise a tab of the old session would go on
+    /// receiving until its next heartbeat.
+    async fn end_previous_session(&self, old: TokenHash) -> Result<(), ApiError> {
+        let now = self.clock.now_ms();
+        let live = self
+            .store
+            .session(&old, now, now.saturating_sub(self.max_ms))
+            .await
+            .or_internal("find the previous session")?;
+        self.store
+            .delete_session(&old)
+            .await
+            .or_internal("end the previous session")?;
+        if let Some(live) = live {
+            self.revocations
+                .revoke(Revocation::Session {
+                    user: live.user.id,
+                    session: old,
+                })
+                .await;
+        }
+        Ok(())
     }
 
     /// The user a request's session cookie belongs to, if the session is live. Slides the
