@@ -460,14 +460,23 @@ impl Rooms {
         if other == user.user.id {
             return Err(ApiError::DirectConversation);
         }
-        self.directs
-            .check(&[&format!("user:{}", user.user.id)])
-            .await?;
         self.store
             .user_by_id(other)
             .await
             .or_internal("find user")?
             .ok_or(ApiError::NotFound)?;
+        // Only a new conversation spends the limit: going back to an existing one, however
+        // often, makes nothing new (at most it re-adds the two memberships).
+        let existing = self
+            .store
+            .find_direct_room(user.user.id, other)
+            .await
+            .or_internal("find direct room")?;
+        if existing.is_none() {
+            self.directs
+                .check(&[&format!("user:{}", user.user.id)])
+                .await?;
+        }
         self.store
             .direct_room(user.user.id, other, self.clock.now_ms())
             .await

@@ -590,5 +590,14 @@ async fn creating_rooms_and_opening_direct_conversations_past_the_hourly_limit_g
         statuses
     };
     assert_eq!(statuses, [200, 200, 429]);
+    // Going back to a conversation that exists spends nothing, however often.
+    for _ in 0..5 {
+        let again = minji.call("direct/open", &[("user", &others[0])]).await;
+        assert_eq!(
+            again.status(),
+            200,
+            "opening an existing conversation is never limited"
+        );
+    }
     app.shutdown().await;
 }

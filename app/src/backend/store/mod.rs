@@ -210,6 +210,9 @@ pub trait RoomStore: Send + Sync {
     /// The direct conversation between two users, created (private, both members) if it does
     /// not exist yet. Opening it again, from either side, returns the same room.
     async fn direct_room(&self, a: UserId, b: UserId, now_ms: i64) -> Result<RoomId, StoreError>;
+
+    /// The direct conversation between two users, if it exists; creates nothing.
+    async fn find_direct_room(&self, a: UserId, b: UserId) -> Result<Option<RoomId>, StoreError>;
 }
 
 /// Messages and every change to them, numbered per room without gaps, and how far each

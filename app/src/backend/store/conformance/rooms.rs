@@ -330,7 +330,9 @@ pub(crate) async fn a_direct_room_is_found_again_from_either_side(store: &dyn St
     let a = store.create_user(new_user("alpha")).await.unwrap().id;
     let b = store.create_user(new_user("bravo")).await.unwrap().id;
     let c = create_user(store, "charlie").await;
+    assert_eq!(store.find_direct_room(a, b).await.unwrap(), None);
     let first = store.direct_room(a, b, 1).await.unwrap();
+    assert_eq!(store.find_direct_room(b, a).await.unwrap(), Some(first));
     assert_eq!(store.direct_room(b, a, 2).await.unwrap(), first);
     assert_eq!(store.members(first).await.unwrap().len(), 2);
     let seen = store.room(first, a).await.unwrap().unwrap();
@@ -342,6 +344,7 @@ pub(crate) async fn a_direct_room_is_found_again_from_either_side(store: &dyn St
         first,
         "another pair, another room"
     );
+    assert_eq!(store.find_direct_room(b, c).await.unwrap(), None);
     assert!(listed_ids(store, b).await.contains(&first));
     assert!(!listed_ids(store, c).await.contains(&first));
 }

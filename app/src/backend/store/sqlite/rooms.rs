@@ -326,6 +326,15 @@ impl RoomStore for SqliteStore {
         tx.commit().await?;
         Ok(RoomId(id))
     }
+
+    async fn find_direct_room(&self, a: UserId, b: UserId) -> Result<Option<RoomId>, StoreError> {
+        let key = format!("{}:{}", a.0.min(b.0), a.0.max(b.0));
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM rooms WHERE direct_key = ?1")
+            .bind(&key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map(RoomId))
+    }
 }
 
 #[cfg(test)]
