@@ -96,13 +96,15 @@ pub fn peer_of(extensions: &Extensions) -> IpAddr {
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip())
 }
 
-/// Whether `X-Forwarded-Proto` says https. Its first value counts: a chain of proxies appends,
-/// so the first is what the client used.
+/// Whether `X-Forwarded-Proto` says https. Its last value counts, as in `X-Forwarded-For`:
+/// it is the one the nearest proxy (the trusted one) wrote. A proxy that appends to the
+/// header rather than setting it would leave a client's own `https` in front of its `http`,
+/// and the first value would believe the client.
 fn forwarded_https(headers: &HeaderMap) -> bool {
     headers
         .get("x-forwarded-proto")
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(',').next())
+        .and_then(|value| value.rsplit(',').next())
         .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
@@ -152,9 +154,9 @@ mod tests {
         let ingress = behind_loopback("http://chat.example.org");
         assert!(!ingress.arrival(PROXY, &forwarded("http")).https);
         assert!(!ingress.arrival(PROXY, &HeaderMap::new()).https);
-        // A chain: the client spoke http to the first proxy, whatever later hops used.
-        assert!(!ingress.arrival(PROXY, &forwarded("http, https")).https);
-        assert!(ingress.arrival(PROXY, &forwarded("HTTPS , http")).https);
+        // An appending proxy after a client that forged `https`: the proxy's value counts.
+        assert!(!ingress.arrival(PROXY, &forwarded("https, http")).https);
+        assert!(ingress.arrival(PROXY, &forwarded("http , HTTPS")).https);
     }
 
     #[test]
