@@ -285,9 +285,11 @@ pub enum ProtocolError {
     /// A `Fetch` for more events than one answer carries.
     #[error("at most {limit} events per fetch")]
     RangeTooLarge { limit: u64 },
-    /// The server could not read the room's history just now.
-    #[error("the server could not load the room's history")]
-    Unavailable,
+    /// The server could not read the room's history just now: for a `Subscribe`, the
+    /// subscription did not start (the browser tries again later); for a `Fetch`, the gap
+    /// is still open.
+    #[error("the server could not load the history of room {room}")]
+    Unavailable { room: RoomId },
 }
 
 impl ServerFrame {
@@ -595,7 +597,10 @@ mod tests {
                 ProtocolError::RangeTooLarge { limit: 500 },
                 json!({"code": "range_too_large", "limit": 500}),
             ),
-            (ProtocolError::Unavailable, json!({"code": "unavailable"})),
+            (
+                ProtocolError::Unavailable { room: RoomId(7) },
+                json!({"code": "unavailable", "room": 7}),
+            ),
         ];
         for (error, expected) in cases {
             golden(

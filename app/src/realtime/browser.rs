@@ -33,7 +33,11 @@ pub struct Link {
 }
 
 #[cfg(feature = "hydrate")]
-pub use live::{flush, forget, local_time, mark_read, new_client_id, now_ms, start};
+pub use live::{after_backoff, flush, forget, local_time, mark_read, new_client_id, now_ms, start};
+
+/// Runs `then` after the backoff's next wait; the server never waits, so never runs it.
+#[cfg(not(feature = "hydrate"))]
+pub fn after_backoff(_backoff: super::reconnect::Reconnect, _then: impl FnOnce() + 'static) {}
 
 #[cfg(not(feature = "hydrate"))]
 pub fn forget(_realtime: super::Realtime, _user: crate::model::UserId) {}
@@ -207,6 +211,15 @@ mod live {
             realtime.status.set(ConnectionStatus::waiting(online()));
             gloo_timers::future::sleep(reconnect.delay(js_sys::Math::random())).await;
         }
+    }
+
+    /// Runs `then` after the backoff's next wait (randomised like a reconnect's).
+    pub fn after_backoff(backoff: Reconnect, then: impl FnOnce() + 'static) {
+        let wait = backoff.delay(js_sys::Math::random());
+        spawn_local(async move {
+            gloo_timers::future::sleep(wait).await;
+            then();
+        });
     }
 
     fn socket_url() -> String {

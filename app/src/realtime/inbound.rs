@@ -7,7 +7,9 @@
 
 use leptos::prelude::*;
 
-use super::{NoticeKind, Realtime};
+use super::reconnect::{Disconnect, Reconnect};
+use super::{NoticeKind, Realtime, browser};
+use crate::model::RoomId;
 use crate::protocol::{ClientFrame, MessageView, ProtocolError, ServerFrame, UnsubscribeReason};
 
 impl Realtime {
@@ -19,6 +21,9 @@ impl Realtime {
             ServerFrame::Message { message } => self.receive(message.seq, message, true),
             ServerFrame::Changed { seq, message } => self.receive(seq, message, false),
             ServerFrame::Subscribed { room, last_seq } => {
+                self.unavailable.update_value(|rooms| {
+                    rooms.remove(&room);
+                });
                 let mut hole = None;
                 self.feed(room)
                     .progress
@@ -96,8 +101,34 @@ impl Realtime {
                 .feed(room)
                 .ended
                 .set(Some(UnsubscribeReason::AccessEnded)),
+            ServerFrame::Error {
+                error: ProtocolError::Unavailable { room },
+            } => {
+                self.retry_later(room);
+            }
             ServerFrame::Hello { .. } | ServerFrame::Error { .. } => {}
         }
+    }
+
+    /// The server could not read `room` just now (a subscription that did not start, or a
+    /// fetch that did not fill its gap): subscribe again after a backoff that grows with
+    /// each failure in a row, from where the feed stands, which replays any gap too.
+    fn retry_later(&self, room: RoomId) -> Reconnect {
+        let mut backoff = Reconnect::default();
+        self.unavailable.update_value(|rooms| {
+            let entry = rooms.entry(room).or_default();
+            entry.after(Disconnect::Dropped {
+                was_connected: false,
+            });
+            backoff = *entry;
+        });
+        let realtime = *self;
+        browser::after_backoff(backoff, move || {
+            if let Some(frame) = realtime.resubscription(room) {
+                realtime.send_frame(frame);
+            }
+        });
+        backoff
     }
 
     /// Change `seq` arrived (live, replayed or fetched): apply it, drop the post's outbox
@@ -144,7 +175,7 @@ impl Realtime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{RoomId, UserId, UserView};
+    use crate::model::{UserId, UserView};
     use crate::protocol::{ClientId, MessageId, Person};
 
     const ROOM: RoomId = RoomId(1);
@@ -330,5 +361,47 @@ mod tests {
             realtime.feed(RoomId(2)).ended.get_untracked(),
             Some(UnsubscribeReason::AccessEnded)
         );
+    }
+
+    #[test]
+    fn a_room_the_server_could_not_read_is_subscribed_again_with_a_growing_backoff() {
+        let (_owner, realtime) = signed_in_as(5);
+        realtime.follow(RoomId(2));
+        let unavailable = ServerFrame::Error {
+            error: ProtocolError::Unavailable { room: RoomId(2) },
+        };
+        realtime.handle(unavailable.clone());
+        realtime.handle(unavailable);
+        let attempt = |realtime: &Realtime| {
+            realtime
+                .unavailable
+                .with_value(|rooms| rooms.get(&RoomId(2)).map(Reconnect::attempt))
+        };
+        assert_eq!(attempt(&realtime), Some(2), "two failures in a row");
+        assert_eq!(
+            realtime.resubscription(RoomId(2)),
+            Some(ClientFrame::Subscribe {
+                room: RoomId(2),
+                after_seq: None,
+                quiet: false
+            }),
+            "what the retry sends"
+        );
+        realtime.handle(ServerFrame::Subscribed {
+            room: RoomId(2),
+            last_seq: 0,
+        });
+        assert_eq!(
+            attempt(&realtime),
+            None,
+            "subscribed: the backoff starts over"
+        );
+        // A room no longer followed, or whose subscription ended, is not retried.
+        assert_eq!(realtime.resubscription(RoomId(3)), None);
+        realtime
+            .feed(RoomId(2))
+            .ended
+            .set(Some(UnsubscribeReason::Left));
+        assert_eq!(realtime.resubscription(RoomId(2)), None);
     }
 }

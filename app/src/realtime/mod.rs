@@ -73,6 +73,9 @@ pub struct Realtime {
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     read: StoredValue<ReadMarkers>,
     feeds: StoredValue<HashMap<RoomId, RoomFeed>>,
+    /// Rooms whose subscription the server could not start (its store failed), with the
+    /// backoff of the next attempt; a room leaves once subscribed.
+    unavailable: StoredValue<HashMap<RoomId, reconnect::Reconnect>>,
     link: StoredValue<browser::Link>,
     /// The owner feeds are created under: the tab's, not the page's that first asked, so a
     /// feed outlives the page (and is there to resume from when the room is opened again).
@@ -92,6 +95,7 @@ impl Realtime {
             followed: StoredValue::new(Following::default()),
             read: StoredValue::new(ReadMarkers::default()),
             feeds: StoredValue::new(HashMap::new()),
+            unavailable: StoredValue::new(HashMap::new()),
             link: StoredValue::new(browser::Link::default()),
             owner: StoredValue::new(Owner::current().unwrap_or_default()),
         }
@@ -158,23 +162,31 @@ impl Realtime {
     // Used by the socket loop, which exists only in the browser build.
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn resubscriptions(&self) -> Vec<ClientFrame> {
-        let followed: Vec<(RoomId, bool)> = self
+        let followed: Vec<RoomId> = self
             .followed
-            .with_value(|followed| followed.rooms().collect());
+            .with_value(|followed| followed.rooms().map(|(room, _)| room).collect());
         followed
             .into_iter()
-            .filter_map(|(room, present)| {
-                let feed = self.feeds.with_value(|feeds| feeds.get(&room).copied())?;
-                if feed.ended.get_untracked().is_some() {
-                    return None;
-                }
-                Some(ClientFrame::Subscribe {
-                    room,
-                    after_seq: feed.resume_point(),
-                    quiet: !present,
-                })
-            })
+            .filter_map(|room| self.resubscription(room))
             .collect()
+    }
+
+    /// The frame that subscribes `room` again from where its feed stands, if the room is
+    /// still followed and its subscription did not end.
+    fn resubscription(&self, room: RoomId) -> Option<ClientFrame> {
+        let present = self
+            .followed
+            .with_value(|followed| followed.rooms().find(|(r, _)| *r == room))?
+            .1;
+        let feed = self.feeds.with_value(|feeds| feeds.get(&room).copied())?;
+        if feed.ended.get_untracked().is_some() {
+            return None;
+        }
+        Some(ClientFrame::Subscribe {
+            room,
+            after_seq: feed.resume_point(),
+            quiet: !present,
+        })
     }
 
     /// The user has seen `room` up to `seq`: moves the read marker on the server (at most

@@ -329,7 +329,7 @@ impl Connection {
                 self.backend.hub().unsubscribe(id, room);
                 self.subscriptions.end(room);
                 let frame = ServerFrame::Error {
-                    error: ProtocolError::Unavailable,
+                    error: ProtocolError::Unavailable { room },
                 };
                 self.send(&frame).await?;
                 return Ok(Flow::Continue);
@@ -415,7 +415,7 @@ impl Connection {
             },
             Err(error) => {
                 tracing::error!(?error, "fetch: the store failed");
-                ProtocolError::Unavailable
+                ProtocolError::Unavailable { room }
             }
         };
         self.send(&ServerFrame::Error { error }).await
@@ -543,7 +543,7 @@ fn text(json: Encoded) -> Message {
 fn refusal(room: RoomId, why: ApiError) -> ServerFrame {
     match why {
         ApiError::Unavailable | ApiError::Internal => ServerFrame::Error {
-            error: ProtocolError::Unavailable,
+            error: ProtocolError::Unavailable { room },
         },
         _ => not_found(room),
     }

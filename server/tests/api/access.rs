@@ -307,8 +307,9 @@ async fn a_subscription_the_store_cannot_answer_is_refused_as_unavailable_not_as
     assert_eq!(
         answer,
         Some(ServerFrame::Error {
-            error: ProtocolError::Unavailable
-        })
+            error: ProtocolError::Unavailable { room }
+        }),
+        "the refusal names the room, so the browser knows which to subscribe again"
     );
     server.start_again().await;
     let (_, last_seq) = subscribe_again(&mut socket, room).await;
@@ -332,8 +333,8 @@ async fn subscribe_again(socket: &mut Socket, room: RoomId) -> (Vec<ServerFrame>
             match frame {
                 ServerFrame::Subscribed { last_seq, .. } => return (seen, last_seq),
                 ServerFrame::Error {
-                    error: ProtocolError::Unavailable,
-                } => break,
+                    error: ProtocolError::Unavailable { room: refused },
+                } if refused == room => break,
                 other => seen.push(other),
             }
         }
