@@ -41,7 +41,7 @@ const ROLES: [Role; 5] = [
 ];
 
 /// The operations, by the endpoint or frame they exercise.
-const OPERATIONS: [&str; 24] = [
+pub(crate) const OPERATIONS: [&str; 24] = [
     "rooms/list",
     "invitations/revoke",
     "invitations/get",

@@ -7,6 +7,7 @@
 //! alone in the process (see the route list made once per process in `server::site`).
 
 mod access;
+mod account_authorization;
 mod accounts;
 mod authorization;
 mod bodies;
