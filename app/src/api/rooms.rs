@@ -77,6 +77,29 @@ pub async fn leave_room(id: RoomId) -> Result<(), ApiError> {
     backend.rooms().leave(&user, id).await
 }
 
+/// Sets my notification level in a room I am a member of: `all`, `mentions` or `nothing`.
+/// A plain form post (the page without JavaScript) goes back to the room.
+#[server(endpoint = "rooms/notifications")]
+pub async fn set_notifications(id: RoomId, level: String) -> Result<RoomView, ApiError> {
+    use crate::backend::{Backend, request::RequestContext};
+    use crate::model::{Field, NotificationLevel, Problem};
+    let (backend, user) = Backend::signed_in().await?;
+    let level = NotificationLevel::parse(&level).ok_or_else(|| {
+        ApiError::invalid(
+            Field::Notifications,
+            Problem::Characters {
+                allowed: "one of all, mentions and nothing".into(),
+            },
+        )
+    })?;
+    let room = backend
+        .rooms()
+        .set_notification_level(&user, id, level)
+        .await?;
+    RequestContext::current()?.redirect_form_post(&format!("/rooms/{id}"));
+    Ok(room)
+}
+
 /// Removes someone from a room (owner or admin); their live subscriptions end at once.
 #[server(endpoint = "rooms/remove_member")]
 pub async fn remove_member(id: RoomId, user: UserId) -> Result<(), ApiError> {

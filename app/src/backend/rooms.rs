@@ -27,8 +27,8 @@ use super::revocation::{Revocation, Revocations};
 use super::store::{InvitationRecord, NewRoom, RoomRecord, Store, TokenHash};
 use crate::error::ApiError;
 use crate::model::{
-    InvitationPreview, InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, UserId,
-    Visibility,
+    InvitationPreview, InvitationView, MemberView, NotificationLevel, RoomId, RoomName, RoomView,
+    Topic, UserId, Visibility,
 };
 use crate::protocol::UnsubscribeReason;
 
@@ -97,6 +97,9 @@ fn view(user: &CurrentUser, room: RoomRecord) -> RoomView {
         is_member: room.viewer_is_member,
         can_manage,
         unread: room.unread,
+        notify: room
+            .notify
+            .unwrap_or(NotificationLevel::default_for(room.is_direct)),
     }
 }
 
@@ -279,6 +282,29 @@ impl Rooms {
             })
             .await;
         Ok(())
+    }
+
+    /// Sets the user's notification level in a room they are a member of. Answers the room
+    /// as they now see it.
+    pub async fn set_notification_level(
+        &self,
+        user: &CurrentUser,
+        id: RoomId,
+        level: NotificationLevel,
+    ) -> Result<RoomView, ApiError> {
+        let room = self.visible(user, id).await?;
+        let member = self
+            .store
+            .set_notification_level(room.id, user.user.id, level)
+            .await
+            .or_internal("set notification level")?;
+        if !member {
+            return Err(ApiError::NotMember);
+        }
+        Ok(RoomView {
+            notify: level,
+            ..view(user, room)
+        })
     }
 
     /// Removes `member` from a room `user` manages. The owner cannot be removed.

@@ -20,6 +20,7 @@ pub enum Field {
     Topic,
     Message,
     ClientId,
+    Notifications,
 }
 
 impl Field {
@@ -35,6 +36,7 @@ impl Field {
             Field::Topic => "Topic",
             Field::Message => "Message",
             Field::ClientId => "Client id",
+            Field::Notifications => "Notifications",
         }
     }
 }

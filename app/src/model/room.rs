@@ -122,6 +122,8 @@ pub struct RoomView {
     pub can_manage: bool,
     /// Messages from others since the viewer last had the room open (members only).
     pub unread: u64,
+    /// The viewer's notification level here (for a non-member, what joining would give).
+    pub notify: super::NotificationLevel,
 }
 
 /// A member as listed in a room.

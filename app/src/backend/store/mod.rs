@@ -31,7 +31,7 @@ pub use records::{
 };
 pub use sqlite::SqliteStore;
 
-use crate::model::{RoomId, UserId, Visibility};
+use crate::model::{NotificationLevel, RoomId, UserId, Visibility};
 use crate::protocol::{ClientId, MessageId, MessageView};
 
 /// The persistence interface. Implementations own their connection pools; every method is
@@ -213,6 +213,14 @@ pub trait RoomStore: Send + Sync {
 
     /// The direct conversation between two users, if it exists; creates nothing.
     async fn find_direct_room(&self, a: UserId, b: UserId) -> Result<Option<RoomId>, StoreError>;
+
+    /// Sets `user`'s notification level in `room`; false when they are not a member.
+    async fn set_notification_level(
+        &self,
+        room: RoomId,
+        user: UserId,
+        level: NotificationLevel,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Messages and every change to them, numbered per room without gaps, and how far each

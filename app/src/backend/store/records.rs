@@ -3,7 +3,7 @@
 //! everything else is what a query returns. They are not wire frames: the services turn
 //! them into the protocol's views and frames.
 
-use crate::model::{RoomId, UserId, UserView, Visibility};
+use crate::model::{NotificationLevel, RoomId, UserId, UserView, Visibility};
 use crate::protocol::{ClientId, MessageView};
 
 /// A user as stored, including the password hash (which never leaves the backend).
@@ -66,6 +66,8 @@ pub struct RoomRecord {
     /// Messages from others, not deleted, after the viewer's read marker (0 for
     /// non-members). Counted in room lists only; 0 from `Store::room`.
     pub unread: u64,
+    /// The viewer's notification level, if they chose one (members only).
+    pub notify: Option<NotificationLevel>,
 }
 
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
 use super::{InvitationRecord, MemberRecord, RoomEvent, RoomRecord, UserRecord};
-use crate::model::{RoomId, UserId, Visibility};
+use crate::model::{NotificationLevel, RoomId, UserId, Visibility};
 use crate::protocol::{ClientId, MessageId, MessageView, Person};
 
 /// The typed reads a mapper needs from a row, by column name.
@@ -80,6 +80,11 @@ pub(super) fn room_from_row(row: &impl Columns) -> Result<RoomRecord, sqlx::Erro
         viewer_is_member: row.flag("viewer_is_member")?,
         direct_peer: row.maybe_text("direct_peer")?,
         unread: u64::try_from(row.int("unread")?).unwrap_or(0),
+        // The column's CHECK admits only the levels' names.
+        notify: row
+            .maybe_text("notify")?
+            .as_deref()
+            .and_then(NotificationLevel::parse),
     })
 }
 

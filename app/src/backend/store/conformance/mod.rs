@@ -65,6 +65,7 @@ macro_rules! store_conformance {
                 concurrent_openings_of_a_direct_room_find_one_room,
                 a_direct_room_forgets_the_peer_who_deleted_their_account,
                 deleting_a_room_takes_its_members_invitations_and_messages,
+                a_member_chooses_their_notification_level_and_nobody_elses_changes,
             ],
             messages: [
                 messages_take_gapless_numbers_and_a_resend_returns_the_original,

@@ -69,6 +69,7 @@ pub(crate) async fn a_room_starts_with_its_owner_and_private_rooms_are_listed_on
             viewer_is_member: true,
             direct_peer: None,
             unread: 0,
+            notify: None,
         }
     );
     assert_eq!(
@@ -488,4 +489,45 @@ pub(crate) async fn a_removal_is_recorded_with_its_time_and_leaving_records_none
         None,
         "gone with the room"
     );
+}
+
+pub(crate) async fn a_member_chooses_their_notification_level_and_nobody_elses_changes(
+    store: &dyn Store,
+) {
+    use crate::model::NotificationLevel;
+    let owner = create_user(store, "owner").await;
+    let member = create_user(store, "member").await;
+    let outsider = create_user(store, "outsider").await;
+    let room = store
+        .create_room(new_room("room", Visibility::Public, owner, 1))
+        .await
+        .unwrap();
+    store.add_member(room, member, 2).await.unwrap();
+    let level_of = |user| async move { store.room(room, user).await.unwrap().unwrap().notify };
+    assert_eq!(level_of(member).await, None, "no choice made yet");
+
+    let set = store
+        .set_notification_level(room, member, NotificationLevel::Nothing)
+        .await
+        .unwrap();
+    assert!(set);
+    assert_eq!(level_of(member).await, Some(NotificationLevel::Nothing));
+    assert_eq!(level_of(owner).await, None);
+    let listed = store.rooms_visible_to(member).await.unwrap();
+    assert_eq!(
+        listed[0].notify,
+        Some(NotificationLevel::Nothing),
+        "lists carry it too"
+    );
+
+    let refused = store
+        .set_notification_level(room, outsider, NotificationLevel::All)
+        .await
+        .unwrap();
+    assert!(!refused, "only a member has a level");
+    assert_eq!(level_of(outsider).await, None);
+    // Leaving forgets it: joining again starts from the default.
+    store.remove_member(room, member).await.unwrap();
+    store.add_member(room, member, 3).await.unwrap();
+    assert_eq!(level_of(member).await, None);
 }

@@ -14,7 +14,7 @@ use crate::backend::store::rows::{invitation_from_row, member_from_row, room_fro
 use crate::backend::store::{
     InvitationRecord, MemberRecord, NewRoom, RoomRecord, RoomStore, StoreError, TokenHash,
 };
-use crate::model::{RoomId, UserId, Visibility};
+use crate::model::{NotificationLevel, RoomId, UserId, Visibility};
 
 /// A room with the viewer-specific columns; `?1` is the viewer.
 /// What `room_from_row` reads about room `r` for viewer `?1`, but the unread count.
@@ -25,7 +25,9 @@ macro_rules! room_columns {
             EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?1) \
                 AS viewer_is_member, \
             (SELECT u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
-                WHERE m.room_id = r.id AND m.user_id != ?1 LIMIT 1) AS direct_peer, "
+                WHERE m.room_id = r.id AND m.user_id != ?1 LIMIT 1) AS direct_peer, \
+            (SELECT m.notify FROM memberships m WHERE m.room_id = r.id AND m.user_id = ?1) \
+                AS notify, "
     };
 }
 
@@ -334,6 +336,22 @@ impl RoomStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(id.map(RoomId))
+    }
+
+    async fn set_notification_level(
+        &self,
+        room: RoomId,
+        user: UserId,
+        level: NotificationLevel,
+    ) -> Result<bool, StoreError> {
+        let updated =
+            sqlx::query("UPDATE memberships SET notify = ?3 WHERE room_id = ?1 AND user_id = ?2")
+                .bind(room.0)
+                .bind(user.0)
+                .bind(level.as_str())
+                .execute(&self.pool)
+                .await?;
+        Ok(updated.rows_affected() == 1)
     }
 }
 
