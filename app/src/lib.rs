@@ -93,7 +93,6 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="leptos" href="/pkg/sori.css" />
-        <Title formatter=|page: String| if page.is_empty() { "Sori".to_owned() } else { format!("{page} · Sori") } />
         <HydrationMarker />
         <Router>
             <Session>
@@ -149,6 +148,12 @@ fn Session(children: Children) -> impl IntoView {
     let session = provide_session();
     provide_rooms_state();
     let me = Signal::derive(move || session.user.get().and_then(Result::ok).flatten());
-    realtime::provide_realtime(me);
-    children()
+    let realtime = realtime::provide_realtime(me);
+    view! {
+        // Every page's title ends in "Sori", led by the unread count when there is one.
+        <Title formatter=move |page: String| {
+            realtime::notify::page_title(&page, realtime.total_unread())
+        } />
+        {children()}
+    }
 }

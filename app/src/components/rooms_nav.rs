@@ -11,6 +11,7 @@ use super::hydration::use_hydrated;
 use super::rooms_state::use_rooms_state;
 use super::session::use_session;
 use crate::model::RoomView;
+use crate::realtime::notify::KnownRoom;
 use crate::realtime::use_realtime;
 
 /// Rooms followed (quietly) from the navigation; the tab follows at most 90 in all and lets
@@ -26,6 +27,14 @@ pub fn RoomsNav() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(rooms)) = state.rooms.get() {
             realtime.set_unread(rooms.iter().map(|room| (room.id, room.unread)));
+            realtime.know_rooms(rooms.iter().filter(|room| room.is_member).map(|room| {
+                let known = KnownRoom {
+                    name: room.name.clone(),
+                    is_direct: room.is_direct,
+                    notify: room.notify,
+                };
+                (room.id, known)
+            }));
             for room in rooms
                 .iter()
                 .filter(|room| room.is_member)

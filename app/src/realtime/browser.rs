@@ -34,6 +34,21 @@ pub struct Link {
 
 #[cfg(feature = "hydrate")]
 pub use live::{after_backoff, flush, forget, local_time, mark_read, new_client_id, now_ms, start};
+#[cfg(feature = "hydrate")]
+pub use notifications::{ask_notification_permission, notification_permission, raise};
+
+/// The server raises no notifications.
+#[cfg(not(feature = "hydrate"))]
+pub fn raise(_notification: super::notify::Notification) {}
+
+/// The server knows nothing of the browser's permission.
+#[cfg(not(feature = "hydrate"))]
+pub fn notification_permission() -> super::notify::Permission {
+    super::notify::Permission::Unsupported
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn ask_notification_permission(_answered: impl FnOnce(super::notify::Permission) + 'static) {}
 
 /// Runs `then` after the backoff's next wait; the server never waits, so never runs it.
 #[cfg(not(feature = "hydrate"))]
@@ -361,5 +376,71 @@ mod live {
         let _ = js_sys::Reflect::set(&options, &"minute".into(), &"2-digit".into());
         date.to_locale_time_string_with_options("default", &options)
             .into()
+    }
+}
+
+/// The Notification API: raising one for a hidden tab, and the permission behind it.
+#[cfg(feature = "hydrate")]
+mod notifications {
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    use web_sys::{NotificationOptions, NotificationPermission, VisibilityState};
+
+    use crate::realtime::notify::{Notification, Permission};
+
+    /// Whether this browser has the API at all (some embedded browsers do not; calling it
+    /// there would throw).
+    fn supported() -> bool {
+        js_sys::Reflect::has(&window(), &"Notification".into()).unwrap_or(false)
+    }
+
+    pub fn notification_permission() -> Permission {
+        if !supported() {
+            return Permission::Unsupported;
+        }
+        match web_sys::Notification::permission() {
+            NotificationPermission::Granted => Permission::Granted,
+            NotificationPermission::Denied => Permission::Denied,
+            _ => Permission::Ask,
+        }
+    }
+
+    /// Asks the browser (call it from a click: browsers ignore or penalise asking on load).
+    pub fn ask_notification_permission(answered: impl FnOnce(Permission) + 'static) {
+        if !supported() {
+            return answered(Permission::Unsupported);
+        }
+        let Ok(asked) = web_sys::Notification::request_permission() else {
+            return answered(notification_permission());
+        };
+        leptos::task::spawn_local(async move {
+            let _ = wasm_bindgen_futures::JsFuture::from(asked).await;
+            answered(notification_permission());
+        });
+    }
+
+    /// Shows `notification` if the tab is hidden and notifications are allowed; clicking it
+    /// brings the tab forward at the room.
+    pub fn raise(notification: Notification) {
+        let hidden = document().visibility_state() == VisibilityState::Hidden;
+        if !hidden || notification_permission() != Permission::Granted {
+            return;
+        }
+        let options = NotificationOptions::new();
+        options.set_body(&notification.body);
+        options.set_tag(&notification.tag);
+        let Ok(shown) = web_sys::Notification::new_with_options(&notification.title, &options)
+        else {
+            return;
+        };
+        let path = format!("/rooms/{}", notification.room);
+        let opened = shown.clone();
+        let on_click = Closure::once_into_js(move || {
+            let _ = window().focus();
+            let _ = window().location().set_href(&path);
+            opened.close();
+        });
+        shown.set_onclick(Some(on_click.unchecked_ref()));
     }
 }

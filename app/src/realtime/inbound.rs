@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 
 use super::reconnect::{Disconnect, Reconnect};
-use super::{NoticeKind, Realtime, browser};
+use super::{NoticeKind, Realtime, browser, notify};
 use crate::model::RoomId;
 use crate::protocol::{ClientFrame, MessageView, ProtocolError, ServerFrame, UnsubscribeReason};
 
@@ -150,6 +150,17 @@ impl Realtime {
             // Their message arrived: they are no longer typing.
             feed.typing
                 .update(|typing| typing.retain(|p| Some(p.id) != author));
+        }
+        if new
+            && posted
+            && let Some(me) = me
+        {
+            let notification = self.known_rooms.with_value(|rooms| {
+                notify::notification_for(rooms.get(&room), &message, me, false)
+            });
+            if let Some(notification) = notification {
+                browser::raise(notification);
+            }
         }
         let unread = new
             && posted

@@ -19,7 +19,8 @@
 //! responsibility per module: [`feed`] (a room's messages and presence), [`progress`] (which
 //! numbered changes are applied), [`outbox`] (the posts waiting, and what each attempt to
 //! send one came to), [`read_markers`], [`following`] (the rooms subscribed to), [`status`]
-//! and [`reconnect`] (the socket's state and its backoff); `inbound` applies the server's
+//! and [`reconnect`] (the socket's state and its backoff), [`notify`] (which messages raise
+//! a browser notification); `inbound` applies the server's
 //! frames to them. `browser` is the one place that touches the socket, timers, storage and
 //! server functions, and does nothing on the server, where there is no socket: it asks the
 //! modules above what to do, and does it.
@@ -28,13 +29,14 @@ mod browser;
 pub mod feed;
 pub mod following;
 mod inbound;
+pub mod notify;
 pub mod outbox;
 pub mod progress;
 pub mod read_markers;
 pub mod reconnect;
 pub mod status;
 
-pub use browser::local_time;
+pub use browser::{ask_notification_permission, local_time, notification_permission};
 pub use feed::{Notice, NoticeKind, RoomFeed};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use progress::Progress;
@@ -73,6 +75,8 @@ pub struct Realtime {
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     read: StoredValue<ReadMarkers>,
     feeds: StoredValue<HashMap<RoomId, RoomFeed>>,
+    /// The rooms of the navigation, for the notifications their messages raise.
+    known_rooms: StoredValue<HashMap<RoomId, notify::KnownRoom>>,
     /// Rooms whose subscription the server could not start (its store failed), with the
     /// backoff of the next attempt; a room leaves once subscribed.
     unavailable: StoredValue<HashMap<RoomId, reconnect::Reconnect>>,
@@ -95,6 +99,7 @@ impl Realtime {
             followed: StoredValue::new(Following::default()),
             read: StoredValue::new(ReadMarkers::default()),
             feeds: StoredValue::new(HashMap::new()),
+            known_rooms: StoredValue::new(HashMap::new()),
             unavailable: StoredValue::new(HashMap::new()),
             link: StoredValue::new(browser::Link::default()),
             owner: StoredValue::new(Owner::current().unwrap_or_default()),
@@ -225,6 +230,26 @@ impl Realtime {
     pub fn unread(&self, room: RoomId) -> u64 {
         self.unread
             .with(|unread| unread.get(&room).copied().unwrap_or(0))
+    }
+
+    /// Every unread message of the rooms this tab knows (the page title shows it).
+    pub fn total_unread(&self) -> u64 {
+        self.unread.with(|unread| unread.values().sum())
+    }
+
+    /// Takes the rooms of the navigation (when the room list loads): what notifications
+    /// need to know of them.
+    pub fn know_rooms(&self, rooms: impl IntoIterator<Item = (RoomId, notify::KnownRoom)>) {
+        self.known_rooms.set_value(rooms.into_iter().collect());
+    }
+
+    /// The member chose another notification level for `room`.
+    pub fn set_notification_level(&self, room: RoomId, level: crate::model::NotificationLevel) {
+        self.known_rooms.update_value(|rooms| {
+            if let Some(known) = rooms.get_mut(&room) {
+                known.notify = level;
+            }
+        });
     }
 
     /// Takes the server's unread counts (when the room list loads).

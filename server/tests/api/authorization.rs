@@ -41,7 +41,7 @@ const ROLES: [Role; 5] = [
 ];
 
 /// The operations, by the endpoint or frame they exercise.
-pub(crate) const OPERATIONS: [&str; 24] = [
+pub(crate) const OPERATIONS: [&str; 25] = [
     "rooms/list",
     "invitations/revoke",
     "invitations/get",
@@ -66,6 +66,7 @@ pub(crate) const OPERATIONS: [&str; 24] = [
     "ws typing",
     "ws subscribe quiet",
     "direct/open",
+    "rooms/notifications",
 ];
 
 /// Everyone a cell may act as, signed up once; `admin` signed up first (the first account
@@ -212,6 +213,7 @@ async fn answer(app: &TestApp, people: &mut People, role: Role, op: &str, at: &F
         "messages/edit" => vec![("id", &message), ("body", "edited")],
         "messages/delete" => vec![("id", &message)],
         "direct/open" => vec![("user", &people.member_id)],
+        "rooms/notifications" => vec![("id", &room), ("level", "nothing")],
         "rooms/list" => Vec::new(),
         "invitations/revoke" => vec![("id", &room), ("invitation", &at.invitation.0)],
         "invitations/get" | "invitations/accept" => vec![("token", &at.invitation.1)],
@@ -497,6 +499,13 @@ const EXPECTED: &[Row] = &[
         ["401", "200", "409", "200", "200"],
         ["401", "200", "409", "200", "200"],
         ["401", "200", "409", "200", "200"],
+    ),
+    // A notification level is a member's own: nobody else has one to set.
+    (
+        "rooms/notifications",
+        ["401", "403", "200", "200", "403"],
+        ["401", "404", "200", "200", "404"],
+        ["401", "404", "200", "200", "404"],
     ),
 ];
 

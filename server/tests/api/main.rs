@@ -25,6 +25,7 @@ mod instances_failure;
 mod instances_presence;
 mod limits;
 mod logs;
+mod notifications;
 mod probe;
 mod realtime;
 mod room_life;

@@ -5,6 +5,7 @@ mod delete;
 mod invite;
 mod members;
 mod new;
+mod notifications;
 mod room;
 mod settings;
 

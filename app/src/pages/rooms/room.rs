@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::notifications::NotificationSettings;
 use super::{Reload, RoomUnavailable, use_room};
 use leptos_router::hooks::use_params_map;
 
@@ -108,6 +109,7 @@ fn RoomView(room: RoomView, history: HistoryPage) -> impl IntoView {
             </header>
             <FormError error=join_error />
             <FormError error=leave_error />
+            {room.is_member.then(|| view! { <NotificationSettings room=room.clone() /> })}
             {(!room.is_member).then(|| view! {
                 <p class="hint">"You are reading this public room. Join it to take part."</p>
             })}
