@@ -7,9 +7,10 @@
 //! client sending its body a byte a minute is cut off like one trickling its headers
 //! (those are `crate::serve`'s header-read timeout). A response streamed as it is made (a
 //! server-rendered page sends its shell first and the rest as its data arrives) is bounded by
-//! the same deadline: a body the server is still making after it ends is cut short, and the
-//! connection closes. Only the server's own slowness counts: a client reading slowly is never
-//! cut, since the deadline is checked only while the body waits for its next piece. A
+//! the same deadline: a page the server is still making after it ends is cut short, and the
+//! connection closes. Only pages are: a file's reads wait on the disk, and a slow reader of a
+//! large file (the wasm bundle on a phone) must get all of it. Nor is a client reading a page
+//! slowly cut, since the deadline is checked only while the body waits for its next piece. A
 //! WebSocket's 101 is sent at once and the socket it becomes is not timed here.
 
 use std::time::Duration;
@@ -31,12 +32,24 @@ pub async fn limit_duration(
     let path = request.uri().path().to_owned();
     let deadline = Instant::now() + timeout;
     match tokio::time::timeout_at(deadline, next.run(request)).await {
-        Ok(response) => response.map(|body| finished_by(body, deadline, path)),
+        Ok(response) if is_page(&response) => response.map(|body| finished_by(body, deadline, path)),
+        Ok(response) => response,
         Err(_) => {
             tracing::debug!(?path, ?timeout, "a request took too long and was abandoned");
             ApiError::TimedOut.into_response()
         }
     }
+}
+
+/// Whether the response is a page, the one kind of body the server makes as it goes (a
+/// server-rendered page). Files are not: their reads wait on the disk, which is no sign of
+/// the server being stuck, and a slow reader of a large file must not be cut.
+fn is_page(response: &Response) -> bool {
+    response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"))
 }
 
 /// `body`, ended with an error if the server is still making it at `deadline`. A body of a
@@ -114,5 +127,20 @@ mod tests {
 
         let sized = finished_by(Body::from("made"), deadline, "/".into());
         assert_eq!(sized.size_hint().exact(), Some(4));
+    }
+
+    #[test]
+    fn only_pages_are_held_to_the_deadline_not_files() {
+        let with_type = |content_type: &str| {
+            let mut response = Response::new(Body::empty());
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_TYPE, content_type.parse().unwrap());
+            response
+        };
+        assert!(is_page(&with_type("text/html; charset=utf-8")));
+        assert!(!is_page(&with_type("application/wasm")));
+        assert!(!is_page(&with_type("text/css")));
+        assert!(!is_page(&Response::new(Body::empty())));
     }
 }

@@ -101,8 +101,11 @@ pub fn peer_of(extensions: &Extensions) -> IpAddr {
 /// header rather than setting it would leave a client's own `https` in front of its `http`,
 /// and the first value would believe the client.
 fn forwarded_https(headers: &HeaderMap) -> bool {
+    // The last header line too: a proxy may append a line of its own.
     headers
-        .get("x-forwarded-proto")
+        .get_all("x-forwarded-proto")
+        .iter()
+        .next_back()
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.rsplit(',').next())
         .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
@@ -157,6 +160,9 @@ mod tests {
         // An appending proxy after a client that forged `https`: the proxy's value counts.
         assert!(!ingress.arrival(PROXY, &forwarded("https, http")).https);
         assert!(ingress.arrival(PROXY, &forwarded("http , HTTPS")).https);
+        let mut two_lines = forwarded("https");
+        two_lines.append("x-forwarded-proto", "http".parse().unwrap());
+        assert!(!ingress.arrival(PROXY, &two_lines).https, "an appended line of its own");
     }
 
     #[test]
