@@ -13,6 +13,8 @@ use crate::protocol::close;
 const FIRST_DELAY_MS: f64 = 500.0;
 /// The longest wait between attempts.
 const MAX_DELAY_MS: f64 = 30_000.0;
+/// The shortest wait after a close for a limit (before jitter of up to a third more).
+const REFUSED_FLOOR_MS: f64 = 10_000.0;
 /// Doublings stop here: 500 ms × 2⁶ is already past the cap, and the exponent stays small.
 const MAX_DOUBLINGS: u32 = 6;
 
@@ -26,6 +28,11 @@ pub enum Disconnect {
     /// Dropped (or never opened); `was_connected` if the server had said hello, which
     /// starts the backoff over.
     Dropped { was_connected: bool },
+    /// Closed for a limit (1008: too many frames or connections): the backoff goes on
+    /// growing, and waits at least [`REFUSED_FLOOR_MS`]. Starting over at half a second would
+    /// spend on resubscribing whatever of the account's frame budget had refilled, and close
+    /// again, for ever.
+    Refused,
 }
 
 impl Disconnect {
@@ -34,6 +41,7 @@ impl Disconnect {
         match code {
             close::SESSION_ENDED => Disconnect::SessionEnded,
             close::SERVICE_RESTART => Disconnect::Restart,
+            close::POLICY => Disconnect::Refused,
             _ => Disconnect::Dropped { was_connected },
         }
     }
@@ -43,6 +51,8 @@ impl Disconnect {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Reconnect {
     attempt: u32,
+    /// The last connection was closed for a limit.
+    refused: bool,
 }
 
 impl Reconnect {
@@ -53,6 +63,7 @@ impl Reconnect {
 
     /// A connection ended: whether to open another (never after the session ended).
     pub fn after(&mut self, disconnect: Disconnect) -> bool {
+        self.refused = disconnect == Disconnect::Refused;
         self.attempt = match disconnect {
             Disconnect::SessionEnded => return false,
             Disconnect::Restart
@@ -61,7 +72,8 @@ impl Reconnect {
             } => 1,
             Disconnect::Dropped {
                 was_connected: false,
-            } => self.attempt.saturating_add(1),
+            }
+            | Disconnect::Refused => self.attempt.saturating_add(1),
         };
         true
     }
@@ -73,7 +85,11 @@ impl Reconnect {
         let base_ms = FIRST_DELAY_MS * 2f64.powi(doublings as i32);
         let capped = base_ms.min(MAX_DELAY_MS);
         let jitter = 0.5 + random / 2.0;
-        Duration::from_millis((capped * jitter) as u64)
+        let mut wait_ms = capped * jitter;
+        if self.refused {
+            wait_ms = wait_ms.max(REFUSED_FLOOR_MS * (1.0 + random / 3.0));
+        }
+        Duration::from_millis(wait_ms as u64)
     }
 }
 
@@ -138,6 +154,28 @@ mod tests {
         assert_eq!(full(6), Duration::from_millis(16_000));
         assert_eq!(full(7), Duration::from_millis(30_000), "capped");
         assert_eq!(full(50), Duration::from_millis(30_000));
+    }
+
+    #[test]
+    fn a_close_for_a_limit_keeps_the_backoff_growing_and_waits_ten_seconds_at_least() {
+        assert_eq!(
+            Disconnect::from_close_code(close::POLICY, true),
+            Disconnect::Refused
+        );
+        let worked = Disconnect::Dropped {
+            was_connected: true,
+        };
+        let refused = after(&[worked, Disconnect::Refused, Disconnect::Refused]);
+        assert_eq!(refused.attempt(), 3, "a refusal does not start over");
+        assert_eq!(refused.delay(0.0), Duration::from_millis(10_000));
+        assert!(refused.delay(0.99) < Duration::from_millis(13_400));
+        let long_refused = after(&[Disconnect::Refused; 8]);
+        assert_eq!(long_refused.delay(1.0), Duration::from_millis(30_000));
+        // Once a connection works again, the floor is gone.
+        assert_eq!(
+            after(&[Disconnect::Refused, worked]).delay(1.0),
+            Duration::from_millis(500)
+        );
     }
 
     #[test]
