@@ -32,7 +32,9 @@ pub async fn limit_duration(
     let path = request.uri().path().to_owned();
     let deadline = Instant::now() + timeout;
     match tokio::time::timeout_at(deadline, next.run(request)).await {
-        Ok(response) if is_page(&response) => response.map(|body| finished_by(body, deadline, path)),
+        Ok(response) if is_page(&response) => {
+            response.map(|body| finished_by(body, deadline, path))
+        }
         Ok(response) => response,
         Err(_) => {
             tracing::debug!(?path, ?timeout, "a request took too long and was abandoned");

@@ -162,7 +162,10 @@ mod tests {
         assert!(ingress.arrival(PROXY, &forwarded("http , HTTPS")).https);
         let mut two_lines = forwarded("https");
         two_lines.append("x-forwarded-proto", "http".parse().unwrap());
-        assert!(!ingress.arrival(PROXY, &two_lines).https, "an appended line of its own");
+        assert!(
+            !ingress.arrival(PROXY, &two_lines).https,
+            "an appended line of its own"
+        );
     }
 
     #[test]

@@ -274,6 +274,8 @@ mod live {
                         if online() {
                             realtime.status.set(ConnectionStatus::Connected);
                         }
+                        // Every room is subscribed again now: retries still waiting are moot.
+                        realtime.forget_retries();
                         for subscribe in realtime.resubscriptions() {
                             if send(&mut write, &subscribe).await.is_err() {
                                 return dropped(true);

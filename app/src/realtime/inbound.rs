@@ -7,10 +7,20 @@
 
 use leptos::prelude::*;
 
+use std::collections::HashMap;
+
 use super::reconnect::{Disconnect, Reconnect};
 use super::{NoticeKind, Realtime, browser, notify};
 use crate::model::RoomId;
 use crate::protocol::{ClientFrame, MessageView, ProtocolError, ServerFrame, UnsubscribeReason};
+
+/// A room to subscribe again: the backoff of its failures in a row, and whether a retry is
+/// waiting for its time.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Retry {
+    backoff: Reconnect,
+    waiting: bool,
+}
 
 impl Realtime {
     // Used by the socket loop, which exists only in the browser build.
@@ -112,23 +122,44 @@ impl Realtime {
 
     /// The server could not read `room` just now (a subscription that did not start, or a
     /// fetch that did not fill its gap): subscribe again after a backoff that grows with
-    /// each failure in a row, from where the feed stands, which replays any gap too.
+    /// each failure in a row, from where the feed stands, which replays any gap too. One
+    /// retry waits at a time per room, and none survives the socket opening again.
     fn retry_later(&self, room: RoomId) -> Reconnect {
-        let mut backoff = Reconnect::default();
+        let mut scheduled = None;
         self.unavailable.update_value(|rooms| {
-            let entry = rooms.entry(room).or_default();
-            entry.after(Disconnect::Dropped {
-                was_connected: false,
-            });
-            backoff = *entry;
+            let retry = rooms.entry(room).or_default();
+            if !retry.waiting {
+                retry.backoff.after(Disconnect::Dropped {
+                    was_connected: false,
+                });
+                retry.waiting = true;
+                scheduled = Some(retry.backoff);
+            }
         });
+        let Some(backoff) = scheduled else {
+            return self.unavailable.with_value(|rooms| rooms[&room].backoff);
+        };
         let realtime = *self;
         browser::after_backoff(backoff, move || {
-            if let Some(frame) = realtime.resubscription(room) {
+            let still_due = realtime.unavailable.try_update_value(|rooms| {
+                rooms
+                    .get_mut(&room)
+                    .is_some_and(|retry| std::mem::replace(&mut retry.waiting, false))
+            });
+            if still_due == Some(true)
+                && let Some(frame) = realtime.resubscription(room)
+            {
                 realtime.send_frame(frame);
             }
         });
         backoff
+    }
+
+    // Used by the socket loop, which exists only in the browser build.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    /// The socket opened again and subscribes every room: no retry is due any more.
+    pub(super) fn forget_retries(&self) {
+        self.unavailable.update_value(HashMap::clear);
     }
 
     /// Change `seq` arrived (live, replayed or fetched): apply it, drop the post's outbox
@@ -386,8 +417,16 @@ mod tests {
         let attempt = |realtime: &Realtime| {
             realtime
                 .unavailable
-                .with_value(|rooms| rooms.get(&RoomId(2)).map(Reconnect::attempt))
+                .with_value(|rooms| rooms.get(&RoomId(2)).map(|retry| retry.backoff.attempt()))
         };
+        assert_eq!(attempt(&realtime), Some(1), "one retry waits at a time");
+        // Its time came (the browser's timer); the next failure backs off further.
+        realtime
+            .unavailable
+            .update_value(|rooms| rooms.get_mut(&RoomId(2)).unwrap().waiting = false);
+        realtime.handle(ServerFrame::Error {
+            error: ProtocolError::Unavailable { room: RoomId(2) },
+        });
         assert_eq!(attempt(&realtime), Some(2), "two failures in a row");
         assert_eq!(
             realtime.resubscription(RoomId(2)),

@@ -78,8 +78,9 @@ pub struct Realtime {
     /// The rooms of the navigation, for the notifications their messages raise.
     known_rooms: StoredValue<HashMap<RoomId, notify::KnownRoom>>,
     /// Rooms whose subscription the server could not start (its store failed), with the
-    /// backoff of the next attempt; a room leaves once subscribed.
-    unavailable: StoredValue<HashMap<RoomId, reconnect::Reconnect>>,
+    /// backoff of the next attempt and whether one is waiting; a room leaves once subscribed,
+    /// and all of them when the socket opens again (which subscribes everything).
+    unavailable: StoredValue<HashMap<RoomId, inbound::Retry>>,
     link: StoredValue<browser::Link>,
     /// The owner feeds are created under: the tab's, not the page's that first asked, so a
     /// feed outlives the page (and is there to resume from when the room is opened again).
