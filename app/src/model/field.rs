@@ -20,6 +20,8 @@ pub enum Field {
     Topic,
     Message,
     ClientId,
+    /// The emoji of a reaction.
+    Reaction,
 }
 
 impl Field {
@@ -35,6 +37,7 @@ impl Field {
             Field::Topic => "Topic",
             Field::Message => "Message",
             Field::ClientId => "Client id",
+            Field::Reaction => "Reaction",
         }
     }
 }

@@ -187,6 +187,8 @@ pub fn sent_message(
         edited_ms: None,
         deleted: false,
         changed_seq: ack.seq,
+        reactions: Vec::new(),
+        reply_to: None,
     }
 }
 
@@ -418,6 +420,8 @@ mod tests {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: 12,
+                reactions: Vec::new(),
+                reply_to: None,
             }
         );
     }

@@ -183,6 +183,8 @@ mod tests {
             edited_ms: None,
             deleted: false,
             changed_seq,
+            reactions: Vec::new(),
+            reply_to: None,
         })
     }
 
