@@ -164,8 +164,9 @@ pub struct MessageView {
     /// Its reactions, one per emoji in the order each emoji was first used (none once
     /// deleted). Adding or removing one is a change: it takes a `seq` like an edit.
     pub reactions: Vec<ReactionView>,
-    /// The message this one answers (in the same room), as that message is now.
-    pub reply_to: Option<ReplyQuote>,
+    /// The message this one answers (in the same room), as that message is now. Boxed: most
+    /// messages are no replies, and every message view would otherwise carry its room.
+    pub reply_to: Option<Box<ReplyQuote>>,
 }
 
 impl MessageView {
@@ -476,13 +477,13 @@ mod tests {
                     display_name: "Bo".into(),
                 }],
             }],
-            reply_to: Some(ReplyQuote {
+            reply_to: Some(Box::new(ReplyQuote {
                 id: MessageId(41),
                 seq: 2,
                 author: None,
                 excerpt: "원래 메시지".into(),
                 deleted: false,
-            }),
+            })),
             ..message()
         };
         golden(

@@ -198,7 +198,7 @@ mod tests {
         realtime.feed(ROOM);
         realtime
             .outbox
-            .update(|outbox| outbox.push(client_id(1), ROOM, "message 1".into()));
+            .update(|outbox| outbox.push(client_id(1), ROOM, "message 1".into(), None));
         realtime.handle(posted(1, 1, &client_id(1)));
         assert!(realtime.pending(ROOM).is_empty());
         assert_eq!(realtime.unread(ROOM), 0);

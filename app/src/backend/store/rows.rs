@@ -142,7 +142,7 @@ pub(super) fn message_from_row(row: &impl Columns) -> Result<MessageView, sqlx::
 
 /// The quote of the message a reply answers, from the `reply_*` columns every message
 /// query selects (the original joined as `q`, its author as `qu`).
-fn quote_from_row(row: &impl Columns) -> Result<Option<ReplyQuote>, sqlx::Error> {
+fn quote_from_row(row: &impl Columns) -> Result<Option<Box<ReplyQuote>>, sqlx::Error> {
     let Some(id) = row.maybe_int("reply_to_id")? else {
         return Ok(None);
     };
@@ -150,7 +150,7 @@ fn quote_from_row(row: &impl Columns) -> Result<Option<ReplyQuote>, sqlx::Error>
     let author_name = row.maybe_text("reply_author_name")?;
     let author_username = row.maybe_text("reply_author_username")?;
     let deleted = row.maybe_int("reply_deleted_at")?.is_some();
-    Ok(Some(ReplyQuote {
+    Ok(Some(Box::new(ReplyQuote {
         id: MessageId(id),
         seq: u64::try_from(row.maybe_int("reply_seq")?.unwrap_or(0)).unwrap_or(0),
         author: author_id.zip(author_name).zip(author_username).map(
@@ -166,5 +166,5 @@ fn quote_from_row(row: &impl Columns) -> Result<Option<ReplyQuote>, sqlx::Error>
             excerpt(&row.maybe_text("reply_body")?.unwrap_or_default())
         },
         deleted,
-    }))
+    })))
 }
