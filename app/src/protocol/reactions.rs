@@ -19,7 +19,7 @@ pub const REACTION_EMOJI: [&str; 16] = [
 /// At most this many of the people who reacted with one emoji are named in a view (the
 /// count is always exact). A browser whose user reacted after them does not know it is
 /// among them; the cap keeps a `Changed` frame small however large the room.
-pub const PEOPLE_NAMED: usize = 50;
+pub const PEOPLE_NAMED: usize = 25;
 
 /// One of [`REACTION_EMOJI`], checked at the edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

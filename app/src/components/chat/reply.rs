@@ -3,6 +3,9 @@
 //! its "Cancel reply" button), and the quote a reply shows of its original ([`QuoteButton`]),
 //! which takes you to the original when activated.
 //!
+//! The quote follows the original while it is loaded here: an edit or a delete seen live
+//! shows in it at once.
+//!
 //! Going to the original scrolls to it, focuses it and highlights it; when it is older than
 //! anything loaded, earlier history pages are loaded (the "Load earlier" pages, oldest
 //! first) until it is there or the room has no more.
@@ -13,7 +16,7 @@ use super::dom;
 use crate::api::messages::message_history;
 use crate::model::RoomId;
 use crate::protocol::MessageId;
-use crate::protocol::replies::ReplyQuote;
+use crate::protocol::replies::{ReplyQuote, excerpt};
 use crate::realtime::RoomFeed;
 
 /// At most this many earlier pages are loaded to reach an original: a quote of a message
@@ -84,10 +87,7 @@ impl ReplyTools {
                 pages += 1;
             }
             tools.highlighted.set(Some(seq));
-            // After the timeline has rendered what was just merged.
-            request_animation_frame(move || {
-                dom::reveal(&message_anchor(seq));
-            });
+            reveal_soon(seq, FRAMES_TO_RENDER);
         });
     }
 
@@ -98,6 +98,20 @@ impl ReplyTools {
     }
 }
 
+/// How many animation frames a jump waits for the timeline to render what it merged.
+const FRAMES_TO_RENDER: u32 = 10;
+
+/// Scrolls to and focuses the message posted with `seq` once it is rendered, trying again
+/// on each of the next `frames` animation frames (the timeline renders what was merged on
+/// one of them).
+fn reveal_soon(seq: u64, frames: u32) {
+    request_animation_frame(move || {
+        if !dom::reveal(&message_anchor(seq)) && frames > 0 {
+            reveal_soon(seq, frames - 1);
+        }
+    });
+}
+
 /// The quote a reply shows of its original: a button that goes to it.
 #[component]
 pub(super) fn QuoteButton(quote: ReplyQuote, tools: ReplyTools) -> impl IntoView {
@@ -105,11 +119,24 @@ pub(super) fn QuoteButton(quote: ReplyQuote, tools: ReplyTools) -> impl IntoView
         || "deleted user".to_owned(),
         |author| author.display_name.clone(),
     );
-    let seq = quote.seq;
-    let text = if quote.deleted {
-        view! { <span class="quote-text deleted">"message deleted"</span> }.into_any()
-    } else {
-        view! { <span class="quote-text">{quote.excerpt}</span> }.into_any()
+    let (seq, original) = (quote.seq, quote.id);
+    // The original as this tab knows it now, if loaded: an edit or a delete seen live shows
+    // in the quote at once (the reply itself did not change, so no new copy of it comes).
+    let now = move || {
+        tools.feed.messages.with(|known| {
+            known
+                .get(&seq)
+                .filter(|message| message.id == original)
+                .map(|message| (message.deleted, excerpt(&message.body)))
+        })
+    };
+    let text = move || {
+        let (deleted, text) = now().unwrap_or_else(|| (quote.deleted, quote.excerpt.clone()));
+        if deleted {
+            view! { <span class="quote-text deleted">"message deleted"</span> }.into_any()
+        } else {
+            view! { <span class="quote-text">{text}</span> }.into_any()
+        }
     };
     view! {
         <button
