@@ -13,12 +13,12 @@
 //!
 //! Reactions (`reactions`, beside this file) are changes like edits and go the same way.
 
+mod reactions;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
-
-mod reactions;
 
 use super::auth::CurrentUser;
 use super::clock::Clock;

@@ -66,10 +66,7 @@ impl ReactionView {
         match (names.as_slice(), others) {
             ([], _) => String::new(),
             ([only], 0) => (*only).to_owned(),
-            (names, 0) => {
-                let (last, rest) = names.split_last().unwrap_or((&"", &[]));
-                format!("{} and {last}", rest.join(", "))
-            }
+            ([rest @ .., last], 0) => format!("{} and {last}", rest.join(", ")),
             (names, 1) => format!("{} and 1 other", names.join(", ")),
             (names, others) => format!("{} and {others} others", names.join(", ")),
         }
