@@ -8,7 +8,7 @@
 
 use leptos::prelude::*;
 
-use super::reactions::{ReactionTools, Reactions};
+use super::reactions::{AddReaction, ReactionTools, Reactions};
 use super::reply::{QuoteButton, ReplyTools, message_anchor};
 use crate::api::messages::{delete_message, edit_message};
 use crate::components::form::action_error;
@@ -117,6 +117,7 @@ pub(super) fn MessageItem(
                             >
                                 "Reply"
                             </button>
+                            <AddReaction id tools=reactions />
                         })}
                         {move || (own() && !editing()).then(|| view! {
                             <button type="button" class="link" on:click=move |_| tools.editing.set(Some(version))>

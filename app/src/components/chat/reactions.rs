@@ -1,8 +1,8 @@
-//! Reactions under a message: the row of toggle buttons named by emoji and count ("👍 2",
-//! pressed when mine is among them, the tooltip naming who reacted), and the "Add reaction"
-//! button with its dialog named "Reactions" (my recently used emoji first, then the rest of
-//! the server's closed set; focus stays inside while it is open, Escape closes it, and
-//! focus goes back to the button that opened it).
+//! Reactions of a message: the row under it of toggle buttons named by emoji and count
+//! ("👍 2", pressed when mine is among them, the tooltip naming who reacted), and the "Add
+//! reaction" button of its toolbar with its dialog named "Reactions" (my recently used
+//! emoji first, then the rest of the server's closed set; focus stays inside while it is
+//! open, Escape closes it, and focus goes back to the button that opened it).
 //!
 //! Pressing a reaction asks the server for the opposite of what the button shows; the answer
 //! (the message's new state) is merged at once, and the broadcast that follows carries the
@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use super::dom;
 use crate::api::messages::react_to_message;
 use crate::error::ApiError;
+use crate::model::UserId;
 use crate::protocol::reactions::{Emoji, REACTION_EMOJI, ReactionView};
 use crate::protocol::{MessageId, MessageView};
 use crate::realtime::{Realtime, RoomFeed, use_realtime};
@@ -72,43 +73,31 @@ impl ReactionTools {
     }
 }
 
-/// The reactions of one message, and (for members) the "Add reaction" button.
+/// The reactions of one message: a toggle button per emoji, and the last reaction's error.
 #[component]
 pub(super) fn Reactions(
     id: MessageId,
     reactions: Vec<ReactionView>,
     tools: ReactionTools,
 ) -> impl IntoView {
-    let mine_of = {
-        let reactions = reactions.clone();
-        move |emoji: &str| {
-            let me = tools.realtime.me();
-            reactions
-                .iter()
-                .any(|view| view.emoji == emoji && me.is_some_and(|me| view.includes(me)))
-        }
-    };
-    let mine_of = StoredValue::new(mine_of);
-    let opener = NodeRef::<html::Button>::new();
     let buttons = reactions
         .into_iter()
         .map(|view| {
             let who = view.who();
             let label = format!("{} {}", view.emoji, view.count);
-            let emoji = view.emoji.clone();
-            let pressed = move || mine_of.with_value(|mine| mine(&emoji)).to_string();
+            let people: Vec<UserId> = view.people.iter().map(|person| person.id).collect();
+            // Mine if I am among the people named (what one frame for everyone allows).
+            let mine = move || tools.realtime.me().is_some_and(|me| people.contains(&me));
+            let mine = Memo::new(move |_| mine());
             let emoji = view.emoji;
             view! {
                 <button
                     type="button"
                     class="reaction"
                     title=who
-                    aria-pressed=pressed
+                    aria-pressed=move || mine.get().to_string()
                     disabled=!tools.can_react
-                    on:click=move |_| {
-                        let mine = mine_of.with_value(|mine| mine(&emoji));
-                        tools.toggle(id, &emoji, mine);
-                    }
+                    on:click=move |_| tools.toggle(id, &emoji, mine.get_untracked())
                 >
                     {label}
                 </button>
@@ -118,39 +107,43 @@ pub(super) fn Reactions(
     view! {
         <div class="reactions">
             {buttons}
-            {tools.can_react.then(|| view! {
-                <button
-                    type="button"
-                    class="link add-reaction"
-                    node_ref=opener
-                    aria-haspopup="dialog"
-                    aria-expanded=move || (tools.picking.get() == Some(id)).to_string()
-                    on:click=move |_| tools.picking.set(Some(id))
-                >
-                    "Add reaction"
-                </button>
-            })}
-            {move || (tools.picking.get() == Some(id)).then(|| view! {
-                <Picker
-                    choose=move |emoji: &'static str| {
-                        tools.picking.set(None);
-                        let mine = mine_of.with_value(|mine| mine(emoji));
-                        // Choosing one already mine leaves it: the dialog only adds.
-                        if !mine {
-                            tools.toggle(id, emoji, false);
-                        }
-                        dom::focus_button(opener.get_untracked());
-                    }
-                    close=move || {
-                        tools.picking.set(None);
-                        dom::focus_button(opener.get_untracked());
-                    }
-                />
-            })}
             {move || tools.error(id).map(|error| view! {
                 <p class="form-error" role="alert">{error.to_string()}</p>
             })}
         </div>
+    }
+}
+
+/// The "Add reaction" button of one message (members only) and the dialog it opens.
+/// Choosing an emoji adds it: one already mine stays (the server is told "on" again,
+/// which changes nothing).
+#[component]
+pub(super) fn AddReaction(id: MessageId, tools: ReactionTools) -> impl IntoView {
+    let opener = NodeRef::<html::Button>::new();
+    let close = move || {
+        tools.picking.set(None);
+        dom::focus_button(opener.get_untracked());
+    };
+    view! {
+        <button
+            type="button"
+            class="link add-reaction"
+            node_ref=opener
+            aria-haspopup="dialog"
+            aria-expanded=move || (tools.picking.get() == Some(id)).to_string()
+            on:click=move |_| tools.picking.set(Some(id))
+        >
+            "Add reaction"
+        </button>
+        {move || (tools.picking.get() == Some(id)).then(|| view! {
+            <Picker
+                choose=move |emoji: &'static str| {
+                    close();
+                    tools.toggle(id, emoji, false);
+                }
+                close
+            />
+        })}
     }
 }
 
