@@ -65,6 +65,13 @@ pub enum ApiError {
     /// `SORI_MAX_BODY_BYTES`, or the endpoint's own limit).
     #[error("The request is too large: at most {limit_bytes} bytes are accepted.")]
     TooLarge { limit_bytes: u64 },
+    /// A reply must answer a message of the same room (a message elsewhere, or one that
+    /// does not exist, is refused alike: another room's ids say nothing).
+    #[error("You can only reply to a message in the same room.")]
+    ReplyOutsideRoom,
+    /// The message already carries the most distinct emoji allowed.
+    #[error("This message already has {limit} different reactions.")]
+    TooManyReactions { limit: u32 },
     /// The request took longer than the server waits (`SORI_REQUEST_TIMEOUT_MS`), counted
     /// from its first byte until the answer was ready: a body sent too slowly, say.
     #[error("The request took too long and was abandoned. Please try again.")]
@@ -97,7 +104,10 @@ impl ApiError {
             ApiError::CrossSite | ApiError::Forbidden | ApiError::NotMember => 403,
             ApiError::NotFound => 404,
             ApiError::InvitationInvalid => 410,
-            ApiError::DirectConversation | ApiError::OwnerCannotLeave => 409,
+            ApiError::DirectConversation
+            | ApiError::OwnerCannotLeave
+            | ApiError::ReplyOutsideRoom
+            | ApiError::TooManyReactions { .. } => 409,
             ApiError::RateLimited { .. } => 429,
             ApiError::Internal => 500,
             ApiError::Unavailable | ApiError::Overloaded { .. } => 503,

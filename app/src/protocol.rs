@@ -15,6 +15,11 @@ use serde::{Deserialize, Serialize};
 use crate::model::{RoomId, UserId};
 
 pub mod probe;
+pub mod reactions;
+pub mod replies;
+
+use reactions::ReactionView;
+use replies::ReplyQuote;
 
 /// Sent in [`ServerFrame::Hello`]; a client that does not know it reloads the page.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -156,6 +161,12 @@ pub struct MessageView {
     /// The number of its latest change (its `seq` until edited or deleted). Of two copies
     /// of one message, the one with the higher `changed_seq` is the newer.
     pub changed_seq: u64,
+    /// Its reactions, one per emoji in the order each emoji was first used (none once
+    /// deleted). Adding or removing one is a change: it takes a `seq` like an edit.
+    pub reactions: Vec<ReactionView>,
+    /// The message this one answers (in the same room), as that message is now. Boxed: most
+    /// messages are no replies, and every message view would otherwise carry its room.
+    pub reply_to: Option<Box<ReplyQuote>>,
 }
 
 impl MessageView {
@@ -335,6 +346,8 @@ mod tests {
             edited_ms: None,
             deleted: false,
             changed_seq: 3,
+            reactions: Vec::new(),
+            reply_to: None,
         }
     }
 
@@ -434,7 +447,9 @@ mod tests {
                     "created_ms": 1_700_000_000_000i64,
                     "edited_ms": null,
                     "deleted": false,
-                    "changed_seq": 3
+                    "changed_seq": 3,
+                    "reactions": [],
+                    "reply_to": null
                 }
             }),
         );
@@ -455,6 +470,22 @@ mod tests {
             body: "고쳤어요".into(),
             edited_ms: Some(1_700_000_060_000),
             changed_seq: 5,
+            reactions: vec![ReactionView {
+                emoji: "👍".into(),
+                count: 1,
+                people: vec![Person {
+                    id: UserId(2),
+                    username: "bo".into(),
+                    display_name: "Bo".into(),
+                }],
+            }],
+            reply_to: Some(Box::new(ReplyQuote {
+                id: MessageId(41),
+                seq: 2,
+                author: None,
+                excerpt: "원래 메시지".into(),
+                deleted: false,
+            })),
             ..message()
         };
         golden(
@@ -473,7 +504,18 @@ mod tests {
                     "created_ms": 1_700_000_000_000i64,
                     "edited_ms": 1_700_000_060_000i64,
                     "deleted": false,
-                    "changed_seq": 5
+                    "changed_seq": 5,
+                    "reactions": [{
+                        "emoji": "👍",
+                        "count": 1,
+                        "people": [{"id": 2, "username": "bo", "display_name": "Bo"}]
+                    }],
+                    "reply_to": {
+                        "id": 41, "seq": 2,
+                        "author": null,
+                        "excerpt": "원래 메시지",
+                        "deleted": false
+                    }
                 }
             }),
         );

@@ -293,6 +293,8 @@ mod tests {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: 3,
+                reactions: Vec::new(),
+                reply_to: None,
             },
         };
         assert!(matches!(

@@ -7,15 +7,21 @@ use crate::error::ApiError;
 use crate::model::RoomId;
 use crate::protocol::{Ack, HistoryPage, MessageId, MessageView};
 
-/// Posts a message. `client_id` is a UUID the browser chose; sending the same one again
-/// returns the original acknowledgement instead of a second message. The answer comes only
-/// after the message is committed.
+/// Posts a message, a reply when `reply_to` names a message of the same room. `client_id`
+/// is a UUID the browser chose; sending the same one again returns the original
+/// acknowledgement instead of a second message (whose reply is the original's). The answer
+/// comes only after the message is committed.
 #[server(endpoint = "messages/send")]
-pub async fn send_message(room: RoomId, client_id: String, body: String) -> Result<Ack, ApiError> {
+pub async fn send_message(
+    room: RoomId,
+    client_id: String,
+    body: String,
+    #[server(default)] reply_to: Option<MessageId>,
+) -> Result<Ack, ApiError> {
     let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend
         .messages()
-        .send(&user, room, &client_id, &body)
+        .send(&user, room, &client_id, &body, reply_to)
         .await
 }
 
@@ -48,4 +54,17 @@ pub async fn delete_message(id: MessageId) -> Result<MessageView, ApiError> {
 pub async fn mark_read(room: RoomId, seq: u64) -> Result<(), ApiError> {
     let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.messages().mark_read(&user, room, seq).await
+}
+
+/// Adds (`on: true`) or takes back (`on: false`) my reaction `emoji` (one of
+/// `protocol::reactions::REACTION_EMOJI`) on a message; the change is broadcast to the
+/// room. Saying again what is already so changes nothing, so a retry is harmless.
+#[server(endpoint = "messages/react")]
+pub async fn react_to_message(
+    id: MessageId,
+    emoji: String,
+    on: bool,
+) -> Result<MessageView, ApiError> {
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
+    backend.messages().react(&user, id, &emoji, on).await
 }

@@ -10,6 +10,10 @@
 //! throughput. With a store shared by several instances, a committed change goes to the
 //! [`Relay`] instead, which orders every room's events itself (whichever instance wrote
 //! them) and tells the other instances, after the commit, that the room has moved.
+//!
+//! Reactions (`reactions`, beside this file) are changes like edits and go the same way.
+
+mod reactions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +51,14 @@ pub struct MessagesConfig {
     /// The largest gap replayed over the socket on resume; beyond it the client refetches.
     #[arg(long, env = "SORI_REPLAY_LIMIT", default_value_t = Self::default().replay_limit)]
     pub replay_limit: u64,
+
+    /// Reactions one user may add or take back per posting window (0: no limit).
+    #[arg(long, env = "SORI_REACTIONS_PER_WINDOW", default_value_t = Self::default().reactions_per_window)]
+    pub reactions_per_window: u32,
+
+    /// The most distinct emoji one message may carry; a reaction with another is refused.
+    #[arg(long, env = "SORI_REACTION_EMOJI_PER_MESSAGE", default_value_t = Self::default().reaction_emoji_per_message)]
+    pub reaction_emoji_per_message: u32,
 }
 
 impl Default for MessagesConfig {
@@ -56,6 +68,8 @@ impl Default for MessagesConfig {
             message_window_secs: 10,
             history_page: 50,
             replay_limit: 500,
+            reactions_per_window: 30,
+            reaction_emoji_per_message: 12,
         }
     }
 }
@@ -78,6 +92,9 @@ pub struct Messages {
     hub: Arc<Hub>,
     clock: Clock,
     limiter: RateLimiter,
+    /// Reactions have their own allowance: a burst of them must not stop someone posting.
+    reaction_limiter: RateLimiter,
+    reaction_emoji_per_message: u32,
     history_page: u32,
     replay_limit: u64,
     /// Held across commit and publish, so the hub gets each room's events in `seq` order.
@@ -104,6 +121,14 @@ impl Messages {
                 &store,
                 "posts",
             ),
+            reaction_limiter: RateLimiter::for_store(
+                config.reactions_per_window,
+                Duration::from_secs(config.message_window_secs),
+                clock.clone(),
+                &store,
+                "reactions",
+            ),
+            reaction_emoji_per_message: config.reaction_emoji_per_message,
             store,
             rooms,
             hub,
@@ -123,13 +148,15 @@ impl Messages {
         }
     }
 
-    /// Posts a message. The answer is the acknowledgement, sent only after commit.
+    /// Posts a message, possibly a reply to `reply_to` (of the same room). The answer is the
+    /// acknowledgement, sent only after commit.
     pub async fn send(
         &self,
         user: &CurrentUser,
         room: RoomId,
         client_id: &str,
         body: &str,
+        reply_to: Option<MessageId>,
     ) -> Result<Ack, ApiError> {
         let client_id = ClientId::parse(client_id).ok_or_else(|| {
             ApiError::invalid(
@@ -143,6 +170,9 @@ impl Messages {
         let room = self.rooms.visible(user, room).await?;
         if !room.viewer_is_member {
             return Err(ApiError::NotMember);
+        }
+        if let Some(original) = reply_to {
+            self.check_reply(room.id, original).await?;
         }
         let author = user.user.id;
         // A resend of something already stored is never refused by the rate limit: retrying
@@ -171,6 +201,7 @@ impl Messages {
                 client_id: &client_id,
                 body: body.as_str(),
                 now_ms: self.clock.now_ms(),
+                reply_to,
             })
             .await
             .or_internal("insert message")?;
@@ -262,12 +293,19 @@ impl Messages {
             .or_internal("change message")?
             // Deleted meanwhile.
             .ok_or(ApiError::NotFound)?;
+        Ok(self.publish_change(event))
+    }
+
+    /// Sends a committed change to the room's subscribers (through the relay when other
+    /// instances share the store); the caller holds [`Messages::ordered`]. Answers the
+    /// message as it is now.
+    fn publish_change(&self, event: RoomEvent) -> MessageView {
         let (room, seq, message) = (event.message.room, event.seq, event.message.clone());
         match &self.relay {
             None => self.hub.publish(room, seq, &ServerFrame::from(event)),
             Some(relay) => deliver_committed(relay, event),
         }
-        Ok(message)
+        message
     }
 
     /// Records that `user` has read `room` up to `seq` (for unread counts).
@@ -412,6 +450,8 @@ mod tests {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: seq,
+                reactions: Vec::new(),
+                reply_to: None,
             },
         }
     }

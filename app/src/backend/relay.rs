@@ -332,6 +332,7 @@ mod tests {
                     client_id: &client_id,
                     body: "hello",
                     now_ms: 2,
+                    reply_to: None,
                 })
                 .await
                 .expect("the post is stored");

@@ -21,6 +21,8 @@ pub enum Field {
     Message,
     ClientId,
     Notifications,
+    /// The emoji of a reaction.
+    Reaction,
 }
 
 impl Field {
@@ -37,6 +39,7 @@ impl Field {
             Field::Message => "Message",
             Field::ClientId => "Client id",
             Field::Notifications => "Notifications",
+            Field::Reaction => "Reaction",
         }
     }
 }

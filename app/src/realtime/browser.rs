@@ -329,6 +329,7 @@ mod live {
                     entry.room,
                     entry.client_id.as_str().to_owned(),
                     entry.body.clone(),
+                    entry.reply_to,
                 )
                 .await;
                 let after = AfterSend::decide(sent);

@@ -145,6 +145,8 @@ mod tests {
             edited_ms: None,
             deleted: false,
             changed_seq,
+            reactions: Vec::new(),
+            reply_to: None,
         }
     }
 

@@ -255,6 +255,8 @@ mod tests {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: seq,
+                reactions: Vec::new(),
+                reply_to: None,
             },
         }
     }
@@ -269,7 +271,7 @@ mod tests {
         realtime.feed(ROOM);
         realtime
             .outbox
-            .update(|outbox| outbox.push(client_id(1), ROOM, "message 1".into()));
+            .update(|outbox| outbox.push(client_id(1), ROOM, "message 1".into(), None));
         realtime.handle(posted(1, 1, &client_id(1)));
         assert!(realtime.pending(ROOM).is_empty());
         assert_eq!(realtime.unread(ROOM), 0);

@@ -48,7 +48,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use crate::model::{RoomId, UserId, UserView};
-use crate::protocol::{ClientFrame, ClientId, Person};
+use crate::protocol::{ClientFrame, ClientId, MessageId, Person};
 use following::Following;
 use outbox::{AfterSend, Outbox};
 
@@ -283,15 +283,15 @@ impl Realtime {
         self.link.with_value(|link| link.send(frame));
     }
 
-    /// Puts a new post in the outbox and starts sending it.
-    pub fn post(&self, room: RoomId, body: String) {
+    /// Puts a new post (a reply when `reply_to` is given) in the outbox and starts sending it.
+    pub fn post(&self, room: RoomId, body: String, reply_to: Option<MessageId>) {
         let client_id = browser::new_client_id();
         // The next keystroke after a post is a new bout of typing.
         self.typing_sent.update_value(|sent| {
             sent.remove(&room);
         });
         self.outbox
-            .update(|outbox| outbox.push(client_id, room, body));
+            .update(|outbox| outbox.push(client_id, room, body, reply_to));
         self.flush();
     }
 
@@ -402,7 +402,7 @@ mod tests {
     }
 
     fn posted(realtime: &Realtime, body: &str) -> OutboxEntry {
-        realtime.post(ROOM, body.into());
+        realtime.post(ROOM, body.into(), None);
         realtime
             .pending(ROOM)
             .pop()

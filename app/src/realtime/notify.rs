@@ -109,6 +109,8 @@ mod tests {
             edited_ms: None,
             deleted: false,
             changed_seq: 7,
+            reactions: Vec::new(),
+            reply_to: None,
         }
     }
 

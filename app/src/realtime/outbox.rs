@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::model::RoomId;
-use crate::protocol::{Ack, ClientId, MessageView, Person};
+use crate::protocol::{Ack, ClientId, MessageId, MessageView, Person};
 
 /// A post waiting for its acknowledgement.
 ///
@@ -26,6 +26,10 @@ pub struct OutboxEntry {
     pub room: RoomId,
     pub body: String,
     pub state: OutboxState,
+    /// The message this post answers, kept across reloads and resends like the rest
+    /// (outboxes saved before replies existed load with none).
+    #[serde(default)]
+    pub reply_to: Option<MessageId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -72,13 +76,20 @@ impl Outbox {
         serde_json::to_string(self).unwrap_or_else(|_| "[]".into())
     }
 
-    /// A new post, queued behind the others.
-    pub fn push(&mut self, client_id: ClientId, room: RoomId, body: String) {
+    /// A new post (a reply when `reply_to` is given), queued behind the others.
+    pub fn push(
+        &mut self,
+        client_id: ClientId,
+        room: RoomId,
+        body: String,
+        reply_to: Option<MessageId>,
+    ) {
         self.entries.push(OutboxEntry {
             client_id,
             room,
             body,
             state: OutboxState::Queued,
+            reply_to,
         });
     }
 
@@ -187,6 +198,8 @@ pub fn sent_message(
         edited_ms: None,
         deleted: false,
         changed_seq: ack.seq,
+        reactions: Vec::new(),
+        reply_to: None,
     }
 }
 
@@ -229,7 +242,7 @@ mod tests {
     fn outbox(entries: &[(u8, OutboxState)]) -> Outbox {
         let mut outbox = Outbox::default();
         for (n, state) in entries {
-            outbox.push(id(*n), RoomId(1), format!("post {n}"));
+            outbox.push(id(*n), RoomId(1), format!("post {n}"), None);
             outbox.set_state(&id(*n), state.clone());
         }
         outbox
@@ -267,6 +280,7 @@ mod tests {
         );
         assert_eq!(pending[0].body, "안녕");
         assert_eq!(pending[0].state, OutboxState::Queued, "sent again");
+        assert_eq!(pending[0].reply_to, None, "written before replies existed");
         assert_eq!(
             pending[1].state,
             OutboxState::Failed("Join the room to post in it.".into())
@@ -280,6 +294,16 @@ mod tests {
             (2, OutboxState::Failed("no".into())),
         ]);
         assert_eq!(Outbox::from_stored(Some(&saved.to_stored())), saved);
+    }
+
+    #[test]
+    fn a_reply_keeps_the_message_it_answers_across_storage_and_resends() {
+        let mut posts = Outbox::default();
+        posts.push(id(1), RoomId(1), "좋아요".into(), Some(MessageId(42)));
+        posts.settle(&id(1), &AfterSend::Park);
+        let reloaded = Outbox::from_stored(Some(&posts.to_stored()));
+        let next = reloaded.next_queued().expect("queued again");
+        assert_eq!(next.reply_to, Some(MessageId(42)));
     }
 
     #[test]
@@ -336,9 +360,9 @@ mod tests {
     #[test]
     fn pending_lists_only_the_rooms_own_posts_in_order() {
         let mut posts = Outbox::default();
-        posts.push(id(1), RoomId(1), "a".into());
-        posts.push(id(2), RoomId(2), "b".into());
-        posts.push(id(3), RoomId(1), "c".into());
+        posts.push(id(1), RoomId(1), "a".into(), None);
+        posts.push(id(2), RoomId(2), "b".into(), None);
+        posts.push(id(3), RoomId(1), "c".into(), None);
         let bodies: Vec<String> = posts
             .pending(RoomId(1))
             .into_iter()
@@ -397,7 +421,7 @@ mod tests {
     #[test]
     fn the_senders_copy_is_the_post_at_its_acknowledged_place() {
         let mut posts = Outbox::default();
-        posts.push(id(1), RoomId(3), "hello <b>".into());
+        posts.push(id(1), RoomId(3), "hello <b>".into(), None);
         let entry = &posts.pending(RoomId(3))[0];
         let author = Person {
             id: UserId(5),
@@ -418,6 +442,8 @@ mod tests {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: 12,
+                reactions: Vec::new(),
+                reply_to: None,
             }
         );
     }

@@ -149,6 +149,8 @@ mod tests {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: seq,
+                reactions: Vec::new(),
+                reply_to: None,
             },
         }
     }

@@ -176,8 +176,10 @@ fn the_two_matrices_cover_every_server_function() {
         .iter()
         .filter(|op| !op.starts_with("ws "))
         .chain(EXPECTED.iter().map(|(op, _)| op))
-        .map(|op| (*op).to_owned())
+        // A row may exercise an endpoint in a variant of its own ("messages/send reply").
+        .map(|op| op.split(' ').next().unwrap_or(op).to_owned())
         .collect();
     covered.sort();
+    covered.dedup();
     assert_eq!(covered, registered, "a server function without its rows");
 }

@@ -41,7 +41,7 @@ const ROLES: [Role; 5] = [
 ];
 
 /// The operations, by the endpoint or frame they exercise.
-pub(crate) const OPERATIONS: [&str; 25] = [
+pub(crate) const OPERATIONS: [&str; 27] = [
     "rooms/list",
     "invitations/revoke",
     "invitations/get",
@@ -67,6 +67,9 @@ pub(crate) const OPERATIONS: [&str; 25] = [
     "ws subscribe quiet",
     "direct/open",
     "rooms/notifications",
+    // Reactions and replies (#16).
+    "messages/react",
+    "messages/send reply",
 ];
 
 /// Everyone a cell may act as, signed up once; `admin` signed up first (the first account
@@ -214,12 +217,20 @@ async fn answer(app: &TestApp, people: &mut People, role: Role, op: &str, at: &F
         "messages/delete" => vec![("id", &message)],
         "direct/open" => vec![("user", &people.member_id)],
         "rooms/notifications" => vec![("id", &room), ("level", "nothing")],
+        "messages/react" => vec![("id", &message), ("emoji", "👍"), ("on", "true")],
+        "messages/send reply" => vec![
+            ("room", &room),
+            ("client_id", &client_id),
+            ("body", "re"),
+            ("reply_to", &message),
+        ],
         "rooms/list" => Vec::new(),
         "invitations/revoke" => vec![("id", &room), ("invitation", &at.invitation.0)],
         "invitations/get" | "invitations/accept" => vec![("token", &at.invitation.1)],
         other => panic!("no form for {other}"),
     };
-    let (status, body) = call_json(caller, op, &form).await;
+    let endpoint = op.strip_suffix(" reply").unwrap_or(op);
+    let (status, body) = call_json(caller, endpoint, &form).await;
     if op == "rooms/list" && status == 200 {
         // Whether the room is in the caller's list.
         let listed = body
@@ -507,12 +518,26 @@ const EXPECTED: &[Row] = &[
         ["401", "404", "200", "200", "404"],
         ["401", "404", "200", "200", "404"],
     ),
+    // Reactions and replies (#16): reacting is taking part, like posting; a reply is a post.
+    (
+        "messages/react",
+        ["401", "403", "200", "200", "403"],
+        ["401", "404", "200", "200", "404"],
+        ["401", "404", "200", "200", "404"],
+    ),
+    (
+        "messages/send reply",
+        ["401", "403", "200", "200", "403"],
+        ["401", "404", "200", "200", "404"],
+        ["401", "404", "200", "200", "404"],
+    ),
 ];
 
 #[tokio::test]
 async fn every_operation_answers_each_role_as_the_table_says() {
     let app = TestApp::spawn_with(|config| {
         config.messages.messages_per_window = 0;
+        config.messages.reactions_per_window = 0;
         config.auth.sign_up_per_hour = 0;
         // Each cell makes a room of its own.
         config.rooms.rooms_per_hour = 0;

@@ -10,7 +10,11 @@ use crate::support::chat::{call_json, person, room_with};
 fn level_in(rooms: &Value, room: &str) -> Value {
     rooms
         .as_array()
-        .and_then(|rooms| rooms.iter().find(|listed| listed["id"].to_string() == room))
+        .and_then(|rooms| {
+            rooms
+                .iter()
+                .find(|listed| listed["id"].as_i64() == room.parse().ok())
+        })
         .map(|listed| listed["notify"].clone())
         .unwrap_or(Value::Null)
 }

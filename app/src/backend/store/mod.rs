@@ -16,6 +16,7 @@ mod config;
 mod conformance;
 mod error;
 mod postgres;
+mod reactions;
 mod records;
 mod rows;
 mod sqlite;
@@ -27,7 +28,7 @@ pub use error::{OpenError, StoreError};
 pub use postgres::{PgStore, scratch};
 pub use records::{
     Change, Instance, InvitationRecord, MemberRecord, NewMessage, NewRoom, NewUser, Posted,
-    RoomEvent, RoomRecord, SessionRecord, TokenHash, UserRecord,
+    Reacted, Reaction, RoomEvent, RoomRecord, SessionRecord, TokenHash, UserRecord,
 };
 pub use sqlite::SqliteStore;
 
@@ -272,6 +273,16 @@ pub trait MessageStore: Send + Sync {
 
     /// The room's newest `seq` (0 before its first change).
     async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError>;
+
+    /// Adds or takes back one person's reaction on a live message. A change takes the
+    /// room's next `seq` like an edit, in one transaction; a reaction that is already so
+    /// changes nothing and takes no number, so a retry is harmless.
+    async fn react(
+        &self,
+        id: MessageId,
+        reaction: Reaction,
+        now_ms: i64,
+    ) -> Result<Reacted, StoreError>;
 }
 
 /// Opens the store named by the configuration's URL and applies pending migrations:

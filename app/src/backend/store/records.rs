@@ -4,7 +4,8 @@
 //! them into the protocol's views and frames.
 
 use crate::model::{NotificationLevel, RoomId, UserId, UserView, Visibility};
-use crate::protocol::{ClientId, MessageView};
+use crate::protocol::reactions::Emoji;
+use crate::protocol::{ClientId, MessageId, MessageView};
 
 /// A user as stored, including the password hash (which never leaves the backend).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +107,8 @@ pub struct NewMessage<'a> {
     pub client_id: &'a ClientId,
     pub body: &'a str,
     pub now_ms: i64,
+    /// The message this one answers; the caller has checked it is in the same room.
+    pub reply_to: Option<MessageId>,
 }
 
 /// The outcome of storing a message: the stored row, and whether this call created it (false
@@ -134,6 +137,29 @@ pub enum Change<'a> {
     },
     /// Empties the body: a deleted message's text is gone from the database.
     Delete,
+}
+
+/// One person adding (`on`) or taking back a reaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Reaction {
+    pub user: UserId,
+    pub emoji: Emoji,
+    pub on: bool,
+    /// The most distinct emoji a message may carry: a new emoji beyond it is refused.
+    pub emoji_limit: u32,
+}
+
+/// What a reaction came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reacted {
+    /// It changed the message, taking the room's next number.
+    Changed(RoomEvent),
+    /// It was already so (a retry, or a second tab): nothing changed, no number was taken.
+    Unchanged(MessageView),
+    /// The message already carries the most distinct emoji allowed; this would be another.
+    TooManyEmoji,
+    /// The message does not exist or is deleted.
+    Gone,
 }
 
 /// The row that describes this instance.

@@ -12,6 +12,7 @@ use sqlx::sqlite::SqliteRow;
 
 use super::{InvitationRecord, MemberRecord, RoomEvent, RoomRecord, UserRecord};
 use crate::model::{NotificationLevel, RoomId, UserId, Visibility};
+use crate::protocol::replies::{ReplyQuote, excerpt};
 use crate::protocol::{ClientId, MessageId, MessageView, Person};
 
 /// The typed reads a mapper needs from a row, by column name.
@@ -138,5 +139,37 @@ pub(super) fn message_from_row(row: &impl Columns) -> Result<MessageView, sqlx::
         edited_ms: row.maybe_int("edited_at")?,
         deleted: row.maybe_int("deleted_at")?.is_some(),
         changed_seq: seq(row, "changed_seq")?,
+        // Filled in by the backend's reactions query, which reads them for a whole page.
+        reactions: Vec::new(),
+        reply_to: quote_from_row(row)?,
     })
+}
+
+/// The quote of the message a reply answers, from the `reply_*` columns every message
+/// query selects (the original joined as `q`, its author as `qu`).
+fn quote_from_row(row: &impl Columns) -> Result<Option<Box<ReplyQuote>>, sqlx::Error> {
+    let Some(id) = row.maybe_int("reply_to_id")? else {
+        return Ok(None);
+    };
+    let author_id = row.maybe_int("reply_author_id")?;
+    let author_name = row.maybe_text("reply_author_name")?;
+    let author_username = row.maybe_text("reply_author_username")?;
+    let deleted = row.maybe_int("reply_deleted_at")?.is_some();
+    Ok(Some(Box::new(ReplyQuote {
+        id: MessageId(id),
+        seq: u64::try_from(row.maybe_int("reply_seq")?.unwrap_or(0)).unwrap_or(0),
+        author: author_id.zip(author_name).zip(author_username).map(
+            |((id, display_name), username)| Person {
+                id: UserId(id),
+                username,
+                display_name,
+            },
+        ),
+        excerpt: if deleted {
+            String::new()
+        } else {
+            excerpt(&row.maybe_text("reply_body")?.unwrap_or_default())
+        },
+        deleted,
+    })))
 }

@@ -2,16 +2,18 @@
 //! and typing tells the room (at most every few seconds).
 //!
 //! Sending only hands the text to the outbox (`Realtime::post`), which delivers it, keeps
-//! it across reloads and shows it as pending meanwhile; a blank draft is not sent.
+//! it across reloads and shows it as pending meanwhile; a blank draft is not sent. A post
+//! made while `replying` names a message answers it, and ends the reply.
 
 use leptos::prelude::*;
 
+use super::reply::ReplyTarget;
 use crate::model::RoomId;
 use crate::realtime::use_realtime;
 
 /// The message box: Enter sends, Shift+Enter starts a new line.
 #[component]
-pub(super) fn Composer(room: RoomId) -> impl IntoView {
+pub(super) fn Composer(room: RoomId, replying: RwSignal<Option<ReplyTarget>>) -> impl IntoView {
     let realtime = use_realtime();
     let draft = RwSignal::new(String::new());
     let send = move || {
@@ -19,7 +21,9 @@ pub(super) fn Composer(room: RoomId) -> impl IntoView {
         if body.trim().is_empty() {
             return;
         }
-        realtime.post(room, body);
+        let reply_to = replying.get_untracked().map(|target| target.id);
+        realtime.post(room, body, reply_to);
+        replying.set(None);
         draft.set(String::new());
     };
     view! {

@@ -1,5 +1,6 @@
-//! One line of the conversation that is a message: [`MessageItem`] (author, time, text, and
-//! the "Edit message" and "Delete message" buttons), its in-place [`EditForm`], and
+//! One line of the conversation that is a message: [`MessageItem`] (author, time, text, the
+//! "Reply", "Edit message" and "Delete message" buttons, the quote of the message it answers
+//! and its reactions, from `reply` and `reactions`), its in-place [`EditForm`], and
 //! [`PendingItem`] for a post still in the outbox ("sending…", or "failed" with "Retry").
 //!
 //! What the messages of one conversation share is one [`MessageTools`], made by the chat
@@ -7,6 +8,8 @@
 
 use leptos::prelude::*;
 
+use super::reactions::{AddReaction, ReactionTools, Reactions};
+use super::reply::{QuoteButton, ReplyTools, message_anchor};
 use crate::api::messages::{delete_message, edit_message};
 use crate::components::form::action_error;
 use crate::components::hydration::{Hydrated, use_hydrated};
@@ -58,7 +61,12 @@ impl MessageTools {
 }
 
 #[component]
-pub(super) fn MessageItem(message: MessageView, tools: MessageTools) -> impl IntoView {
+pub(super) fn MessageItem(
+    message: MessageView,
+    tools: MessageTools,
+    reactions: ReactionTools,
+    replies: ReplyTools,
+) -> impl IntoView {
     let author = message.author.as_ref().map_or_else(
         || "deleted user".to_owned(),
         |author| author.display_name.clone(),
@@ -77,8 +85,22 @@ pub(super) fn MessageItem(message: MessageView, tools: MessageTools) -> impl Int
     let deleted = message.deleted;
     let edited = message.edited_ms.is_some();
     let body = message.body;
+    let seq = message.seq;
+    let quote = message
+        .reply_to
+        .map(|quote| view! { <QuoteButton quote=*quote tools=replies /> });
+    let reaction_row = (!deleted).then(|| {
+        view! { <Reactions id reactions=message.reactions tools=reactions /> }
+    });
+    let reply_author = author.clone();
     view! {
-        <li class="message" class:deleted=deleted>
+        <li
+            class="message"
+            class:deleted=deleted
+            class:highlighted=move || replies.highlighted.get() == Some(seq)
+            id=message_anchor(seq)
+            tabindex="-1"
+        >
             <div class="message-meta">
                 <span class="author" title=author_username>{author}</span>
                 " "
@@ -87,6 +109,16 @@ pub(super) fn MessageItem(message: MessageView, tools: MessageTools) -> impl Int
                 </time>
                 {(!deleted).then(|| view! {
                     <span class="message-actions">
+                        {reactions.can_react.then(|| view! {
+                            <button
+                                type="button"
+                                class="link"
+                                on:click=move |_| replies.reply_to(id, reply_author.clone())
+                            >
+                                "Reply"
+                            </button>
+                            <AddReaction id tools=reactions />
+                        })}
                         {move || (own() && !editing()).then(|| view! {
                             <button type="button" class="link" on:click=move |_| tools.editing.set(Some(version))>
                                 "Edit message"
@@ -105,6 +137,7 @@ pub(super) fn MessageItem(message: MessageView, tools: MessageTools) -> impl Int
                     </span>
                 })}
             </div>
+            {quote}
             {if deleted {
                 view! { <p class="body deleted">"message deleted"</p> }.into_any()
             } else {
@@ -120,6 +153,7 @@ pub(super) fn MessageItem(message: MessageView, tools: MessageTools) -> impl Int
                     }.into_any()
                 }).into_any()
             }}
+            {reaction_row}
             {move || tools.delete_error(id).map(|error| view! {
                 <p class="form-error" role="alert">{error.to_string()}</p>
             })}

@@ -3,13 +3,17 @@
 //! the composer, and who is online.
 //!
 //! This module lays out the page and orders the timeline; the pieces live beside it:
-//! `message` (a message, its tools and its edit form, and a pending post), `composer`, and
-//! `presence` (the online list, the typing line and the notices). State and decisions are
+//! `message` (a message, its tools and its edit form, and a pending post), `composer`,
+//! `presence` (the online list, the typing line and the notices), `reactions` and `reply`
+//! (with `dom`, their few direct calls to the page). State and decisions are
 //! `crate::realtime`'s: nothing here talks to the socket.
 
 mod composer;
+mod dom;
 mod message;
 mod presence;
+mod reactions;
+mod reply;
 
 use leptos::prelude::*;
 
@@ -20,6 +24,8 @@ use crate::realtime::{Notice, use_realtime};
 use composer::Composer;
 use message::{MessageItem, MessageTools, PendingItem};
 use presence::{NoticeItem, OnlineList, TypingIndicator};
+use reactions::ReactionTools;
+use reply::{ReplyTools, ReplyingTo};
 
 /// `history` is the newest page, rendered on the server; the socket continues from it.
 #[component]
@@ -30,6 +36,8 @@ pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
     let feed = realtime.feed(id);
     feed.merge_latest(history.messages, history.last_seq);
     let has_more = RwSignal::new(history.has_more);
+    let reactions = ReactionTools::new(feed, room.is_member);
+    let replies = ReplyTools::new(id, feed, has_more);
 
     // Follow the room live, present in it (effects run in the browser only). When the page
     // closes, a member keeps following it quietly, for its unread count.
@@ -112,7 +120,9 @@ pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
                 <ol class="messages" role="log" aria-label="Messages" aria-live="polite">
                     <For each=move || timeline.get() key=Entry::key let:entry>
                         {match entry {
-                            Entry::Message(message) => view! { <MessageItem message tools /> }.into_any(),
+                            Entry::Message(message) => {
+                                view! { <MessageItem message tools reactions replies /> }.into_any()
+                            }
                             Entry::Notice(notice) => view! { <NoticeItem notice /> }.into_any(),
                         }}
                     </For>
@@ -132,7 +142,10 @@ pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
                         UnsubscribeReason::RoomDeleted => "This room was deleted.",
                     }}</p>
                 })}
-                {room.is_member.then(|| view! { <Composer room=id /> })}
+                {room.is_member.then(|| view! {
+                    <ReplyingTo tools=replies />
+                    <Composer room=id replying=replies.replying />
+                })}
             </section>
             <OnlineList feed />
         </div>
@@ -183,6 +196,8 @@ mod tests {
             edited_ms: None,
             deleted: false,
             changed_seq,
+            reactions: Vec::new(),
+            reply_to: None,
         })
     }
 

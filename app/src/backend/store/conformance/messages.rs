@@ -108,6 +108,8 @@ pub(crate) async fn a_message_is_found_by_id_and_by_its_authors_client_id(store:
             edited_ms: None,
             deleted: false,
             changed_seq: 1,
+            reactions: Vec::new(),
+            reply_to: None,
         }
     );
     assert_eq!(
@@ -152,6 +154,7 @@ pub(crate) async fn history_pages_by_seq_in_both_directions(store: &dyn Store) {
             author_username: AUTHOR,
             body: "x",
             now_ms: 5,
+            reply_to: None,
         };
         store.insert_message(message).await.unwrap();
     }
@@ -405,6 +408,7 @@ pub(crate) async fn a_deleted_author_leaves_their_messages_without_an_author(sto
         author_username: AUTHOR,
         body: "still here",
         now_ms: 5,
+        reply_to: None,
     };
     store.insert_message(message).await.unwrap();
     // The room goes with its owner only if deleted; the owner column is set to NULL.

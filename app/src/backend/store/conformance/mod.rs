@@ -13,14 +13,16 @@
 //! ```
 //!
 //! The contracts are grouped like the traits: `lifecycle` ([`Store`]'s own methods),
-//! `accounts`, `rooms` and `messages`. Every contract must be listed in the macro; one that
-//! is not is never called, which the `dead_code` lint reports, so the list cannot silently
-//! fall behind while some backend runs the suite. What only one backend can check (its
+//! `accounts`, `rooms` and `messages` (with `reactions` and `replies` beside it). Every
+//! contract must be listed in the macro; one that is not is never called, which the
+//! `dead_code` lint reports, so the list cannot silently fall behind while some backend runs the suite. What only one backend can check (its
 //! pragmas, its files, its raw columns) stays in that backend's own tests.
 
 pub(crate) mod accounts;
 pub(crate) mod lifecycle;
 pub(crate) mod messages;
+pub(crate) mod reactions;
+pub(crate) mod replies;
 pub(crate) mod rooms;
 
 use super::{NewMessage, NewRoom, NewUser, Posted, RoomEvent, Store};
@@ -81,6 +83,15 @@ macro_rules! store_conformance {
                 the_read_marker_never_passes_the_newest_change,
                 marking_read_does_nothing_for_a_non_member,
                 a_deleted_author_leaves_their_messages_without_an_author,
+            ],
+            reactions: [
+                a_reaction_takes_the_next_number_and_saying_it_again_takes_none,
+                reactions_group_by_emoji_in_the_order_first_used_in_every_read,
+                a_message_refuses_another_emoji_past_its_limit_but_not_more_people,
+                a_deleted_or_missing_message_takes_no_reaction_and_loses_its_own,
+            ],
+            replies: [
+                a_reply_quotes_the_original_as_it_is_now_in_every_read,
             ],
         );
     };
@@ -147,6 +158,7 @@ fn hello(room: RoomId, author: UserId, client_id: &ClientId) -> NewMessage<'_> {
         author_username: AUTHOR,
         body: "hello",
         now_ms: 5,
+        reply_to: None,
     }
 }
 

@@ -46,9 +46,12 @@
 //! message is also the order in which deleting a room locks them (the delete cascades to
 //! the messages), so an edit and a room deletion never deadlock.
 
+use super::reactions::{react, with_reactions};
 use super::{PgStore, seq_of, seq_param};
 use crate::backend::store::rows::{event_from_row, message_from_row};
-use crate::backend::store::{Change, MessageStore, NewMessage, Posted, RoomEvent, StoreError};
+use crate::backend::store::{
+    Change, MessageStore, NewMessage, Posted, Reacted, Reaction, RoomEvent, StoreError,
+};
 use crate::model::{RoomId, UserId};
 use crate::protocol::{ClientId, MessageId, MessageView, Person};
 
@@ -60,14 +63,25 @@ const CLIENT_ID_ONCE: &str = "messages_client_id_once";
 macro_rules! message_columns {
     () => {
         "m.id, m.room_id, m.seq, m.client_id, m.author_id, u.display_name AS author_name, u.username AS author_username, \
-         m.body, m.created_at, m.edited_at, m.deleted_at, m.changed_seq"
+         m.body, m.created_at, m.edited_at, m.deleted_at, m.changed_seq, \
+         m.reply_to_id, q.seq AS reply_seq, q.author_id AS reply_author_id, \
+         qu.display_name AS reply_author_name, qu.username AS reply_author_username, \
+         substr(q.body, 1, 400) AS reply_body, q.deleted_at AS reply_deleted_at"
     };
 }
 
-const MESSAGE_SELECT: &str = concat!(
+/// The message a reply answers (`q`) and its author (`qu`), for the quote's columns.
+macro_rules! quote_joins {
+    () => {
+        " LEFT JOIN messages q ON q.id = m.reply_to_id LEFT JOIN users qu ON qu.id = q.author_id"
+    };
+}
+
+pub(super) const MESSAGE_SELECT: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages m LEFT JOIN users u ON u.id = m.author_id"
+    " FROM messages m LEFT JOIN users u ON u.id = m.author_id",
+    quote_joins!()
 );
 
 /// A room's changes, each with its message's current state.
@@ -75,11 +89,12 @@ const EVENT_SELECT: &str = concat!(
     "SELECT e.seq AS event_seq, ",
     message_columns!(),
     " FROM room_events e JOIN messages m ON m.id = e.message_id \
-      LEFT JOIN users u ON u.id = m.author_id"
+      LEFT JOIN users u ON u.id = m.author_id",
+    quote_joins!()
 );
 
 /// A post: the counter, the message and the event in one statement (see the module doc).
-/// `$1` room, `$2` author, `$3` client id, `$4` body, `$5` now.
+/// `$1` room, `$2` author, `$3` client id, `$4` body, `$5` now, `$6` the message replied to.
 const POST: &str = "\
     WITH counter AS ( \
         UPDATE rooms SET last_seq = last_seq + 1 \
@@ -87,8 +102,9 @@ const POST: &str = "\
           AND NOT EXISTS (SELECT 1 FROM messages WHERE author_id = $2 AND client_id = $3) \
         RETURNING id, last_seq), \
     posted AS ( \
-        INSERT INTO messages (room_id, seq, changed_seq, author_id, client_id, body, created_at) \
-        SELECT id, last_seq, last_seq, $2, $3, $4, $5 FROM counter \
+        INSERT INTO messages \
+            (room_id, seq, changed_seq, author_id, client_id, body, created_at, reply_to_id) \
+        SELECT id, last_seq, last_seq, $2, $3, $4, $5, $6 FROM counter \
         RETURNING id, room_id, seq), \
     logged AS ( \
         INSERT INTO room_events (room_id, seq, message_id) \
@@ -96,7 +112,7 @@ const POST: &str = "\
     SELECT id, seq FROM posted";
 
 /// Locks the counter of the message's room for an edit or a delete. `$1` message.
-const LOCK_ROOM_OF_MESSAGE: &str = "\
+pub(super) const LOCK_ROOM_OF_MESSAGE: &str = "\
     SELECT r.id FROM messages m JOIN rooms r ON r.id = m.room_id \
     WHERE m.id = $1 FOR NO KEY UPDATE OF r";
 
@@ -119,7 +135,8 @@ const CHANGE: &str = concat!(
         SELECT room_id, changed_seq, id FROM changed) \
     SELECT ",
     message_columns!(),
-    " FROM changed m LEFT JOIN users u ON u.id = m.author_id"
+    " FROM changed m LEFT JOIN users u ON u.id = m.author_id",
+    quote_joins!()
 );
 
 /// Whether the error is the refusal of a second message with the same (author, client id).
@@ -136,6 +153,7 @@ impl MessageStore for PgStore {
             .bind(message.client_id.as_str())
             .bind(message.body)
             .bind(message.now_ms)
+            .bind(message.reply_to.map(|id| id.0))
             .fetch_optional(&self.pool)
             .await;
         let inserted = match inserted {
@@ -156,6 +174,14 @@ impl MessageStore for PgStore {
             });
         };
         let seq = seq_of(seq);
+        // The quote is read back like any message's; only a reply needs the round trip.
+        let reply_to = match message.reply_to {
+            Some(_) => self
+                .message(MessageId(id))
+                .await?
+                .and_then(|stored| stored.reply_to),
+            None => None,
+        };
         Ok(Posted {
             message: MessageView {
                 id: MessageId(id),
@@ -172,6 +198,8 @@ impl MessageStore for PgStore {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: seq,
+                reactions: Vec::new(),
+                reply_to,
             },
             created: true,
         })
@@ -188,7 +216,8 @@ impl MessageStore for PgStore {
             .bind(client_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(message_from_row).transpose()?)
+        let message = row.as_ref().map(message_from_row).transpose()?;
+        Ok(with_reactions(&self.pool, message).await?)
     }
 
     async fn events_after(
@@ -209,7 +238,8 @@ impl MessageStore for PgStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
+        let events: Vec<RoomEvent> = rows.iter().map(event_from_row).collect::<Result<_, _>>()?;
+        Ok(with_reactions(&self.pool, events).await?)
     }
 
     async fn message(&self, id: MessageId) -> Result<Option<MessageView>, StoreError> {
@@ -218,7 +248,8 @@ impl MessageStore for PgStore {
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(message_from_row).transpose()?)
+        let message = row.as_ref().map(message_from_row).transpose()?;
+        Ok(with_reactions(&self.pool, message).await?)
     }
 
     async fn change_message(
@@ -252,7 +283,7 @@ impl MessageStore for PgStore {
             // Deleted already, possibly by a change that held the lock just before.
             return Ok(None);
         };
-        let message = message_from_row(&row)?;
+        let message = with_reactions(&mut *tx, message_from_row(&row)?).await?;
         tx.commit().await?;
         Ok(Some(RoomEvent {
             seq: message.changed_seq,
@@ -290,10 +321,11 @@ impl MessageStore for PgStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
+        let messages: Vec<MessageView> = rows
             .iter()
             .map(message_from_row)
-            .collect::<Result<_, _>>()?)
+            .collect::<Result<_, _>>()?;
+        Ok(with_reactions(&self.pool, messages).await?)
     }
 
     async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError> {
@@ -302,5 +334,14 @@ impl MessageStore for PgStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(seq.map_or(0, seq_of))
+    }
+
+    async fn react(
+        &self,
+        id: MessageId,
+        reaction: Reaction,
+        now_ms: i64,
+    ) -> Result<Reacted, StoreError> {
+        react(self, id, reaction, now_ms).await
     }
 }

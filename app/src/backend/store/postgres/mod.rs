@@ -24,6 +24,7 @@
 
 mod accounts;
 mod messages;
+mod reactions;
 mod rooms;
 pub mod scratch;
 
@@ -298,6 +299,7 @@ mod tests {
             author_username: "author",
             body: "hello",
             now_ms: 5,
+            reply_to: None,
         };
         let posted = store.insert_message(message).await.expect("posted");
         (posted.message.id, posted.message.seq)
@@ -573,6 +575,7 @@ mod tests {
                         author_username: "author",
                         body: "once",
                         now_ms: 5,
+                        reply_to: None,
                     };
                     store
                         .insert_message(message)

@@ -7,9 +7,12 @@
 //! trigger of migration 0006 does the rest); an edit or delete is one short transaction
 //! that takes the counter first, so it holds the write lock from its first statement.
 
+use super::reactions::{react, with_reactions};
 use super::{SqliteStore, seq_param};
 use crate::backend::store::rows::{event_from_row, message_from_row};
-use crate::backend::store::{Change, MessageStore, NewMessage, Posted, RoomEvent, StoreError};
+use crate::backend::store::{
+    Change, MessageStore, NewMessage, Posted, Reacted, Reaction, RoomEvent, StoreError,
+};
 use crate::model::{RoomId, UserId};
 use crate::protocol::{ClientId, MessageId, MessageView, Person};
 
@@ -17,14 +20,25 @@ use crate::protocol::{ClientId, MessageId, MessageView, Person};
 macro_rules! message_columns {
     () => {
         "m.id, m.room_id, m.seq, m.client_id, m.author_id, u.display_name AS author_name, u.username AS author_username, \
-         m.body, m.created_at, m.edited_at, m.deleted_at, m.changed_seq"
+         m.body, m.created_at, m.edited_at, m.deleted_at, m.changed_seq, \
+         m.reply_to_id, q.seq AS reply_seq, q.author_id AS reply_author_id, \
+         qu.display_name AS reply_author_name, qu.username AS reply_author_username, \
+         substr(q.body, 1, 400) AS reply_body, q.deleted_at AS reply_deleted_at"
     };
 }
 
-const MESSAGE_SELECT: &str = concat!(
+/// The message a reply answers (`q`) and its author (`qu`), for the quote's columns.
+macro_rules! quote_joins {
+    () => {
+        " LEFT JOIN messages q ON q.id = m.reply_to_id LEFT JOIN users qu ON qu.id = q.author_id"
+    };
+}
+
+pub(super) const MESSAGE_SELECT: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages m LEFT JOIN users u ON u.id = m.author_id"
+    " FROM messages m LEFT JOIN users u ON u.id = m.author_id",
+    quote_joins!()
 );
 
 /// A room's changes, each with its message's current state.
@@ -32,7 +46,8 @@ const EVENT_SELECT: &str = concat!(
     "SELECT e.seq AS event_seq, ",
     message_columns!(),
     " FROM room_events e JOIN messages m ON m.id = e.message_id \
-      LEFT JOIN users u ON u.id = m.author_id"
+      LEFT JOIN users u ON u.id = m.author_id",
+    quote_joins!()
 );
 
 #[async_trait::async_trait]
@@ -44,8 +59,8 @@ impl MessageStore for SqliteStore {
         // handoff each; that was most of a post's CPU.)
         let inserted = sqlx::query_as::<_, (i64, i64)>(
             "INSERT INTO messages \
-                 (room_id, seq, changed_seq, author_id, client_id, body, created_at) \
-             SELECT id, last_seq + 1, last_seq + 1, ?2, ?3, ?4, ?5 FROM rooms WHERE id = ?1 \
+                 (room_id, seq, changed_seq, author_id, client_id, body, created_at, reply_to_id) \
+             SELECT id, last_seq + 1, last_seq + 1, ?2, ?3, ?4, ?5, ?6 FROM rooms WHERE id = ?1 \
              ON CONFLICT (author_id, client_id) DO NOTHING RETURNING id, seq",
         )
         .bind(message.room.0)
@@ -53,6 +68,7 @@ impl MessageStore for SqliteStore {
         .bind(message.client_id.as_str())
         .bind(message.body)
         .bind(message.now_ms)
+        .bind(message.reply_to.map(|id| id.0))
         .fetch_optional(&self.pool)
         .await?;
         let Some((id, seq)) = inserted else {
@@ -67,6 +83,14 @@ impl MessageStore for SqliteStore {
             });
         };
         let seq = u64::try_from(seq).unwrap_or(0);
+        // The quote is read back like any message's; only a reply needs the round trip.
+        let reply_to = match message.reply_to {
+            Some(_) => self
+                .message(MessageId(id))
+                .await?
+                .and_then(|stored| stored.reply_to),
+            None => None,
+        };
         Ok(Posted {
             message: MessageView {
                 id: MessageId(id),
@@ -83,6 +107,8 @@ impl MessageStore for SqliteStore {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: seq,
+                reactions: Vec::new(),
+                reply_to,
             },
             created: true,
         })
@@ -99,7 +125,8 @@ impl MessageStore for SqliteStore {
             .bind(client_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(message_from_row).transpose()?)
+        let message = row.as_ref().map(message_from_row).transpose()?;
+        Ok(with_reactions(&self.pool, message).await?)
     }
 
     async fn events_after(
@@ -120,7 +147,8 @@ impl MessageStore for SqliteStore {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
+        let events: Vec<RoomEvent> = rows.iter().map(event_from_row).collect::<Result<_, _>>()?;
+        Ok(with_reactions(&self.pool, events).await?)
     }
 
     async fn message(&self, id: MessageId) -> Result<Option<MessageView>, StoreError> {
@@ -129,7 +157,8 @@ impl MessageStore for SqliteStore {
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(message_from_row).transpose()?)
+        let message = row.as_ref().map(message_from_row).transpose()?;
+        Ok(with_reactions(&self.pool, message).await?)
     }
 
     async fn change_message(
@@ -184,7 +213,7 @@ impl MessageStore for SqliteStore {
         .await?;
         let sql = format!("{MESSAGE_SELECT} WHERE m.id = ?1");
         let row = sqlx::query(&sql).bind(id.0).fetch_one(&mut *tx).await?;
-        let message = message_from_row(&row)?;
+        let message = with_reactions(&mut *tx, message_from_row(&row)?).await?;
         tx.commit().await?;
         Ok(Some(RoomEvent {
             seq: u64::try_from(seq).unwrap_or(0),
@@ -222,10 +251,11 @@ impl MessageStore for SqliteStore {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
+        let messages: Vec<MessageView> = rows
             .iter()
             .map(message_from_row)
-            .collect::<Result<_, _>>()?)
+            .collect::<Result<_, _>>()?;
+        Ok(with_reactions(&self.pool, messages).await?)
     }
 
     async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError> {
@@ -234,5 +264,14 @@ impl MessageStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(seq.and_then(|seq| u64::try_from(seq).ok()).unwrap_or(0))
+    }
+
+    async fn react(
+        &self,
+        id: MessageId,
+        reaction: Reaction,
+        now_ms: i64,
+    ) -> Result<Reacted, StoreError> {
+        react(self, id, reaction, now_ms).await
     }
 }

@@ -11,6 +11,7 @@
 
 mod accounts;
 mod messages;
+mod reactions;
 mod rooms;
 
 use std::str::FromStr;
@@ -286,6 +287,7 @@ mod tests {
             author_username: "author",
             body: "hello",
             now_ms: 5,
+            reply_to: None,
         };
         let id = store.insert_message(message).await.unwrap().message.id;
         store
