@@ -6,6 +6,7 @@ pub mod account;
 pub mod field;
 pub mod message;
 pub mod next_path;
+pub mod rich;
 pub mod room;
 pub mod status;
 
@@ -13,6 +14,7 @@ pub use account::{DisplayName, Password, UserId, UserView, Username};
 pub use field::{Field, FieldError, Problem};
 pub use message::MessageBody;
 pub use next_path::safe_next;
+pub use rich::RichText;
 pub use room::{
     InvitationPreview, InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, Visibility,
 };
