@@ -12,9 +12,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{RoomId, UserId};
+use crate::model::{RichText, RoomId, UserId};
 
+pub mod mention;
 pub mod probe;
+
+pub use mention::MentionView;
 
 /// Sent in [`ServerFrame::Hello`]; a client that does not know it reloads the page.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -156,6 +159,19 @@ pub struct MessageView {
     /// The number of its latest change (its `seq` until edited or deleted). Of two copies
     /// of one message, the one with the higher `changed_seq` is the newer.
     pub changed_seq: u64,
+    /// The body's rendered form, made by the server from the Markdown source when it was
+    /// posted or edited (`body` stays the source, for editing). Empty once deleted, and in
+    /// the sender's own copy until the server's arrives.
+    #[serde(default)]
+    pub rich: RichText,
+    /// Whom the message mentions: members of the room when it was posted or edited, by id,
+    /// each once.
+    #[serde(default)]
+    pub mentions: Vec<UserId>,
+    /// The people of `mentions` as they are named now (read with the message, so a mention
+    /// shows a renamed person's new name). Someone whose account is gone is missing here.
+    #[serde(default)]
+    pub mentioned: Vec<Person>,
 }
 
 impl MessageView {
@@ -333,6 +349,9 @@ mod tests {
             edited_ms: None,
             deleted: false,
             changed_seq: 3,
+            rich: RichText::plain("안녕하세요 <b>hi</b>"),
+            mentions: Vec::new(),
+            mentioned: Vec::new(),
         }
     }
 
@@ -432,7 +451,12 @@ mod tests {
                     "created_ms": 1_700_000_000_000i64,
                     "edited_ms": null,
                     "deleted": false,
-                    "changed_seq": 3
+                    "changed_seq": 3,
+                    "rich": {"blocks": [{"type": "paragraph", "inlines": [
+                        {"type": "text", "text": "안녕하세요 <b>hi</b>"}
+                    ]}]},
+                    "mentions": [],
+                    "mentioned": []
                 }
             }),
         );
@@ -450,7 +474,23 @@ mod tests {
     #[test]
     fn server_changed_frames() {
         let edited = MessageView {
-            body: "고쳤어요".into(),
+            body: "고쳤어요 @minji".into(),
+            rich: RichText {
+                blocks: vec![crate::model::rich::Block::Paragraph {
+                    inlines: vec![
+                        crate::model::rich::Inline::Text {
+                            text: "고쳤어요 ".into(),
+                        },
+                        crate::model::rich::Inline::Mention { user: UserId(1) },
+                    ],
+                }],
+            },
+            mentions: vec![UserId(1)],
+            mentioned: vec![Person {
+                id: UserId(1),
+                username: "minji".into(),
+                display_name: "김민지".into(),
+            }],
             edited_ms: Some(1_700_000_060_000),
             changed_seq: 5,
             ..message()
@@ -467,16 +507,23 @@ mod tests {
                     "id": 42, "room": 7, "seq": 3,
                     "client_id": "0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e70",
                     "author": {"id": 1, "username": "minji", "display_name": "김민지"},
-                    "body": "고쳤어요",
+                    "body": "고쳤어요 @minji",
                     "created_ms": 1_700_000_000_000i64,
                     "edited_ms": 1_700_000_060_000i64,
                     "deleted": false,
-                    "changed_seq": 5
+                    "changed_seq": 5,
+                    "rich": {"blocks": [{"type": "paragraph", "inlines": [
+                        {"type": "text", "text": "고쳤어요 "},
+                        {"type": "mention", "user": 1}
+                    ]}]},
+                    "mentions": [1],
+                    "mentioned": [{"id": 1, "username": "minji", "display_name": "김민지"}]
                 }
             }),
         );
         let deleted = MessageView {
             body: String::new(),
+            rich: RichText::default(),
             deleted: true,
             changed_seq: 6,
             ..message()
@@ -489,6 +536,7 @@ mod tests {
         let value = serde_json::to_value(&frame).unwrap();
         assert_eq!(value["message"]["deleted"], true);
         assert_eq!(value["message"]["body"], "");
+        assert_eq!(value["message"]["rich"], json!({"blocks": []}));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Posting and reading messages: the delivery contract.
 //!
 //! A post is validated (not blank, at most 4,000 characters, the author a member, within the
-//! rate limit), stored with the room's next `seq` in one transaction, and only then
+//! rate limit), rendered from its Markdown with the room's members mentioned (`mentions`),
+//! stored with the room's next `seq` in one transaction, and only then
 //! acknowledged and published to the hub. A resend with the same client id returns the
 //! original acknowledgement and publishes nothing, so retries never duplicate.
 //!
@@ -10,6 +11,8 @@
 //! throughput. With a store shared by several instances, a committed change goes to the
 //! [`Relay`] instead, which orders every room's events itself (whichever instance wrote
 //! them) and tells the other instances, after the commit, that the room has moved.
+
+mod mentions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -160,6 +163,8 @@ impl Messages {
             };
         }
 
+        // Parsed before the ordering lock: it needs no order, and others need not wait.
+        let (rich, mentioned) = self.render(room.id, body.as_str()).await?;
         let _ordered = self.ordered().await;
         let posted = self
             .store
@@ -170,6 +175,8 @@ impl Messages {
                 author_username: &user.user.username,
                 client_id: &client_id,
                 body: body.as_str(),
+                rich: &rich,
+                mentioned: &mentioned,
                 now_ms: self.clock.now_ms(),
             })
             .await
@@ -216,10 +223,15 @@ impl Messages {
         self.limiter
             .check(&[&format!("user:{}", user.user.id)])
             .await?;
+        // The form follows the edit, and so do the mentions: a name added tells its person,
+        // a name removed stops counting for them.
+        let (rich, mentioned) = self.render(message.room, body.as_str()).await?;
         self.change(
             id,
             Change::Edit {
                 body: body.as_str(),
+                rich: &rich,
+                mentioned: &mentioned,
             },
         )
         .await
@@ -396,6 +408,7 @@ impl From<RoomEvent> for ServerFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RichText;
 
     fn event(seq: u64, message_seq: u64) -> RoomEvent {
         RoomEvent {
@@ -412,6 +425,9 @@ mod tests {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: seq,
+                rich: RichText::plain("hello"),
+                mentions: Vec::new(),
+                mentioned: Vec::new(),
             },
         }
     }

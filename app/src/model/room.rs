@@ -122,6 +122,9 @@ pub struct RoomView {
     pub can_manage: bool,
     /// Messages from others since the viewer last had the room open (members only).
     pub unread: u64,
+    /// Of those, the ones that mention the viewer (counted in room lists only).
+    #[serde(default)]
+    pub mentions: u64,
 }
 
 /// A member as listed in a room.

@@ -145,6 +145,9 @@ mod tests {
             edited_ms: None,
             deleted: false,
             changed_seq,
+            rich: crate::model::RichText::plain(body),
+            mentions: Vec::new(),
+            mentioned: Vec::new(),
         }
     }
 

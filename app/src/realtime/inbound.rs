@@ -182,6 +182,9 @@ mod tests {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: seq,
+                rich: crate::model::RichText::default(),
+                mentions: Vec::new(),
+                mentioned: Vec::new(),
             },
         }
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::model::RoomId;
+use crate::model::{RichText, RoomId};
 use crate::protocol::{Ack, ClientId, MessageView, Person};
 
 /// A post waiting for its acknowledgement.
@@ -187,6 +187,10 @@ pub fn sent_message(
         edited_ms: None,
         deleted: false,
         changed_seq: ack.seq,
+        // Only the server parses Markdown: until its copy arrives, the text shows as typed.
+        rich: RichText::default(),
+        mentions: Vec::new(),
+        mentioned: Vec::new(),
     }
 }
 
@@ -418,6 +422,9 @@ mod tests {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: 12,
+                rich: RichText::default(),
+                mentions: Vec::new(),
+                mentioned: Vec::new(),
             }
         );
     }

@@ -183,6 +183,9 @@ mod tests {
             edited_ms: None,
             deleted: false,
             changed_seq,
+            rich: crate::model::RichText::default(),
+            mentions: Vec::new(),
+            mentioned: Vec::new(),
         })
     }
 

@@ -23,6 +23,7 @@
 //! built), so the server must be reachable over a trusted network.
 
 mod accounts;
+mod mentions;
 mod messages;
 mod rooms;
 pub mod scratch;
@@ -297,6 +298,8 @@ mod tests {
             author_name: "Someone",
             author_username: "author",
             body: "hello",
+            rich: &crate::model::RichText::plain("hello"),
+            mentioned: &[],
             now_ms: 5,
         };
         let posted = store.insert_message(message).await.expect("posted");
@@ -530,7 +533,11 @@ mod tests {
         let instance = |store: Arc<PgStore>, offset: u32| async move {
             for n in 0..rounds {
                 let (id, _) = post(&store, room, author, offset + n).await;
-                let edit = Change::Edit { body: "edited" };
+                let edit = Change::Edit {
+                    body: "edited",
+                    rich: &crate::model::RichText::plain("edited"),
+                    mentioned: &[],
+                };
                 let edited = store.change_message(id, edit, 6).await.unwrap();
                 assert!(edited.is_some(), "a live message can be edited");
             }
@@ -572,6 +579,8 @@ mod tests {
                         author_name: "Someone",
                         author_username: "author",
                         body: "once",
+                        rich: &crate::model::RichText::plain("once"),
+                        mentioned: &[],
                         now_ms: 5,
                     };
                     store

@@ -10,6 +10,7 @@
 //! here.
 
 mod accounts;
+mod mentions;
 mod messages;
 mod rooms;
 
@@ -285,6 +286,8 @@ mod tests {
             author_name: "Someone",
             author_username: "author",
             body: "hello",
+            rich: &crate::model::RichText::plain("hello"),
+            mentioned: &[],
             now_ms: 5,
         };
         let id = store.insert_message(message).await.unwrap().message.id;
