@@ -24,6 +24,8 @@ mod instances_failure;
 mod instances_presence;
 mod limits;
 mod logs;
+mod markdown;
+mod mentions;
 mod probe;
 mod realtime;
 mod room_life;

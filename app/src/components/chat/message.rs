@@ -1,4 +1,5 @@
-//! One line of the conversation that is a message: [`MessageItem`] (author, time, text, and
+//! One line of the conversation that is a message: [`MessageItem`] (author, time, its text
+//! rendered by `rich_text`, highlighted when it mentions the viewer, and
 //! the "Edit message" and "Delete message" buttons), its in-place [`EditForm`], and
 //! [`PendingItem`] for a post still in the outbox ("sending…", or "failed" with "Retry").
 //!
@@ -7,11 +8,12 @@
 
 use leptos::prelude::*;
 
+use super::rich_text::{Names, rich_blocks};
 use crate::api::messages::{delete_message, edit_message};
 use crate::components::form::action_error;
 use crate::components::hydration::{Hydrated, use_hydrated};
 use crate::error::ApiError;
-use crate::model::Field;
+use crate::model::{Field, RichText};
 use crate::protocol::{MessageId, MessageView};
 use crate::realtime::{OutboxEntry, OutboxState, Realtime, use_realtime};
 
@@ -77,14 +79,29 @@ pub(super) fn MessageItem(message: MessageView, tools: MessageTools) -> impl Int
     let deleted = message.deleted;
     let edited = message.edited_ms.is_some();
     let body = message.body;
+    // The sender's own copy has no form until the server's arrives: it shows as typed.
+    let rich = if message.rich.is_empty() {
+        RichText::plain(&body)
+    } else {
+        message.rich
+    };
+    let mentioned = message.mentioned;
+    let mentions = message.mentions;
+    // Most messages mention no one: they get no memo.
+    let mentions_me = (!mentions.is_empty())
+        .then(|| Memo::new(move |_| tools.realtime.me().is_some_and(|me| mentions.contains(&me))));
+    let mentions_me = move || mentions_me.is_some_and(|memo| memo.get());
+    // What links to a message (the /mentions page's `/rooms/{id}#message-{seq}`).
+    let anchor = format!("message-{}", message.seq);
     view! {
-        <li class="message" class:deleted=deleted>
+        <li id=anchor class="message" class:deleted=deleted class:mentions-me=mentions_me>
             <div class="message-meta">
                 <span class="author" title=author_username>{author}</span>
                 " "
                 <time datetime=created.to_string()>
                     {move || tools.hydrated.get().then(|| crate::realtime::local_time(created))}
                 </time>
+                {move || mentions_me().then(|| view! { <span class="visually-hidden">" mentions you"</span> })}
                 {(!deleted).then(|| view! {
                     <span class="message-actions">
                         {move || (own() && !editing()).then(|| view! {
@@ -111,13 +128,10 @@ pub(super) fn MessageItem(message: MessageView, tools: MessageTools) -> impl Int
                 (move || if editing() {
                     view! { <EditForm id body=body.clone() editing=tools.editing /> }.into_any()
                 } else {
-                    // Text, never HTML: Leptos escapes it.
-                    view! {
-                        <p class="body">
-                            {body.clone()}
-                            {edited.then(|| view! { " " <span class="edited">"(edited)"</span> })}
-                        </p>
-                    }.into_any()
+                    // Views of the closed form, never HTML: Leptos escapes its text.
+                    let names = Names { mentioned: &mentioned, me: tools.realtime.me() };
+                    let edited = edited.then(|| view! { " " <span class="edited">"(edited)"</span> }.into_any());
+                    view! { <div class="body">{rich_blocks(&rich, &names, edited)}</div> }.into_any()
                 }).into_any()
             }}
             {move || tools.delete_error(id).map(|error| view! {

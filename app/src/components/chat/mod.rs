@@ -3,13 +3,16 @@
 //! the composer, and who is online.
 //!
 //! This module lays out the page and orders the timeline; the pieces live beside it:
-//! `message` (a message, its tools and its edit form, and a pending post), `composer`, and
+//! `message` (a message, its tools and its edit form, and a pending post), `rich_text` (a
+//! message's rendered form as views), `composer` with its `mention_picker`, and
 //! `presence` (the online list, the typing line and the notices). State and decisions are
 //! `crate::realtime`'s: nothing here talks to the socket.
 
 mod composer;
+mod mention_picker;
 mod message;
 mod presence;
+pub mod rich_text;
 
 use leptos::prelude::*;
 
@@ -155,11 +158,17 @@ impl Entry {
         }
     }
 
-    /// Identity for rendering: a changed message renders again.
-    fn key(&self) -> (u64, u32, u64) {
+    /// Identity for rendering: a changed message renders again, and so does the sender's
+    /// own copy once the server's, with its rendered form, replaces it.
+    fn key(&self) -> (u64, u32, u64, bool) {
         match self {
-            Entry::Message(message) => (message.seq, 0, message.changed_seq),
-            Entry::Notice(notice) => (notice.after_seq, notice.order + 1, 0),
+            Entry::Message(message) => (
+                message.seq,
+                0,
+                message.changed_seq,
+                message.rich.is_empty() && !message.deleted,
+            ),
+            Entry::Notice(notice) => (notice.after_seq, notice.order + 1, 0, false),
         }
     }
 }
