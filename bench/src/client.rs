@@ -293,6 +293,9 @@ mod tests {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: 3,
+                rich: app::model::RichText::plain("benchmark message"),
+                mentions: Vec::new(),
+                mentioned: Vec::new(),
             },
         };
         assert!(matches!(

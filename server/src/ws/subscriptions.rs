@@ -149,6 +149,9 @@ mod tests {
                 edited_ms: None,
                 deleted: false,
                 changed_seq: seq,
+                rich: app::model::RichText::plain(&format!("message {seq}")),
+                mentions: Vec::new(),
+                mentioned: Vec::new(),
             },
         }
     }

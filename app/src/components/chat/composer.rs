@@ -44,7 +44,7 @@ pub(super) fn Composer(room: RoomId) -> impl IntoView {
     };
     let pick = move |index: Option<usize>| {
         let Some((text, at)) = picker.pick(&draft.get_untracked(), index) else {
-            return false;
+            return;
         };
         draft.set(text.clone());
         if let Some(element) = textarea.get_untracked() {
@@ -54,7 +54,6 @@ pub(super) fn Composer(room: RoomId) -> impl IntoView {
             // A caret that cannot be placed stays where the browser put it (at the end).
             let _ = element.set_selection_range(units, units);
         }
-        true
     };
     view! {
         <form
@@ -97,9 +96,7 @@ pub(super) fn Composer(room: RoomId) -> impl IntoView {
                             match event.key().as_str() {
                                 "ArrowDown" => picker.step(1),
                                 "ArrowUp" => picker.step(-1),
-                                "Enter" | "Tab" => {
-                                    pick(None);
-                                }
+                                "Enter" | "Tab" => pick(None),
                                 "Escape" => picker.dismiss(),
                                 _ => return,
                             }
@@ -113,9 +110,7 @@ pub(super) fn Composer(room: RoomId) -> impl IntoView {
                         }
                     }
                 ></textarea>
-                <SuggestionList picker on_pick=move |index| {
-                    pick(Some(index));
-                } />
+                <SuggestionList picker on_pick=move |index| pick(Some(index)) />
             </div>
             <button type="submit">"Send"</button>
         </form>

@@ -122,7 +122,9 @@ fn inline_view(inline: &Inline, names: &Names<'_>) -> AnyView {
             let me = names.me == Some(*user);
             view! { <span class="mention" class:me=me title=username>{name}</span> }.into_any()
         }
-        Inline::LineBreak => view! { <br /> }.into_any(),
+        // A newline in the body's `white-space: pre-wrap`, as plain messages always had: the
+        // text reads (and copies) with its line breaks.
+        Inline::LineBreak => "\n".into_any(),
     }
 }
 
