@@ -527,10 +527,7 @@ fn url_length(text: &str) -> Option<usize> {
     let mut candidate = &text[..end];
     // Trailing punctuation ends the sentence, not the address; a closing bracket stays only
     // when the address opened it ("…/wiki/Rust_(language)").
-    loop {
-        let Some(last) = candidate.chars().next_back() else {
-            break;
-        };
+    while let Some(last) = candidate.chars().next_back() {
         let trailing = matches!(
             last,
             '.' | ',' | ':' | ';' | '!' | '?' | '\'' | '*' | '_' | '~' | '…'

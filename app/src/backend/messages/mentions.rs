@@ -68,23 +68,28 @@ impl Messages {
             .mentions_of(user.user.id, MENTIONS_LISTED)
             .await
             .or_internal("list mentions")?;
-        let mut names: HashMap<RoomId, String> = HashMap::new();
+        // Each room's name as I see it, `None` for one gone meanwhile (left out).
+        let mut names: HashMap<RoomId, Option<String>> = HashMap::new();
         let mut listed = Vec::with_capacity(messages.len());
         for message in messages {
-            if !names.contains_key(&message.room) {
-                // The store listed rooms I am a member of; asking the rooms service names
-                // them as I see them (a direct conversation by the other person) and checks
-                // access once more. A room gone meanwhile is left out.
-                match self.rooms.get(user, message.room).await {
-                    Ok(room) => {
-                        names.insert(message.room, room.name);
-                    }
-                    Err(ApiError::NotFound) => continue,
-                    Err(error) => return Err(error),
+            let name = match names.get(&message.room) {
+                Some(name) => name.clone(),
+                None => {
+                    // The store listed rooms I am a member of; asking the rooms service
+                    // names them as I see them (a direct conversation by the other person)
+                    // and checks access once more.
+                    let name = match self.rooms.get(user, message.room).await {
+                        Ok(room) => Some(room.name),
+                        Err(ApiError::NotFound) => None,
+                        Err(error) => return Err(error),
+                    };
+                    names.insert(message.room, name.clone());
+                    name
                 }
+            };
+            if let Some(room_name) = name {
+                listed.push(MentionView { room_name, message });
             }
-            let room_name = names.get(&message.room).cloned().unwrap_or_default();
-            listed.push(MentionView { room_name, message });
         }
         Ok(listed)
     }
