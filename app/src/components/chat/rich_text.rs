@@ -33,21 +33,22 @@ pub(super) fn rich_blocks(rich: &RichText, names: &Names<'_>, after: Option<AnyV
     for (index, block) in rich.blocks.iter().enumerate() {
         match block {
             Block::Paragraph { inlines } if index == last => {
-                let end = after.take();
-                views.push(view! { <p>{inline_views(inlines, names)}{end}</p> }.into_any());
+                let mut children = inline_views(inlines, names);
+                children.extend(after.take());
+                views.push(element("p", children));
             }
             block => views.push(block_view(block, names)),
         }
     }
     if let Some(after) = after {
-        views.push(view! { <p>{after}</p> }.into_any());
+        views.push(element("p", vec![after]));
     }
     views.into_any()
 }
 
 fn block_view(block: &Block, names: &Names<'_>) -> AnyView {
     match block {
-        Block::Paragraph { inlines } => view! { <p>{inline_views(inlines, names)}</p> }.into_any(),
+        Block::Paragraph { inlines } => element("p", inline_views(inlines, names)),
         Block::Code { language, text } => {
             // A class only from a plain word: it is an attribute either way (escaped), but a
             // stylesheet or highlighter should never see anything odd in it.
@@ -61,27 +62,32 @@ fn block_view(block: &Block, names: &Names<'_>) -> AnyView {
                 .map(|language| format!("language-{language}"));
             view! { <pre><code class=class>{text.clone()}</code></pre> }.into_any()
         }
-        Block::Quote { blocks } => view! {
-            <blockquote>
-                {blocks.iter().map(|block| block_view(block, names)).collect_view()}
-            </blockquote>
-        }
-        .into_any(),
+        Block::Quote { blocks } => element("blockquote", block_views(blocks, names)),
         Block::List { start, items } => {
-            let items = items
+            let items: Vec<AnyView> = items
                 .iter()
-                .map(|item| {
-                    view! {
-                        <li>{item.iter().map(|block| block_view(block, names)).collect_view()}</li>
-                    }
-                })
-                .collect_view();
+                .map(|item| element("li", block_views(item, names)))
+                .collect();
             match start {
                 Some(start) => view! { <ol start=start.to_string()>{items}</ol> }.into_any(),
-                None => view! { <ul>{items}</ul> }.into_any(),
+                None => element("ul", items),
             }
         }
     }
+}
+
+/// An element that has children and no attributes. One type serves every such tag, so the
+/// bundle carries one copy of the code that builds, hydrates and updates it instead of one
+/// per tag.
+fn element(tag: &'static str, children: Vec<AnyView>) -> AnyView {
+    leptos::html::custom(tag).child(children).into_any()
+}
+
+fn block_views(blocks: &[Block], names: &Names<'_>) -> Vec<AnyView> {
+    blocks
+        .iter()
+        .map(|block| block_view(block, names))
+        .collect()
 }
 
 fn inline_views(inlines: &[Inline], names: &Names<'_>) -> Vec<AnyView> {
@@ -94,16 +100,10 @@ fn inline_views(inlines: &[Inline], names: &Names<'_>) -> Vec<AnyView> {
 fn inline_view(inline: &Inline, names: &Names<'_>) -> AnyView {
     match inline {
         Inline::Text { text } => text.clone().into_any(),
-        Inline::Strong { inlines } => {
-            view! { <strong>{inline_views(inlines, names)}</strong> }.into_any()
-        }
-        Inline::Emphasis { inlines } => {
-            view! { <em>{inline_views(inlines, names)}</em> }.into_any()
-        }
-        Inline::Strikethrough { inlines } => {
-            view! { <del>{inline_views(inlines, names)}</del> }.into_any()
-        }
-        Inline::Code { text } => view! { <code>{text.clone()}</code> }.into_any(),
+        Inline::Strong { inlines } => element("strong", inline_views(inlines, names)),
+        Inline::Emphasis { inlines } => element("em", inline_views(inlines, names)),
+        Inline::Strikethrough { inlines } => element("del", inline_views(inlines, names)),
+        Inline::Code { text } => element("code", vec![text.clone().into_any()]),
         Inline::Link { href, inlines } if safe_href(href) => view! {
             <a href=href.clone() target="_blank" rel="noopener noreferrer nofollow">
                 {inline_views(inlines, names)}
@@ -174,6 +174,61 @@ pub fn preview(rich: &RichText, mentioned: &[Person]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The served HTML of a form, without the hydration markers between text nodes.
+    #[cfg(feature = "ssr")]
+    fn html(rich: &RichText, mentioned: &[Person], me: Option<UserId>) -> String {
+        let names = Names { mentioned, me };
+        rich_blocks(rich, &names, None).to_html().replace("<!>", "")
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_hand_made_form_cannot_make_a_script_link_and_web_links_open_safely() {
+        let text = |text: &str| Inline::Text { text: text.into() };
+        let rich = RichText {
+            blocks: vec![Block::Paragraph {
+                inlines: vec![
+                    Inline::Link {
+                        href: "javascript:alert(1)".into(),
+                        inlines: vec![text("evil")],
+                    },
+                    Inline::Link {
+                        href: "https://example.com/".into(),
+                        inlines: vec![text("<b>ok</b>")],
+                    },
+                ],
+            }],
+        };
+        let served = html(&rich, &[], None);
+        assert!(!served.contains("javascript"), "{served}");
+        assert_eq!(
+            served,
+            "<p>evil<a href=\"https://example.com/\" target=\"_blank\" \
+             rel=\"noopener noreferrer nofollow\">&lt;b&gt;ok&lt;/b&gt;</a></p>"
+        );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_mention_shows_the_current_name_and_is_marked_for_the_person_it_names() {
+        let rich = RichText {
+            blocks: vec![Block::Paragraph {
+                inlines: vec![Inline::Mention { user: UserId(2) }],
+            }],
+        };
+        let ana = Person {
+            id: UserId(2),
+            username: "ana".into(),
+            display_name: "Ana Kim".into(),
+        };
+        let for_ana = html(&rich, std::slice::from_ref(&ana), Some(UserId(2)));
+        assert!(for_ana.contains(r#"class="mention me""#), "{for_ana}");
+        assert!(for_ana.contains(">@Ana Kim</span>"), "{for_ana}");
+        let for_others = html(&rich, &[ana], Some(UserId(3)));
+        assert!(!for_others.contains("mention me"), "{for_others}");
+        assert!(html(&rich, &[], None).contains("@deleted user"));
+    }
 
     #[test]
     fn a_preview_names_the_mentioned_by_their_current_name_and_drops_the_markup() {
