@@ -61,7 +61,7 @@ use components::rooms_state::provide_rooms_state;
 use components::session::provide_session;
 use pages::{
     BrowseRoomsPage, DeleteAccountPage, DeleteRoomPage, DoctorPage, HomePage, InvitePage,
-    LoginPage, NewRoomPage, NotFoundPage, RegisterPage, RoomMembersPage, RoomPage,
+    LoginPage, MentionsPage, NewRoomPage, NotFoundPage, RegisterPage, RoomMembersPage, RoomPage,
     RoomSettingsPage, SettingsPage,
 };
 
@@ -115,6 +115,7 @@ pub fn App() -> impl IntoView {
                             view=DeleteAccountPage
                             ssr=SsrMode::Async
                         />
+                        <Route path=path!("/mentions") view=MentionsPage ssr=SsrMode::Async />
                         <Route path=path!("/rooms") view=BrowseRoomsPage ssr=SsrMode::Async />
                         <Route path=path!("/rooms/new") view=NewRoomPage ssr=SsrMode::Async />
                         <Route path=path!("/rooms/:id") view=RoomPage ssr=SsrMode::Async />

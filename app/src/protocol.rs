@@ -12,14 +12,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{RoomId, UserId};
+use crate::model::{RichText, RoomId, UserId};
 
+pub mod mention;
 pub mod probe;
 pub mod reactions;
 pub mod replies;
 
 use reactions::ReactionView;
 use replies::ReplyQuote;
+
+pub use mention::MentionView;
 
 /// Sent in [`ServerFrame::Hello`]; a client that does not know it reloads the page.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -167,6 +170,19 @@ pub struct MessageView {
     /// The message this one answers (in the same room), as that message is now. Boxed: most
     /// messages are no replies, and every message view would otherwise carry its room.
     pub reply_to: Option<Box<ReplyQuote>>,
+    /// The body's rendered form, made by the server from the Markdown source when it was
+    /// posted or edited (`body` stays the source, for editing). Empty once deleted, and in
+    /// the sender's own copy until the server's arrives.
+    #[serde(default)]
+    pub rich: RichText,
+    /// Whom the message mentions: members of the room when it was posted or edited, by id,
+    /// each once.
+    #[serde(default)]
+    pub mentions: Vec<UserId>,
+    /// The people of `mentions` as they are named now (read with the message, so a mention
+    /// shows a renamed person's new name). Someone whose account is gone is missing here.
+    #[serde(default)]
+    pub mentioned: Vec<Person>,
 }
 
 impl MessageView {
@@ -348,6 +364,9 @@ mod tests {
             changed_seq: 3,
             reactions: Vec::new(),
             reply_to: None,
+            rich: RichText::plain("안녕하세요 <b>hi</b>"),
+            mentions: Vec::new(),
+            mentioned: Vec::new(),
         }
     }
 
@@ -449,7 +468,12 @@ mod tests {
                     "deleted": false,
                     "changed_seq": 3,
                     "reactions": [],
-                    "reply_to": null
+                    "reply_to": null,
+                    "rich": {"blocks": [{"type": "paragraph", "inlines": [
+                        {"type": "text", "text": "안녕하세요 <b>hi</b>"}
+                    ]}]},
+                    "mentions": [],
+                    "mentioned": []
                 }
             }),
         );
@@ -467,7 +491,23 @@ mod tests {
     #[test]
     fn server_changed_frames() {
         let edited = MessageView {
-            body: "고쳤어요".into(),
+            body: "고쳤어요 @minji".into(),
+            rich: RichText {
+                blocks: vec![crate::model::rich::Block::Paragraph {
+                    inlines: vec![
+                        crate::model::rich::Inline::Text {
+                            text: "고쳤어요 ".into(),
+                        },
+                        crate::model::rich::Inline::Mention { user: UserId(1) },
+                    ],
+                }],
+            },
+            mentions: vec![UserId(1)],
+            mentioned: vec![Person {
+                id: UserId(1),
+                username: "minji".into(),
+                display_name: "김민지".into(),
+            }],
             edited_ms: Some(1_700_000_060_000),
             changed_seq: 5,
             reactions: vec![ReactionView {
@@ -500,7 +540,7 @@ mod tests {
                     "id": 42, "room": 7, "seq": 3,
                     "client_id": "0b8e6a3e-5f1c-4c35-9a2b-2f4b8c1d9e70",
                     "author": {"id": 1, "username": "minji", "display_name": "김민지"},
-                    "body": "고쳤어요",
+                    "body": "고쳤어요 @minji",
                     "created_ms": 1_700_000_000_000i64,
                     "edited_ms": 1_700_000_060_000i64,
                     "deleted": false,
@@ -515,12 +555,19 @@ mod tests {
                         "author": null,
                         "excerpt": "원래 메시지",
                         "deleted": false
-                    }
+                    },
+                    "rich": {"blocks": [{"type": "paragraph", "inlines": [
+                        {"type": "text", "text": "고쳤어요 "},
+                        {"type": "mention", "user": 1}
+                    ]}]},
+                    "mentions": [1],
+                    "mentioned": [{"id": 1, "username": "minji", "display_name": "김민지"}]
                 }
             }),
         );
         let deleted = MessageView {
             body: String::new(),
+            rich: RichText::default(),
             deleted: true,
             changed_seq: 6,
             ..message()
@@ -533,6 +580,7 @@ mod tests {
         let value = serde_json::to_value(&frame).unwrap();
         assert_eq!(value["message"]["deleted"], true);
         assert_eq!(value["message"]["body"], "");
+        assert_eq!(value["message"]["rich"], json!({"blocks": []}));
     }
 
     #[test]

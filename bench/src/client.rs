@@ -295,6 +295,9 @@ mod tests {
                 changed_seq: 3,
                 reactions: Vec::new(),
                 reply_to: None,
+                rich: app::model::RichText::plain("benchmark message"),
+                mentions: Vec::new(),
+                mentioned: Vec::new(),
             },
         };
         assert!(matches!(

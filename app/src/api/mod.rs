@@ -4,6 +4,7 @@
 //! in the browser each function becomes a fetch to its endpoint.
 
 pub mod accounts;
+pub mod mentions;
 pub mod messages;
 pub mod rooms;
 

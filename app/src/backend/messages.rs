@@ -1,7 +1,8 @@
 //! Posting and reading messages: the delivery contract.
 //!
 //! A post is validated (not blank, at most 4,000 characters, the author a member, within the
-//! rate limit), stored with the room's next `seq` in one transaction, and only then
+//! rate limit), rendered from its Markdown with the room's members mentioned (`mentions`),
+//! stored with the room's next `seq` in one transaction, and only then
 //! acknowledged and published to the hub. A resend with the same client id returns the
 //! original acknowledgement and publishes nothing, so retries never duplicate.
 //!
@@ -14,6 +15,8 @@
 //! Reactions (`reactions`, beside this file) are changes like edits and go the same way.
 
 mod reactions;
+
+mod mentions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -190,6 +193,8 @@ impl Messages {
             };
         }
 
+        // Parsed before the ordering lock: it needs no order, and others need not wait.
+        let (rich, mentioned) = self.render(room.id, body.as_str()).await?;
         let _ordered = self.ordered().await;
         let posted = self
             .store
@@ -200,6 +205,8 @@ impl Messages {
                 author_username: &user.user.username,
                 client_id: &client_id,
                 body: body.as_str(),
+                rich: &rich,
+                mentioned: &mentioned,
                 now_ms: self.clock.now_ms(),
                 reply_to,
             })
@@ -247,10 +254,15 @@ impl Messages {
         self.limiter
             .check(&[&format!("user:{}", user.user.id)])
             .await?;
+        // The form follows the edit, and so do the mentions: a name added tells its person,
+        // a name removed stops counting for them.
+        let (rich, mentioned) = self.render(message.room, body.as_str()).await?;
         self.change(
             id,
             Change::Edit {
                 body: body.as_str(),
+                rich: &rich,
+                mentioned: &mentioned,
             },
         )
         .await
@@ -434,6 +446,7 @@ impl From<RoomEvent> for ServerFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RichText;
 
     fn event(seq: u64, message_seq: u64) -> RoomEvent {
         RoomEvent {
@@ -452,6 +465,9 @@ mod tests {
                 changed_seq: seq,
                 reactions: Vec::new(),
                 reply_to: None,
+                rich: RichText::plain("hello"),
+                mentions: Vec::new(),
+                mentioned: Vec::new(),
             },
         }
     }

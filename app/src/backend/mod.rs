@@ -9,6 +9,7 @@
 //!   on every instance's hub; [`roster`] keeps who is present through which instance in
 //!   the database; [`bus`] carries the hints, the revocations, presence and typing
 //!   between instances over PostgreSQL; [`instance_id`] names this run.
+//! - [`markdown`]: a message's source into its rendered form, once per post or edit.
 //! - [`store`]: persistence behind the `Store` traits (records in, records out; no frames).
 //! - Edges: [`request`] (the HTTP request being served), [`client_addr`], [`cross_site`],
 //!   [`rate_limit`], [`clock`], [`internal_error`].
@@ -30,6 +31,7 @@ pub mod hub;
 pub mod ingress;
 pub mod instance_id;
 pub mod internal_error;
+pub mod markdown;
 pub mod messages;
 pub mod presence;
 pub mod rate_limit;

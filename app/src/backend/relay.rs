@@ -331,6 +331,8 @@ mod tests {
                     author_username: "author",
                     client_id: &client_id,
                     body: "hello",
+                    rich: &crate::model::RichText::plain("hello"),
+                    mentioned: &[],
                     now_ms: 2,
                     reply_to: None,
                 })

@@ -100,6 +100,7 @@ fn view(user: &CurrentUser, room: RoomRecord) -> RoomView {
         notify: room
             .notify
             .unwrap_or(NotificationLevel::default_for(room.is_direct)),
+        mentions: 0,
     }
 }
 
@@ -208,7 +209,22 @@ impl Rooms {
             .rooms_visible_to(user.user.id)
             .await
             .or_internal("list rooms")?;
-        Ok(rooms.into_iter().map(|room| view(user, room)).collect())
+        // Counted apart from the list's own query: few rooms have any, and the list stays
+        // one query that knows nothing of mentions.
+        let mentions: std::collections::HashMap<RoomId, u64> = self
+            .store
+            .mention_counts(user.user.id)
+            .await
+            .or_internal("count mentions")?
+            .into_iter()
+            .collect();
+        Ok(rooms
+            .into_iter()
+            .map(|room| RoomView {
+                mentions: mentions.get(&room.id).copied().unwrap_or(0),
+                ..view(user, room)
+            })
+            .collect())
     }
 
     pub async fn update(

@@ -1,5 +1,6 @@
 //! The "Rooms" navigation: the rooms I am a member of, then my direct conversations, each
-//! with how many messages arrived since I last had it open.
+//! with how many messages arrived since I last had it open and, apart from those, how many
+//! of them mention me.
 //!
 //! The tab follows every room listed here (up to a limit) so that the counts move live, the
 //! way a team chat's sidebar does.
@@ -35,6 +36,7 @@ pub fn RoomsNav() -> impl IntoView {
                 };
                 (room.id, known)
             }));
+            realtime.set_mentions(rooms.iter().map(|room| (room.id, room.mentions)));
             for room in rooms
                 .iter()
                 .filter(|room| room.is_member)
@@ -64,6 +66,8 @@ pub fn RoomsNav() -> impl IntoView {
                             <button type="submit">"New room"</button>
                         </form>
                         <A href="/rooms">"Browse rooms"</A>
+                        " "
+                        <A href="/mentions">"Mentions"</A>
                         <h3 class="nav-heading">"Direct messages"</h3>
                         <RoomLinks rooms=direct empty="No direct messages yet." />
                     </nav>
@@ -96,6 +100,14 @@ fn RoomLinks(rooms: Vec<RoomView>, empty: &'static str) -> impl IntoView {
                             initial
                         }
                     };
+                    let initial_mentions = room.mentions;
+                    let mentions = move || {
+                        if hydrated.get() {
+                            realtime.mentions(id)
+                        } else {
+                            initial_mentions
+                        }
+                    };
                     // `A` marks the link of the current page with aria-current="page".
                     view! {
                         <li>
@@ -108,6 +120,13 @@ fn RoomLinks(rooms: Vec<RoomView>, empty: &'static str) -> impl IntoView {
                                         <span class="unread">{format!("{count} unread")}</span>
                                     })
                                 }}
+                                {move || {
+                                    let count = mentions();
+                                    (count > 0).then(|| view! {
+                                        " "
+                                        <span class="mentions-count">{mention_count(count)}</span>
+                                    })
+                                }}
                             </A>
                         </li>
                     }
@@ -116,4 +135,25 @@ fn RoomLinks(rooms: Vec<RoomView>, empty: &'static str) -> impl IntoView {
         </ul>
     }
     .into_any()
+}
+
+/// "1 mention", "2 mentions".
+fn mention_count(count: u64) -> String {
+    if count == 1 {
+        "1 mention".to_owned()
+    } else {
+        format!("{count} mentions")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mention_counts_are_worded_in_the_singular_and_the_plural() {
+        assert_eq!(mention_count(1), "1 mention");
+        assert_eq!(mention_count(2), "2 mentions");
+        assert_eq!(mention_count(12), "12 mentions");
+    }
 }

@@ -3,7 +3,8 @@
 use super::field::{Field, FieldError, Problem};
 
 /// A message body: not blank, at most 4,000 characters (Unicode scalar values). Kept exactly
-/// as typed, surrounding blank lines aside, and always rendered as text.
+/// as typed, surrounding blank lines aside: it is the Markdown source, which the server
+/// renders into a closed form (`model::rich`), never into HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageBody(String);
 

@@ -7,6 +7,7 @@ pub mod field;
 pub mod message;
 pub mod next_path;
 pub mod notifications;
+pub mod rich;
 pub mod room;
 pub mod status;
 
@@ -15,6 +16,7 @@ pub use field::{Field, FieldError, Problem};
 pub use message::MessageBody;
 pub use next_path::safe_next;
 pub use notifications::NotificationLevel;
+pub use rich::RichText;
 pub use room::{
     InvitationPreview, InvitationView, MemberView, RoomId, RoomName, RoomView, Topic, Visibility,
 };

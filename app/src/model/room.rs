@@ -124,6 +124,9 @@ pub struct RoomView {
     pub unread: u64,
     /// The viewer's notification level here (for a non-member, what joining would give).
     pub notify: super::NotificationLevel,
+    /// Of those, the ones that mention the viewer (counted in room lists only).
+    #[serde(default)]
+    pub mentions: u64,
 }
 
 /// A member as listed in a room.

@@ -3,6 +3,7 @@
 mod doctor;
 mod home;
 mod login;
+mod mentions;
 mod not_found;
 mod register;
 mod require_user;
@@ -12,6 +13,7 @@ mod settings;
 pub use doctor::DoctorPage;
 pub use home::HomePage;
 pub use login::LoginPage;
+pub use mentions::MentionsPage;
 pub use not_found::NotFoundPage;
 pub use register::RegisterPage;
 pub use rooms::{

@@ -147,6 +147,9 @@ mod tests {
             changed_seq,
             reactions: Vec::new(),
             reply_to: None,
+            rich: crate::model::RichText::plain(body),
+            mentions: Vec::new(),
+            mentioned: Vec::new(),
         }
     }
 

@@ -163,7 +163,8 @@ impl Realtime {
     }
 
     /// Change `seq` arrived (live, replayed or fetched): apply it, drop the post's outbox
-    /// entry, count it as unread if it is new and not on screen, and ask for any range
+    /// entry, count it as unread (and as a mention when it names me) if it is new and not
+    /// on screen, and ask for any range
     /// skipped before it.
     fn receive(&self, seq: u64, message: MessageView, posted: bool) {
         let room = message.room;
@@ -187,7 +188,8 @@ impl Realtime {
             && let Some(me) = me
         {
             let notification = self.known_rooms.with_value(|rooms| {
-                notify::notification_for(rooms.get(&room), &message, me, false)
+                let mentions_me = message.mentions.contains(&me);
+                notify::notification_for(rooms.get(&room), &message, me, mentions_me)
             });
             if let Some(notification) = notification {
                 browser::raise(notification);
@@ -198,11 +200,16 @@ impl Realtime {
             && !message.deleted
             && author != me
             && self.open_room.get_untracked() != Some(room);
+        let mentions_me = unread && me.is_some_and(|me| message.mentions.contains(&me));
         feed.merge([message]);
         self.outbox.update(|outbox| outbox.remove(&client_id));
         if unread {
             self.unread
                 .update(|unread| *unread.entry(room).or_default() += 1);
+        }
+        if mentions_me {
+            self.mentions
+                .update(|mentions| *mentions.entry(room).or_default() += 1);
         }
         if let Some((after_seq, until_seq)) = hole {
             self.send_frame(ClientFrame::Fetch {
@@ -257,6 +264,9 @@ mod tests {
                 changed_seq: seq,
                 reactions: Vec::new(),
                 reply_to: None,
+                rich: crate::model::RichText::default(),
+                mentions: Vec::new(),
+                mentioned: Vec::new(),
             },
         }
     }
@@ -294,6 +304,27 @@ mod tests {
         assert_eq!(realtime.unread(ROOM), 0);
         realtime.handle(posted(2, 2, &client_id(2)));
         assert_eq!(realtime.unread(ROOM), 0);
+    }
+
+    #[test]
+    fn a_new_message_that_mentions_me_counts_as_a_mention_too_until_the_room_opens() {
+        let (_owner, realtime) = signed_in_as(1);
+        realtime.feed(ROOM);
+        let mentioning = |seq: u64, mentions: Vec<UserId>| {
+            let ServerFrame::Message { mut message } = posted(seq, 2, &client_id(seq as u8)) else {
+                unreachable!("posted makes a Message frame")
+            };
+            message.mentions = mentions;
+            ServerFrame::Message { message }
+        };
+        realtime.handle(mentioning(1, vec![UserId(1)]));
+        realtime.handle(mentioning(1, vec![UserId(1)]));
+        realtime.handle(mentioning(2, vec![UserId(3)]));
+        assert_eq!((realtime.unread(ROOM), realtime.mentions(ROOM)), (2, 1));
+        realtime.open(ROOM);
+        assert_eq!(realtime.mentions(ROOM), 0);
+        realtime.handle(mentioning(3, vec![UserId(1)]));
+        assert_eq!(realtime.mentions(ROOM), 0, "read as it arrives");
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub struct Realtime {
     open_room: RwSignal<Option<RoomId>>,
     /// Unread messages per room, from the server's count plus what arrived since.
     unread: RwSignal<HashMap<RoomId, u64>>,
+    /// Of those, the ones that mention me, counted the same way.
+    mentions: RwSignal<HashMap<RoomId, u64>>,
     /// When this tab last sent a typing signal, per room (ms since the epoch).
     typing_sent: StoredValue<HashMap<RoomId, f64>>,
     followed: StoredValue<Following>,
@@ -96,6 +98,7 @@ impl Realtime {
             me: RwSignal::new(None),
             open_room: RwSignal::new(None),
             unread: RwSignal::new(HashMap::new()),
+            mentions: RwSignal::new(HashMap::new()),
             typing_sent: StoredValue::new(HashMap::new()),
             followed: StoredValue::new(Following::default()),
             read: StoredValue::new(ReadMarkers::default()),
@@ -212,6 +215,9 @@ impl Realtime {
         self.unread.update(|unread| {
             unread.remove(&room);
         });
+        self.mentions.update(|mentions| {
+            mentions.remove(&room);
+        });
     }
 
     /// `room` left the screen. The next room's page may have opened already (the old page
@@ -251,6 +257,23 @@ impl Realtime {
                 known.notify = level;
             }
         });
+    }
+
+    /// The mentions of me in `room` since I last had it open, as this tab knows them.
+    pub fn mentions(&self, room: RoomId) -> u64 {
+        self.mentions
+            .with(|mentions| mentions.get(&room).copied().unwrap_or(0))
+    }
+
+    /// Takes the server's mention counts (when the room list loads).
+    pub fn set_mentions(&self, counts: impl IntoIterator<Item = (RoomId, u64)>) {
+        let open = self.open_room.get_untracked();
+        self.mentions.set(
+            counts
+                .into_iter()
+                .filter(|(room, count)| *count > 0 && Some(*room) != open)
+                .collect(),
+        );
     }
 
     /// Takes the server's unread counts (when the room list loads).
@@ -315,6 +338,7 @@ impl Realtime {
         self.outbox.set(Outbox::default());
         self.feeds.update_value(HashMap::clear);
         self.unread.set(HashMap::new());
+        self.mentions.set(HashMap::new());
         self.followed.set_value(Following::default());
         self.read.set_value(ReadMarkers::default());
     }

@@ -111,6 +111,9 @@ mod tests {
             changed_seq: 7,
             reactions: Vec::new(),
             reply_to: None,
+            rich: crate::model::RichText::plain(body),
+            mentions: Vec::new(),
+            mentioned: Vec::new(),
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::model::RoomId;
+use crate::model::{RichText, RoomId};
 use crate::protocol::{Ack, ClientId, MessageId, MessageView, Person};
 
 /// A post waiting for its acknowledgement.
@@ -200,6 +200,10 @@ pub fn sent_message(
         changed_seq: ack.seq,
         reactions: Vec::new(),
         reply_to: None,
+        // Only the server parses Markdown: until its copy arrives, the text shows as typed.
+        rich: RichText::default(),
+        mentions: Vec::new(),
+        mentioned: Vec::new(),
     }
 }
 
@@ -444,6 +448,9 @@ mod tests {
                 changed_seq: 12,
                 reactions: Vec::new(),
                 reply_to: None,
+                rich: RichText::default(),
+                mentions: Vec::new(),
+                mentioned: Vec::new(),
             }
         );
     }

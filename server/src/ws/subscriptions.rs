@@ -151,6 +151,9 @@ mod tests {
                 changed_seq: seq,
                 reactions: Vec::new(),
                 reply_to: None,
+                rich: app::model::RichText::plain(&format!("message {seq}")),
+                mentions: Vec::new(),
+                mentioned: Vec::new(),
             },
         }
     }

@@ -41,7 +41,7 @@ const ROLES: [Role; 5] = [
 ];
 
 /// The operations, by the endpoint or frame they exercise.
-pub(crate) const OPERATIONS: [&str; 27] = [
+pub(crate) const OPERATIONS: [&str; 28] = [
     "rooms/list",
     "invitations/revoke",
     "invitations/get",
@@ -70,6 +70,8 @@ pub(crate) const OPERATIONS: [&str; 27] = [
     // Reactions and replies (#16).
     "messages/react",
     "messages/send reply",
+    // Markdown and mentions (#16).
+    "mentions/list",
 ];
 
 /// Everyone a cell may act as, signed up once; `admin` signed up first (the first account
@@ -197,6 +199,19 @@ async fn answer(app: &TestApp, people: &mut People, role: Role, op: &str, at: &F
         };
         return socket_answer(app, caller, frame, at.room).await;
     }
+    if op == "mentions/list" && role != Role::Anonymous {
+        // The member names the caller in the cell's room; only a mention of a member of the
+        // room, by someone else, is listed for them.
+        let name = match role {
+            Role::Outsider => "outsider",
+            Role::Member => "member",
+            Role::Owner => "owner",
+            _ => "admin",
+        };
+        let body = format!("hi @{name}");
+        let (status, ack) = post(&mut people.member, at.room, &uuid(next_id()), &body).await;
+        assert_eq!(status, 200, "{ack}");
+    }
     let caller = match role {
         Role::Anonymous => &mut anonymous,
         Role::Outsider => &mut people.outsider,
@@ -224,7 +239,7 @@ async fn answer(app: &TestApp, people: &mut People, role: Role, op: &str, at: &F
             ("body", "re"),
             ("reply_to", &message),
         ],
-        "rooms/list" => Vec::new(),
+        "rooms/list" | "mentions/list" => Vec::new(),
         "invitations/revoke" => vec![("id", &room), ("invitation", &at.invitation.0)],
         "invitations/get" | "invitations/accept" => vec![("token", &at.invitation.1)],
         other => panic!("no form for {other}"),
@@ -236,6 +251,15 @@ async fn answer(app: &TestApp, people: &mut People, role: Role, op: &str, at: &F
         let listed = body
             .as_array()
             .is_some_and(|rooms| rooms.iter().any(|room| room["id"] == at.room.0));
+        return if listed { "listed" } else { "absent" }.into();
+    }
+    if op == "mentions/list" && status == 200 {
+        // Whether a mention in the cell's room is in the caller's list.
+        let listed = body.as_array().is_some_and(|mentions| {
+            mentions
+                .iter()
+                .any(|mention| mention["message"]["room"] == at.room.0)
+        });
         return if listed { "listed" } else { "absent" }.into();
     }
     status.to_string()
@@ -364,7 +388,8 @@ type Row = (
 /// - the room list shows a private room or a direct conversation only to its members;
 /// - an invitation link is read and accepted by anyone signed in who holds it (the token is
 ///   the permission); one that does not exist is gone (410); revoking one is managing;
-/// - unsubscribing from a room one is not subscribed to is ignored, whatever the room.
+/// - unsubscribing from a room one is not subscribed to is ignored, whatever the room;
+/// - my mentions list names only rooms I am a member of, and never my own messages.
 #[rustfmt::skip]
 const EXPECTED: &[Row] = &[
     (
@@ -530,6 +555,14 @@ const EXPECTED: &[Row] = &[
         ["401", "403", "200", "200", "403"],
         ["401", "404", "200", "200", "404"],
         ["401", "404", "200", "200", "404"],
+    ),
+    // Markdown and mentions (#16): a mention is listed only for a member of the room, named
+    // by someone else (the member's own name in their message is no mention of note).
+    (
+        "mentions/list",
+        ["401", "absent", "absent", "listed", "absent"],
+        ["401", "absent", "absent", "listed", "absent"],
+        ["401", "absent", "absent", "listed", "absent"],
     ),
 ];
 

@@ -25,6 +25,8 @@ mod instances_failure;
 mod instances_presence;
 mod limits;
 mod logs;
+mod markdown;
+mod mentions;
 mod notifications;
 mod probe;
 mod reactions;

@@ -1,7 +1,8 @@
 //! Persistence behind one interface. [`Store`] is what every caller holds (as an
 //! `Arc<dyn Store>`); it is the sum of one trait per aggregate, [`AccountStore`] (users and
-//! their sessions), [`RoomStore`] (rooms, members, invitations, direct conversations) and
-//! [`MessageStore`] (messages, their changes, read markers), so each backend file implements
+//! their sessions), [`RoomStore`] (rooms, members, invitations, direct conversations),
+//! [`MessageStore`] (messages, their changes, read markers) and [`MentionStore`] (who was
+//! mentioned where), so each backend file implements
 //! one aggregate and a reader finds a contract next to its siblings. `sqlite` is the embedded
 //! default; `postgres`, for a deployment of several instances on one database, sits beside it,
 //! chosen by the scheme of `DATABASE_URL` in [`open`], without touching callers; the
@@ -47,7 +48,9 @@ use crate::protocol::{ClientId, MessageId, MessageView};
 pub const ROOMS_LISTED: usize = 500;
 
 #[async_trait::async_trait]
-pub trait Store: AccountStore + RoomStore + MessageStore + Send + Sync + 'static {
+pub trait Store:
+    AccountStore + RoomStore + MessageStore + MentionStore + Send + Sync + 'static
+{
     /// Answers only if the database does: a cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -283,6 +286,21 @@ pub trait MessageStore: Send + Sync {
         reaction: Reaction,
         now_ms: i64,
     ) -> Result<Reacted, StoreError>;
+}
+
+/// Who was mentioned where: the rows posts and edits write with their messages (see
+/// [`NewMessage::mentioned`]), read per person for the navigation's counts and the
+/// `/mentions` page. A mention counts for a member of the room only, of a message by someone
+/// else that is not deleted; reading the room (its read marker) clears the count.
+#[async_trait::async_trait]
+pub trait MentionStore: Send + Sync {
+    /// Per room `user` is a member of, the mentions of them after their read marker; rooms
+    /// with none are left out.
+    async fn mention_counts(&self, user: UserId) -> Result<Vec<(RoomId, u64)>, StoreError>;
+
+    /// The newest `limit` messages that mention `user`, in rooms they are a member of,
+    /// newest first.
+    async fn mentions_of(&self, user: UserId, limit: u32) -> Result<Vec<MessageView>, StoreError>;
 }
 
 /// Opens the store named by the configuration's URL and applies pending migrations:

@@ -126,6 +126,9 @@ mod tests {
             changed_seq: id as u64,
             reactions: Vec::new(),
             reply_to: None,
+            rich: crate::model::RichText::plain("hi"),
+            mentions: Vec::new(),
+            mentioned: Vec::new(),
         }
     }
 

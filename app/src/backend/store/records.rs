@@ -3,9 +3,9 @@
 //! everything else is what a query returns. They are not wire frames: the services turn
 //! them into the protocol's views and frames.
 
-use crate::model::{NotificationLevel, RoomId, UserId, UserView, Visibility};
+use crate::model::{NotificationLevel, RichText, RoomId, UserId, UserView, Visibility};
 use crate::protocol::reactions::Emoji;
-use crate::protocol::{ClientId, MessageId, MessageView};
+use crate::protocol::{ClientId, MessageId, MessageView, Person};
 
 /// A user as stored, including the password hash (which never leaves the backend).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +106,10 @@ pub struct NewMessage<'a> {
     pub author_username: &'a str,
     pub client_id: &'a ClientId,
     pub body: &'a str,
+    /// The body's rendered form, stored beside it.
+    pub rich: &'a RichText,
+    /// The members it mentions (their mention rows are written with the message).
+    pub mentioned: &'a [Person],
     pub now_ms: i64,
     /// The message this one answers; the caller has checked it is in the same room.
     pub reply_to: Option<MessageId>,
@@ -132,10 +136,15 @@ pub struct RoomEvent {
 /// An edit or a delete of a stored message.
 #[derive(Debug, Clone)]
 pub enum Change<'a> {
+    /// A new body, with its rendered form and the members it now mentions (the mention rows
+    /// are replaced).
     Edit {
         body: &'a str,
+        rich: &'a RichText,
+        mentioned: &'a [Person],
     },
-    /// Empties the body: a deleted message's text is gone from the database.
+    /// Empties the body and its form, and drops its mentions: a deleted message's text is
+    /// gone from the database.
     Delete,
 }
 

@@ -11,7 +11,7 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
 use super::{InvitationRecord, MemberRecord, RoomEvent, RoomRecord, UserRecord};
-use crate::model::{NotificationLevel, RoomId, UserId, Visibility};
+use crate::model::{NotificationLevel, RichText, RoomId, UserId, Visibility};
 use crate::protocol::replies::{ReplyQuote, excerpt};
 use crate::protocol::{ClientId, MessageId, MessageView, Person};
 
@@ -119,6 +119,9 @@ pub(super) fn message_from_row(row: &impl Columns) -> Result<MessageView, sqlx::
     let author_name = row.maybe_text("author_name")?;
     let author_username = row.maybe_text("author_username")?;
     let client_id = row.text("client_id")?;
+    let body = row.text("body")?;
+    let rich = rich_from_row(row, &body)?;
+    let mentioned = mentioned_from_row(row)?;
     Ok(MessageView {
         id: MessageId(row.int("id")?),
         room: RoomId(row.int("room_id")?),
@@ -134,7 +137,7 @@ pub(super) fn message_from_row(row: &impl Columns) -> Result<MessageView, sqlx::
                 display_name,
             },
         ),
-        body: row.text("body")?,
+        body,
         created_ms: row.int("created_at")?,
         edited_ms: row.maybe_int("edited_at")?,
         deleted: row.maybe_int("deleted_at")?.is_some(),
@@ -142,6 +145,9 @@ pub(super) fn message_from_row(row: &impl Columns) -> Result<MessageView, sqlx::
         // Filled in by the backend's reactions query, which reads them for a whole page.
         reactions: Vec::new(),
         reply_to: quote_from_row(row)?,
+        rich,
+        mentions: mentioned.iter().map(|person| person.id).collect(),
+        mentioned,
     })
 }
 
@@ -172,4 +178,45 @@ fn quote_from_row(row: &impl Columns) -> Result<Option<Box<ReplyQuote>>, sqlx::E
         },
         deleted,
     })))
+}
+
+/// The stored rendered form; '' (a message from before it was stored) reads as the body's
+/// plain form.
+fn rich_from_row(row: &impl Columns, body: &str) -> Result<RichText, sqlx::Error> {
+    let stored = row.text("rich")?;
+    if stored.is_empty() {
+        return Ok(RichText::plain(body));
+    }
+    serde_json::from_str(&stored)
+        .map_err(|error| sqlx::Error::Decode(format!("stored rich form: {error}").into()))
+}
+
+/// The people a message mentions, as the query's JSON aggregate of them (`mentioned`).
+fn mentioned_from_row(row: &impl Columns) -> Result<Vec<Person>, sqlx::Error> {
+    let mut people: Vec<Person> = match row.maybe_text("mentioned")? {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|error| sqlx::Error::Decode(format!("mentioned people: {error}").into()))?,
+        None => Vec::new(),
+    };
+    // In id order, whatever order the database aggregated them in: copies compare equal.
+    people.sort_by_key(|person| person.id);
+    Ok(people)
+}
+
+/// The JSON of a rendered form, as stored: '' when it is the body's plain form (most chat
+/// lines, and a deleted message's empty one), which reading makes again for less than
+/// parsing JSON costs.
+pub(super) fn rich_json(rich: &RichText, body: &str) -> String {
+    if *rich == RichText::plain(body) {
+        return String::new();
+    }
+    // Plain data with string keys only: serialising it cannot fail.
+    serde_json::to_string(rich).unwrap_or_default()
+}
+
+/// The ids of `people` as a JSON array, the parameter the mention inserts unpack.
+pub(super) fn ids_json(people: &[Person]) -> String {
+    let ids: Vec<i64> = people.iter().map(|person| person.id.0).collect();
+    // A list of numbers: serialising it cannot fail.
+    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
 }

@@ -1,6 +1,7 @@
-//! One line of the conversation that is a message: [`MessageItem`] (author, time, text, the
-//! "Reply", "Edit message" and "Delete message" buttons, the quote of the message it answers
-//! and its reactions, from `reply` and `reactions`), its in-place [`EditForm`], and
+//! One line of the conversation that is a message: [`MessageItem`] (author, time, its text
+//! rendered by `rich_text` and highlighted when it mentions the viewer, the "Reply", "Edit
+//! message" and "Delete message" buttons, the quote of the message it answers and its
+//! reactions, from `reply` and `reactions`), its in-place [`EditForm`], and
 //! [`PendingItem`] for a post still in the outbox ("sending…", or "failed" with "Retry").
 //!
 //! What the messages of one conversation share is one [`MessageTools`], made by the chat
@@ -10,11 +11,12 @@ use leptos::prelude::*;
 
 use super::reactions::{AddReaction, ReactionTools, Reactions};
 use super::reply::{QuoteButton, ReplyTools, message_anchor};
+use super::rich_text::{Names, rich_blocks};
 use crate::api::messages::{delete_message, edit_message};
 use crate::components::form::action_error;
 use crate::components::hydration::{Hydrated, use_hydrated};
 use crate::error::ApiError;
-use crate::model::Field;
+use crate::model::{Field, RichText};
 use crate::protocol::{MessageId, MessageView};
 use crate::realtime::{OutboxEntry, OutboxState, Realtime, use_realtime};
 
@@ -85,6 +87,18 @@ pub(super) fn MessageItem(
     let deleted = message.deleted;
     let edited = message.edited_ms.is_some();
     let body = message.body;
+    // The sender's own copy has no form until the server's arrives: it shows as typed.
+    let rich = if message.rich.is_empty() {
+        RichText::plain(&body)
+    } else {
+        message.rich
+    };
+    let mentioned = message.mentioned;
+    let mentions = message.mentions;
+    // Most messages mention no one: they get no memo.
+    let mentions_me = (!mentions.is_empty())
+        .then(|| Memo::new(move |_| tools.realtime.me().is_some_and(|me| mentions.contains(&me))));
+    let mentions_me = move || mentions_me.is_some_and(|memo| memo.get());
     let seq = message.seq;
     let quote = message
         .reply_to
@@ -98,6 +112,7 @@ pub(super) fn MessageItem(
             class="message"
             class:deleted=deleted
             class:highlighted=move || replies.highlighted.get() == Some(seq)
+            class:mentions-me=mentions_me
             id=message_anchor(seq)
             tabindex="-1"
         >
@@ -107,6 +122,7 @@ pub(super) fn MessageItem(
                 <time datetime=created.to_string()>
                     {move || tools.hydrated.get().then(|| crate::realtime::local_time(created))}
                 </time>
+                {move || mentions_me().then(|| view! { <span class="visually-hidden">" mentions you"</span> })}
                 {(!deleted).then(|| view! {
                     <span class="message-actions">
                         {reactions.can_react.then(|| view! {
@@ -144,13 +160,10 @@ pub(super) fn MessageItem(
                 (move || if editing() {
                     view! { <EditForm id body=body.clone() editing=tools.editing /> }.into_any()
                 } else {
-                    // Text, never HTML: Leptos escapes it.
-                    view! {
-                        <p class="body">
-                            {body.clone()}
-                            {edited.then(|| view! { " " <span class="edited">"(edited)"</span> })}
-                        </p>
-                    }.into_any()
+                    // Views of the closed form, never HTML: Leptos escapes its text.
+                    let names = Names { mentioned: &mentioned, me: tools.realtime.me() };
+                    let edited = edited.then(|| view! { " " <span class="edited">"(edited)"</span> }.into_any());
+                    view! { <div class="body">{rich_blocks(&rich, &names, edited)}</div> }.into_any()
                 }).into_any()
             }}
             {reaction_row}

@@ -3,17 +3,20 @@
 //! the composer, and who is online.
 //!
 //! This module lays out the page and orders the timeline; the pieces live beside it:
-//! `message` (a message, its tools and its edit form, and a pending post), `composer`,
-//! `presence` (the online list, the typing line and the notices), `reactions` and `reply`
-//! (with `dom`, their few direct calls to the page). State and decisions are
-//! `crate::realtime`'s: nothing here talks to the socket.
+//! `message` (a message, its tools and its edit form, and a pending post), `rich_text` (a
+//! message's rendered form as views), `composer` with its `mention_picker`, `presence` (the
+//! online list, the typing line and the notices), `reactions` and `reply` (with `dom`, their
+//! few direct calls to the page). State and decisions are `crate::realtime`'s: nothing here
+//! talks to the socket.
 
 mod composer;
 mod dom;
+mod mention_picker;
 mod message;
 mod presence;
 mod reactions;
 mod reply;
+pub mod rich_text;
 
 use leptos::prelude::*;
 
@@ -168,11 +171,17 @@ impl Entry {
         }
     }
 
-    /// Identity for rendering: a changed message renders again.
-    fn key(&self) -> (u64, u32, u64) {
+    /// Identity for rendering: a changed message renders again, and so does the sender's
+    /// own copy once the server's, with its rendered form, replaces it.
+    fn key(&self) -> (u64, u32, u64, bool) {
         match self {
-            Entry::Message(message) => (message.seq, 0, message.changed_seq),
-            Entry::Notice(notice) => (notice.after_seq, notice.order + 1, 0),
+            Entry::Message(message) => (
+                message.seq,
+                0,
+                message.changed_seq,
+                message.rich.is_empty() && !message.deleted,
+            ),
+            Entry::Notice(notice) => (notice.after_seq, notice.order + 1, 0, false),
         }
     }
 }
@@ -198,6 +207,9 @@ mod tests {
             changed_seq,
             reactions: Vec::new(),
             reply_to: None,
+            rich: crate::model::RichText::default(),
+            mentions: Vec::new(),
+            mentioned: Vec::new(),
         })
     }
 

@@ -110,6 +110,9 @@ pub(crate) async fn a_message_is_found_by_id_and_by_its_authors_client_id(store:
             changed_seq: 1,
             reactions: Vec::new(),
             reply_to: None,
+            rich: crate::model::RichText::plain("hello"),
+            mentions: Vec::new(),
+            mentioned: Vec::new(),
         }
     );
     assert_eq!(
@@ -153,6 +156,8 @@ pub(crate) async fn history_pages_by_seq_in_both_directions(store: &dyn Store) {
             author_name: "Someone",
             author_username: AUTHOR,
             body: "x",
+            rich: &crate::model::RichText::plain("x"),
+            mentioned: &[],
             now_ms: 5,
             reply_to: None,
         };
@@ -201,6 +206,8 @@ pub(crate) async fn edits_and_deletes_take_the_next_number_and_replay_with_the_c
             id,
             Change::Edit {
                 body: "hello, edited",
+                rich: &crate::model::RichText::plain("hello, edited"),
+                mentioned: &[],
             },
             7,
         )
@@ -231,7 +238,15 @@ pub(crate) async fn edits_and_deletes_take_the_next_number_and_replay_with_the_c
     );
     assert_eq!(
         store
-            .change_message(id, Change::Edit { body: "back" }, 9)
+            .change_message(
+                id,
+                Change::Edit {
+                    body: "back",
+                    rich: &crate::model::RichText::plain("back"),
+                    mentioned: &[]
+                },
+                9
+            )
             .await
             .unwrap(),
         None,
@@ -266,7 +281,11 @@ pub(crate) async fn a_missing_message_cannot_change_and_uses_no_number(store: &d
     let (room, author) = room_with_author(store).await;
     let posted = post(store, room, author, &client_id(1)).await;
     let missing = MessageId(posted.message.id.0 + 100);
-    let edit = Change::Edit { body: "nobody" };
+    let edit = Change::Edit {
+        body: "nobody",
+        rich: &crate::model::RichText::plain("nobody"),
+        mentioned: &[],
+    };
     assert_eq!(store.change_message(missing, edit, 6).await.unwrap(), None);
     assert_eq!(
         store
@@ -344,7 +363,15 @@ pub(crate) async fn unread_leaves_out_deleted_messages_and_is_counted_in_lists_o
         "deleted ones are not"
     );
     store
-        .change_message(posted[0], Change::Edit { body: "again" }, 7)
+        .change_message(
+            posted[0],
+            Change::Edit {
+                body: "again",
+                rich: &crate::model::RichText::plain("again"),
+                mentioned: &[],
+            },
+            7,
+        )
         .await
         .unwrap()
         .expect("the message exists");
@@ -407,6 +434,8 @@ pub(crate) async fn a_deleted_author_leaves_their_messages_without_an_author(sto
         author_name: "Someone",
         author_username: AUTHOR,
         body: "still here",
+        rich: &crate::model::RichText::plain("still here"),
+        mentioned: &[],
         now_ms: 5,
         reply_to: None,
     };

@@ -13,20 +13,22 @@
 //! ```
 //!
 //! The contracts are grouped like the traits: `lifecycle` ([`Store`]'s own methods),
-//! `accounts`, `rooms` and `messages` (with `reactions` and `replies` beside it). Every
-//! contract must be listed in the macro; one that is not is never called, which the
-//! `dead_code` lint reports, so the list cannot silently fall behind while some backend runs the suite. What only one backend can check (its
+//! `accounts`, `rooms`, `messages` and `mentions` (with `reactions` and `replies` beside
+//! `messages`). Every contract must be listed in the macro; one that is not is never called,
+//! which the `dead_code` lint reports, so the list cannot silently fall behind while some
+//! backend runs the suite. What only one backend can check (its
 //! pragmas, its files, its raw columns) stays in that backend's own tests.
 
 pub(crate) mod accounts;
 pub(crate) mod lifecycle;
+pub(crate) mod mentions;
 pub(crate) mod messages;
 pub(crate) mod reactions;
 pub(crate) mod replies;
 pub(crate) mod rooms;
 
 use super::{NewMessage, NewRoom, NewUser, Posted, RoomEvent, Store};
-use crate::model::{RoomId, UserId, Visibility};
+use crate::model::{RichText, RoomId, UserId, Visibility};
 use crate::protocol::{ClientId, MessageView};
 
 /// Expands to one `#[tokio::test]` per contract of the suite, each run on its own store
@@ -93,6 +95,12 @@ macro_rules! store_conformance {
             replies: [
                 a_reply_quotes_the_original_as_it_is_now_in_every_read,
             ],
+            mentions: [
+                a_post_stores_its_rendered_form_and_reads_back_the_mentioned_with_current_names,
+                mention_counts_are_per_member_after_the_read_marker_and_leave_out_ones_own,
+                an_edit_replaces_the_mentions_and_a_delete_drops_them_with_the_form,
+                the_mentions_list_is_newest_first_and_only_in_rooms_one_is_member_of,
+            ],
         );
     };
     (@contracts $fresh_store:path; $($group:ident: [$($contract:ident),* $(,)?]),* $(,)?) => {
@@ -157,10 +165,16 @@ fn hello(room: RoomId, author: UserId, client_id: &ClientId) -> NewMessage<'_> {
         author_name: SOMEONE,
         author_username: AUTHOR,
         body: "hello",
+        rich: &PLAIN_HELLO,
+        mentioned: &[],
         now_ms: 5,
         reply_to: None,
     }
 }
+
+/// The rendered form of [`hello`]: its plain form, as a message without Markdown has.
+static PLAIN_HELLO: std::sync::LazyLock<RichText> =
+    std::sync::LazyLock::new(|| RichText::plain("hello"));
 
 /// Stores [`hello`] from `author` in `room` under `client_id`.
 async fn post(store: &dyn Store, room: RoomId, author: UserId, client_id: &ClientId) -> Posted {

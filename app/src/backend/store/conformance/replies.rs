@@ -52,7 +52,15 @@ pub(crate) async fn a_reply_quotes_the_original_as_it_is_now_in_every_read(store
     assert!(excerpt.starts_with("긴 긴"));
 
     store
-        .change_message(original.id, Change::Edit { body: "고친 글" }, 7)
+        .change_message(
+            original.id,
+            Change::Edit {
+                body: "고친 글",
+                rich: &crate::model::RichText::plain("고친 글"),
+                mentioned: &[],
+            },
+            7,
+        )
         .await
         .unwrap();
     let page = store.messages_before(room, None, 10).await.unwrap();

@@ -1,5 +1,5 @@
 //! Messages, their changes and read markers in PostgreSQL: `impl MessageStore for PgStore`,
-//! over the tables of migration 0004.
+//! over the tables of migration 0004, with the rendered forms and mention rows of 0010.
 //!
 //! # The counter: a row lock on the room
 //!
@@ -48,7 +48,7 @@
 
 use super::reactions::{react, with_reactions};
 use super::{PgStore, seq_of, seq_param};
-use crate::backend::store::rows::{event_from_row, message_from_row};
+use crate::backend::store::rows::{event_from_row, message_from_row, rich_json};
 use crate::backend::store::{
     Change, MessageStore, NewMessage, Posted, Reacted, Reaction, RoomEvent, StoreError,
 };
@@ -63,7 +63,11 @@ const CLIENT_ID_ONCE: &str = "messages_client_id_once";
 macro_rules! message_columns {
     () => {
         "m.id, m.room_id, m.seq, m.client_id, m.author_id, u.display_name AS author_name, u.username AS author_username, \
-         m.body, m.created_at, m.edited_at, m.deleted_at, m.changed_seq, \
+         m.body, m.created_at, m.edited_at, m.deleted_at, m.changed_seq, m.rich, \
+         (SELECT COALESCE(json_agg(json_build_object('id', mu.id, 'username', mu.username, \
+                 'display_name', mu.display_name)), '[]'::json)::text \
+          FROM message_mentions mm JOIN users mu ON mu.id = mm.user_id \
+          WHERE mm.message_id = m.id) AS mentioned, \
          m.reply_to_id, q.seq AS reply_seq, q.author_id AS reply_author_id, \
          qu.display_name AS reply_author_name, qu.username AS reply_author_username, \
          substr(q.body, 1, 400) AS reply_body, q.deleted_at AS reply_deleted_at"
@@ -76,6 +80,11 @@ macro_rules! quote_joins {
         " LEFT JOIN messages q ON q.id = m.reply_to_id LEFT JOIN users qu ON qu.id = q.author_id"
     };
 }
+
+/// Writes the mention rows of message `$1` for the user ids `$2` (an account deleted
+/// meanwhile is skipped, not an error).
+const INSERT_MENTIONS: &str = "INSERT INTO message_mentions (message_id, user_id, room_id) \
+     SELECT m.id, u.id, m.room_id FROM messages m JOIN users u ON u.id = ANY($2) WHERE m.id = $1";
 
 pub(super) const MESSAGE_SELECT: &str = concat!(
     "SELECT ",
@@ -94,7 +103,8 @@ const EVENT_SELECT: &str = concat!(
 );
 
 /// A post: the counter, the message and the event in one statement (see the module doc).
-/// `$1` room, `$2` author, `$3` client id, `$4` body, `$5` now, `$6` the message replied to.
+/// `$1` room, `$2` author, `$3` client id, `$4` body, `$5` now, `$6` the rendered form, `$7`
+/// the ids of the people it mentions, `$8` the message replied to.
 const POST: &str = "\
     WITH counter AS ( \
         UPDATE rooms SET last_seq = last_seq + 1 \
@@ -103,12 +113,16 @@ const POST: &str = "\
         RETURNING id, last_seq), \
     posted AS ( \
         INSERT INTO messages \
-            (room_id, seq, changed_seq, author_id, client_id, body, created_at, reply_to_id) \
-        SELECT id, last_seq, last_seq, $2, $3, $4, $5, $6 FROM counter \
+            (room_id, seq, changed_seq, author_id, client_id, body, created_at, rich, \
+             reply_to_id) \
+        SELECT id, last_seq, last_seq, $2, $3, $4, $5, $6, $8 FROM counter \
         RETURNING id, room_id, seq), \
     logged AS ( \
         INSERT INTO room_events (room_id, seq, message_id) \
-        SELECT room_id, seq, id FROM posted) \
+        SELECT room_id, seq, id FROM posted), \
+    mentioned AS ( \
+        INSERT INTO message_mentions (message_id, user_id, room_id) \
+        SELECT posted.id, users.id, posted.room_id FROM posted JOIN users ON users.id = ANY($7)) \
     SELECT id, seq FROM posted";
 
 /// Locks the counter of the message's room for an edit or a delete. `$1` message.
@@ -119,11 +133,11 @@ pub(super) const LOCK_ROOM_OF_MESSAGE: &str = "\
 /// An edit or a delete of a live message, under its room's lock: the message, the counter
 /// and the event in one statement, returning the message as it is now. `$1` message, `$2`
 /// the new body, `$3` edited at (NULL for a delete, which keeps an earlier edit's time), `$4`
-/// deleted at (NULL for an edit).
+/// deleted at (NULL for an edit), `$5` the new rendered form.
 const CHANGE: &str = concat!(
     "WITH changed AS ( \
         UPDATE messages m SET body = $2, edited_at = COALESCE($3, m.edited_at), \
-            deleted_at = $4, changed_seq = r.last_seq + 1 \
+            deleted_at = $4, changed_seq = r.last_seq + 1, rich = $5 \
         FROM rooms r \
         WHERE m.id = $1 AND m.deleted_at IS NULL AND r.id = m.room_id \
         RETURNING m.*), \
@@ -153,6 +167,14 @@ impl MessageStore for PgStore {
             .bind(message.client_id.as_str())
             .bind(message.body)
             .bind(message.now_ms)
+            .bind(rich_json(message.rich, message.body))
+            .bind(
+                message
+                    .mentioned
+                    .iter()
+                    .map(|person| person.id.0)
+                    .collect::<Vec<i64>>(),
+            )
             .bind(message.reply_to.map(|id| id.0))
             .fetch_optional(&self.pool)
             .await;
@@ -200,6 +222,9 @@ impl MessageStore for PgStore {
                 changed_seq: seq,
                 reactions: Vec::new(),
                 reply_to,
+                rich: message.rich.clone(),
+                mentions: message.mentioned.iter().map(|person| person.id).collect(),
+                mentioned: message.mentioned.to_vec(),
             },
             created: true,
         })
@@ -258,9 +283,13 @@ impl MessageStore for PgStore {
         change: Change<'_>,
         now_ms: i64,
     ) -> Result<Option<RoomEvent>, StoreError> {
-        let (body, edited_ms, deleted_ms) = match change {
-            Change::Edit { body } => (body, Some(now_ms), None),
-            Change::Delete => ("", None, Some(now_ms)),
+        let (body, rich, mentioned, edited_ms, deleted_ms) = match change {
+            Change::Edit {
+                body,
+                rich,
+                mentioned,
+            } => (body, rich_json(rich, body), mentioned, Some(now_ms), None),
+            Change::Delete => ("", String::new(), &[][..], None, Some(now_ms)),
         };
         // Dropping the transaction without a commit rolls it back: an early return below
         // changes nothing and takes no number.
@@ -272,11 +301,26 @@ impl MessageStore for PgStore {
         if room.is_none() {
             return Ok(None);
         }
+        // The mention rows first, so the changed message read back below names the new
+        // ones; a message deleted meanwhile rolls this back with the rest.
+        sqlx::query("DELETE FROM message_mentions WHERE message_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        if !mentioned.is_empty() {
+            let ids: Vec<i64> = mentioned.iter().map(|person| person.id.0).collect();
+            sqlx::query(INSERT_MENTIONS)
+                .bind(id.0)
+                .bind(ids)
+                .execute(&mut *tx)
+                .await?;
+        }
         let row = sqlx::query(CHANGE)
             .bind(id.0)
             .bind(body)
             .bind(edited_ms)
             .bind(deleted_ms)
+            .bind(rich)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {

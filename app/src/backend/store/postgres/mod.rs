@@ -23,6 +23,7 @@
 //! built), so the server must be reachable over a trusted network.
 
 mod accounts;
+mod mentions;
 mod messages;
 mod reactions;
 mod rooms;
@@ -298,6 +299,8 @@ mod tests {
             author_name: "Someone",
             author_username: "author",
             body: "hello",
+            rich: &crate::model::RichText::plain("hello"),
+            mentioned: &[],
             now_ms: 5,
             reply_to: None,
         };
@@ -532,7 +535,11 @@ mod tests {
         let instance = |store: Arc<PgStore>, offset: u32| async move {
             for n in 0..rounds {
                 let (id, _) = post(&store, room, author, offset + n).await;
-                let edit = Change::Edit { body: "edited" };
+                let edit = Change::Edit {
+                    body: "edited",
+                    rich: &crate::model::RichText::plain("edited"),
+                    mentioned: &[],
+                };
                 let edited = store.change_message(id, edit, 6).await.unwrap();
                 assert!(edited.is_some(), "a live message can be edited");
             }
@@ -574,6 +581,8 @@ mod tests {
                         author_name: "Someone",
                         author_username: "author",
                         body: "once",
+                        rich: &crate::model::RichText::plain("once"),
+                        mentioned: &[],
                         now_ms: 5,
                         reply_to: None,
                     };

@@ -1,5 +1,5 @@
 //! Messages, their changes and read markers in SQLite: `impl MessageStore for SqliteStore`,
-//! over the tables of migrations 0004 to 0006.
+//! over the tables of migrations 0004 to 0006 and the rendered forms and mention rows of 0010.
 //!
 //! Every change in a room (a post, an edit, a delete) takes the next number of
 //! `rooms.last_seq` in the same transaction as the change and is recorded in `room_events`,
@@ -9,7 +9,7 @@
 
 use super::reactions::{react, with_reactions};
 use super::{SqliteStore, seq_param};
-use crate::backend::store::rows::{event_from_row, message_from_row};
+use crate::backend::store::rows::{event_from_row, ids_json, message_from_row, rich_json};
 use crate::backend::store::{
     Change, MessageStore, NewMessage, Posted, Reacted, Reaction, RoomEvent, StoreError,
 };
@@ -20,7 +20,11 @@ use crate::protocol::{ClientId, MessageId, MessageView, Person};
 macro_rules! message_columns {
     () => {
         "m.id, m.room_id, m.seq, m.client_id, m.author_id, u.display_name AS author_name, u.username AS author_username, \
-         m.body, m.created_at, m.edited_at, m.deleted_at, m.changed_seq, \
+         m.body, m.created_at, m.edited_at, m.deleted_at, m.changed_seq, m.rich, \
+         (SELECT json_group_array(json_object('id', mu.id, 'username', mu.username, \
+                 'display_name', mu.display_name)) \
+          FROM message_mentions mm JOIN users mu ON mu.id = mm.user_id \
+          WHERE mm.message_id = m.id) AS mentioned, \
          m.reply_to_id, q.seq AS reply_seq, q.author_id AS reply_author_id, \
          qu.display_name AS reply_author_name, qu.username AS reply_author_username, \
          substr(q.body, 1, 400) AS reply_body, q.deleted_at AS reply_deleted_at"
@@ -33,6 +37,12 @@ macro_rules! quote_joins {
         " LEFT JOIN messages q ON q.id = m.reply_to_id LEFT JOIN users qu ON qu.id = q.author_id"
     };
 }
+
+/// Writes the mention rows of message `?1` for the user ids in the JSON array `?2` (an
+/// account deleted meanwhile is skipped, not an error).
+const INSERT_MENTIONS: &str = "INSERT INTO message_mentions (message_id, user_id, room_id) \
+     SELECT m.id, u.id, m.room_id FROM messages m \
+     JOIN users u ON u.id IN (SELECT value FROM json_each(?2)) WHERE m.id = ?1";
 
 pub(super) const MESSAGE_SELECT: &str = concat!(
     "SELECT ",
@@ -57,10 +67,11 @@ impl MessageStore for SqliteStore {
         // the counter, and the trigger of migration 0006 moves the counter and records the
         // event in the same statement. (Several statements in a transaction cost a thread
         // handoff each; that was most of a post's CPU.)
-        let inserted = sqlx::query_as::<_, (i64, i64)>(
+        let insert = sqlx::query_as::<_, (i64, i64)>(
             "INSERT INTO messages \
-                 (room_id, seq, changed_seq, author_id, client_id, body, created_at, reply_to_id) \
-             SELECT id, last_seq + 1, last_seq + 1, ?2, ?3, ?4, ?5, ?6 FROM rooms WHERE id = ?1 \
+                 (room_id, seq, changed_seq, author_id, client_id, body, created_at, rich, \
+                  reply_to_id) \
+             SELECT id, last_seq + 1, last_seq + 1, ?2, ?3, ?4, ?5, ?6, ?7 FROM rooms WHERE id = ?1 \
              ON CONFLICT (author_id, client_id) DO NOTHING RETURNING id, seq",
         )
         .bind(message.room.0)
@@ -68,9 +79,25 @@ impl MessageStore for SqliteStore {
         .bind(message.client_id.as_str())
         .bind(message.body)
         .bind(message.now_ms)
-        .bind(message.reply_to.map(|id| id.0))
-        .fetch_optional(&self.pool)
-        .await?;
+        .bind(rich_json(message.rich, message.body))
+        .bind(message.reply_to.map(|id| id.0));
+        let inserted = if message.mentioned.is_empty() {
+            insert.fetch_optional(&self.pool).await?
+        } else {
+            // Only a post that mentions someone pays for a transaction: its mention rows
+            // commit with it or not at all.
+            let mut tx = self.pool.begin().await?;
+            let inserted = insert.fetch_optional(&mut *tx).await?;
+            if let Some((id, _)) = inserted {
+                sqlx::query(INSERT_MENTIONS)
+                    .bind(id)
+                    .bind(ids_json(message.mentioned))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            inserted
+        };
         let Some((id, seq)) = inserted else {
             // A resend (or a room deleted meanwhile): return the original.
             let original = self
@@ -109,6 +136,9 @@ impl MessageStore for SqliteStore {
                 changed_seq: seq,
                 reactions: Vec::new(),
                 reply_to,
+                rich: message.rich.clone(),
+                mentions: message.mentioned.iter().map(|person| person.id).collect(),
+                mentioned: message.mentioned.to_vec(),
             },
             created: true,
         })
@@ -180,21 +210,40 @@ impl MessageStore for SqliteStore {
         let Some(seq) = seq else {
             return Ok(None);
         };
+        // An edit replaces the mention rows, a delete drops them.
+        sqlx::query("DELETE FROM message_mentions WHERE message_id = ?1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
         match change {
-            Change::Edit { body } => {
+            Change::Edit {
+                body,
+                rich,
+                mentioned,
+            } => {
                 sqlx::query(
-                    "UPDATE messages SET body = ?2, edited_at = ?3, changed_seq = ?4 WHERE id = ?1",
+                    "UPDATE messages SET body = ?2, edited_at = ?3, changed_seq = ?4, rich = ?5 \
+                     WHERE id = ?1",
                 )
                 .bind(id.0)
                 .bind(body)
                 .bind(now_ms)
                 .bind(seq)
+                .bind(rich_json(rich, body))
                 .execute(&mut *tx)
                 .await?;
+                if !mentioned.is_empty() {
+                    sqlx::query(INSERT_MENTIONS)
+                        .bind(id.0)
+                        .bind(ids_json(mentioned))
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             Change::Delete => {
                 sqlx::query(
-                    "UPDATE messages SET body = '', deleted_at = ?2, changed_seq = ?3 WHERE id = ?1",
+                    "UPDATE messages SET body = '', rich = '', deleted_at = ?2, changed_seq = ?3 \
+                     WHERE id = ?1",
                 )
                 .bind(id.0)
                 .bind(now_ms)

@@ -10,6 +10,7 @@
 //! here.
 
 mod accounts;
+mod mentions;
 mod messages;
 mod reactions;
 mod rooms;
@@ -286,6 +287,8 @@ mod tests {
             author_name: "Someone",
             author_username: "author",
             body: "hello",
+            rich: &crate::model::RichText::plain("hello"),
+            mentioned: &[],
             now_ms: 5,
             reply_to: None,
         };
