@@ -101,14 +101,35 @@ impl SoriSite {
 
     /// Posts message number `n` as user `user`; returns once it is acknowledged.
     pub async fn post(&self, user: usize, room: RoomId, n: u64) -> anyhow::Result<()> {
+        self.post_text(user, room, n, "benchmark message")
+            .await
+            .map(|_| ())
+    }
+
+    /// Posts `body` as message number `n` of user `user`; answers the message's id.
+    pub async fn post_text(
+        &self,
+        user: usize,
+        room: RoomId,
+        n: u64,
+        body: &str,
+    ) -> anyhow::Result<i64> {
         let room = room.to_string();
         let id = client_id(n);
         let form = [
             ("room", room.as_str()),
             ("client_id", id.as_str()),
-            ("body", "benchmark message"),
+            ("body", body),
         ];
-        self.call(user, "messages/send", &form).await.map(|_| ())
+        let ack = self.call(user, "messages/send", &form).await?;
+        ack["id"].as_i64().context("message id")
+    }
+
+    /// User `user` reacts to message `id` with `emoji`.
+    pub async fn react(&self, user: usize, id: i64, emoji: &str) -> anyhow::Result<()> {
+        let id = id.to_string();
+        let form = [("id", id.as_str()), ("emoji", emoji), ("on", "true")];
+        self.call(user, "messages/react", &form).await.map(|_| ())
     }
 }
 

@@ -204,6 +204,7 @@ fn spawn_sori(
         .env("SORI_SIGN_UP_PER_HOUR", "0")
         .env("SORI_SIGN_IN_PER_MINUTE", "0")
         .env("SORI_MESSAGES_PER_WINDOW", "0")
+        .env("SORI_REACTIONS_PER_WINDOW", "0")
         .env("SORI_ROOMS_PER_HOUR", "0")
         .env("SORI_CONNECTIONS_PER_USER", "100000")
         // The connect scenario holds 10,000 sockets at once, the default cap exactly.

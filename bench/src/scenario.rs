@@ -531,15 +531,35 @@ pub struct SsrArgs {
     /// Pin wrk to this core.
     #[arg(long)]
     pub client_core: Option<usize>,
+    /// Messages as people write them in a team chat: Markdown, a mention of the other
+    /// member, and two reactions each. Against a server without reactions
+    /// (`--no-reactions`), the text alone.
+    #[arg(long)]
+    pub rich: bool,
+    /// With `--rich`: no reactions (for a server from before they existed).
+    #[arg(long)]
+    pub no_reactions: bool,
 }
+
+/// A message that uses what people use: emphasis, code, a link, a list and a mention.
+const RICH_BODY: &str = "**Standup** at _10:00_ in `#general`, see https://example.org/notes \
+    (agenda below) @bench1\n- 회의록 정리\n- ~~old item~~ done";
 
 /// Server-side rendering of a room page holding 50 messages, driven by `wrk`.
 pub async fn ssr(args: SsrArgs) -> anyhow::Result<Report> {
     let server = process::start(&args.server)?;
-    let site = SoriSite::new(server.addr, 1).await?;
+    let site = SoriSite::new(server.addr, 2).await?;
     let room = site.room("Rendered").await?;
     for n in 0..args.messages {
-        site.post(0, room, n).await?;
+        if !args.rich {
+            site.post(0, room, n).await?;
+            continue;
+        }
+        let id = site.post_text(0, room, n, RICH_BODY).await?;
+        if !args.no_reactions {
+            site.react(1, id, "👍").await?;
+            site.react(0, id, "🎉").await?;
+        }
     }
     let url = format!("http://{}/rooms/{}", server.addr, room);
     let mut command = match args.client_core {

@@ -34,7 +34,7 @@ function spyOnNotifications() {
 async function hide(page: Page) {
   await page.evaluate(() => {
     (window as any).__hidden = true;
-    document.dispatchEvent(new Event("visibilitychange"));
+    document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
   });
 }
 
@@ -94,7 +94,7 @@ test("a message that passes my level raises a notification in a background tab, 
   await expect.poll(() => notifications(jisoo.page)).toEqual([{ title: "Minji in Team", body: "회의는 3시에 시작해요" }]);
   await expect(jisoo.page).toHaveTitle(/^\(1\) .*Sori$/);
 
-  await jisoo.page.evaluate(() => (window as any).__lastNotification.onclick(new Event("click")));
+  await jisoo.page.evaluate(() => (window as any).__lastNotification.dispatchEvent(new Event("click")));
   await expect(jisoo.page).toHaveURL(roomUrl);
   await expect(jisoo.page.getByRole("heading", { name: "Team", level: 1 })).toBeVisible();
 

@@ -35,7 +35,13 @@ pub struct Link {
 #[cfg(feature = "hydrate")]
 pub use live::{after_backoff, flush, forget, local_time, mark_read, new_client_id, now_ms, start};
 #[cfg(feature = "hydrate")]
-pub use notifications::{ask_notification_permission, notification_permission, raise};
+pub use notifications::{ask_notification_permission, notification_permission, raise, tab_hidden};
+
+/// The server renders for no tab in the background.
+#[cfg(not(feature = "hydrate"))]
+pub fn tab_hidden() -> bool {
+    false
+}
 
 /// The server raises no notifications.
 #[cfg(not(feature = "hydrate"))]
@@ -162,6 +168,13 @@ mod live {
         let _offline = window_event_listener(leptos::ev::offline, move |_| {
             realtime.status.set(ConnectionStatus::Offline);
         });
+        // Back from the background: what arrived in the open room meanwhile is seen now.
+        let _visible =
+            leptos::prelude::window_event_listener_untyped("visibilitychange", move |_| {
+                if !super::tab_hidden() {
+                    realtime.seen_open_room();
+                }
+            });
         spawn_local(run(realtime, commands));
     }
 
@@ -390,7 +403,7 @@ mod notifications {
     use wasm_bindgen::closure::Closure;
     use web_sys::{NotificationOptions, NotificationPermission, VisibilityState};
 
-    use crate::realtime::notify::{Notification, Permission};
+    use crate::realtime::notify::{Notification, Permission, room_of_tag};
 
     /// Whether this browser has the API at all (some embedded browsers do not; calling it
     /// there would throw).
@@ -423,11 +436,34 @@ mod notifications {
         });
     }
 
+    /// Whether the tab is in the background (another tab, a minimised window).
+    pub fn tab_hidden() -> bool {
+        document().visibility_state() == VisibilityState::Hidden
+    }
+
+    thread_local! {
+        /// The one click handler of every notification: it finds the room in the
+        /// notification's tag. (A closure per notification would stay allocated for each
+        /// one never clicked, which is most of them.)
+        static OPEN_ROOM: Closure<dyn Fn(web_sys::Event)> = Closure::new(|event: web_sys::Event| {
+            let Some(shown) = event
+                .target()
+                .and_then(|target| target.dyn_into::<web_sys::Notification>().ok())
+            else {
+                return;
+            };
+            shown.close();
+            if let Some(room) = shown.tag().as_deref().and_then(room_of_tag) {
+                let _ = window().focus();
+                let _ = window().location().set_href(&format!("/rooms/{room}"));
+            }
+        });
+    }
+
     /// Shows `notification` if the tab is hidden and notifications are allowed; clicking it
     /// brings the tab forward at the room.
     pub fn raise(notification: Notification) {
-        let hidden = document().visibility_state() == VisibilityState::Hidden;
-        if !hidden || notification_permission() != Permission::Granted {
+        if !tab_hidden() || notification_permission() != Permission::Granted {
             return;
         }
         let options = NotificationOptions::new();
@@ -437,13 +473,6 @@ mod notifications {
         else {
             return;
         };
-        let path = format!("/rooms/{}", notification.room);
-        let opened = shown.clone();
-        let on_click = Closure::once_into_js(move || {
-            let _ = window().focus();
-            let _ = window().location().set_href(&path);
-            opened.close();
-        });
-        shown.set_onclick(Some(on_click.unchecked_ref()));
+        OPEN_ROOM.with(|open| shown.set_onclick(Some(open.as_ref().unchecked_ref())));
     }
 }

@@ -46,6 +46,9 @@ pub struct RoomFeed {
     /// Who is typing (never me).
     pub typing: RwSignal<Vec<Person>>,
     pub notices: RwSignal<Vec<Notice>>,
+    /// Whether the subscription is live: false from asking to subscribe until `Subscribed`,
+    /// while what arrives is the replay of what the tab missed (no news, so no notification).
+    pub live: StoredValue<bool>,
 }
 
 impl RoomFeed {
@@ -58,6 +61,7 @@ impl RoomFeed {
             online: RwSignal::new(Vec::new()),
             typing: RwSignal::new(Vec::new()),
             notices: RwSignal::new(Vec::new()),
+            live: StoredValue::new(false),
         }
     }
 

@@ -9,8 +9,9 @@ use leptos::prelude::*;
 
 use std::collections::HashMap;
 
+use super::notify::Notification;
 use super::reconnect::{Disconnect, Reconnect};
-use super::{NoticeKind, Realtime, browser, notify};
+use super::{NoticeKind, Realtime, RoomFeed, browser, notify};
 use crate::model::RoomId;
 use crate::protocol::{ClientFrame, MessageView, ProtocolError, ServerFrame, UnsubscribeReason};
 
@@ -34,6 +35,8 @@ impl Realtime {
                 self.unavailable.update_value(|rooms| {
                     rooms.remove(&room);
                 });
+                // The replay asked for is over: what comes now is news.
+                self.feed(room).live.set_value(true);
                 let mut hole = None;
                 self.feed(room)
                     .progress
@@ -162,6 +165,19 @@ impl Realtime {
         self.unavailable.update_value(HashMap::clear);
     }
 
+    /// The notification a new post raises, if any: only one heard live (not a replay of
+    /// what the tab missed), by the room's level.
+    fn notification_of(&self, feed: RoomFeed, message: &MessageView) -> Option<Notification> {
+        let me = self.me.with_untracked(|me| me.as_ref().map(|me| me.id))?;
+        if !feed.live.get_value() {
+            return None;
+        }
+        let mentions_me = message.mentions.contains(&me);
+        self.known_rooms.with_value(|rooms| {
+            notify::notification_for(rooms.get(&message.room), message, me, mentions_me)
+        })
+    }
+
     /// Change `seq` arrived (live, replayed or fetched): apply it, drop the post's outbox
     /// entry, count it as unread (and as a mention when it names me) if it is new and not
     /// on screen, and ask for any range
@@ -185,21 +201,16 @@ impl Realtime {
         }
         if new
             && posted
-            && let Some(me) = me
+            && let Some(notification) = self.notification_of(feed, &message)
         {
-            let notification = self.known_rooms.with_value(|rooms| {
-                let mentions_me = message.mentions.contains(&me);
-                notify::notification_for(rooms.get(&room), &message, me, mentions_me)
-            });
-            if let Some(notification) = notification {
-                browser::raise(notification);
-            }
+            browser::raise(notification);
         }
+        // A room on screen in a tab in the background is not being read.
         let unread = new
             && posted
             && !message.deleted
             && author != me
-            && self.open_room.get_untracked() != Some(room);
+            && (self.open_room.get_untracked() != Some(room) || browser::tab_hidden());
         let mentions_me = unread && me.is_some_and(|me| message.mentions.contains(&me));
         feed.merge([message]);
         self.outbox.update(|outbox| outbox.remove(&client_id));
@@ -486,5 +497,34 @@ mod tests {
             .ended
             .set(Some(UnsubscribeReason::Left));
         assert_eq!(realtime.resubscription(RoomId(2)), None);
+    }
+
+    #[test]
+    fn only_a_message_heard_live_raises_a_notification_not_a_replay() {
+        use crate::model::NotificationLevel;
+        use crate::realtime::notify::KnownRoom;
+        let (_owner, realtime) = signed_in_as(5);
+        let room = RoomId(1);
+        realtime.follow(room);
+        realtime.know_rooms([(
+            room,
+            KnownRoom {
+                name: "General".into(),
+                is_direct: false,
+                notify: NotificationLevel::All,
+            },
+        )]);
+        let ServerFrame::Message { message } = posted(1, 9, &client_id(1)) else {
+            unreachable!("posted makes a message frame")
+        };
+        let feed = realtime.feed(room);
+        assert_eq!(
+            realtime.notification_of(feed, &message),
+            None,
+            "subscribing: this is the replay"
+        );
+        realtime.handle(ServerFrame::Subscribed { room, last_seq: 1 });
+        let raised = realtime.notification_of(feed, &message);
+        assert_eq!(raised.map(|n| n.tag), Some("sori-room-1".into()));
     }
 }

@@ -36,7 +36,7 @@ pub mod read_markers;
 pub mod reconnect;
 pub mod status;
 
-pub use browser::{ask_notification_permission, local_time, notification_permission};
+pub use browser::{ask_notification_permission, local_time, notification_permission, tab_hidden};
 pub use feed::{Notice, NoticeKind, RoomFeed};
 pub use outbox::{OutboxEntry, OutboxState};
 pub use progress::Progress;
@@ -159,6 +159,7 @@ impl Realtime {
         for gone in evicted.unwrap_or_default() {
             self.send_frame(ClientFrame::Unsubscribe { room: gone });
         }
+        feed.live.set_value(false);
         self.send_frame(ClientFrame::Subscribe {
             room,
             after_seq: feed.resume_point(),
@@ -191,6 +192,8 @@ impl Realtime {
         if feed.ended.get_untracked().is_some() {
             return None;
         }
+        // Until `Subscribed`, what arrives is the replay.
+        feed.live.set_value(false);
         Some(ClientFrame::Subscribe {
             room,
             after_seq: feed.resume_point(),
@@ -239,9 +242,31 @@ impl Realtime {
             .with(|unread| unread.get(&room).copied().unwrap_or(0))
     }
 
-    /// Every unread message of the rooms this tab knows (the page title shows it).
+    /// Every unread message of the rooms this tab knows, but those of rooms set to
+    /// "Nothing" (the page title shows it).
     pub fn total_unread(&self) -> u64 {
-        self.unread.with(|unread| unread.values().sum())
+        self.unread.with(|unread| {
+            self.known_rooms.with_value(|known| {
+                unread
+                    .iter()
+                    .filter(|(room, _)| {
+                        known.get(room).is_none_or(|room| {
+                            room.notify != crate::model::NotificationLevel::Nothing
+                        })
+                    })
+                    .map(|(_, count)| count)
+                    .sum()
+            })
+        })
+    }
+
+    /// The tab came back from the background: the open room's messages are seen.
+    // Used by the browser half only.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub(super) fn seen_open_room(&self) {
+        if let Some(room) = self.open_room.get_untracked() {
+            self.open(room);
+        }
     }
 
     /// Takes the rooms of the navigation (when the room list loads): what notifications

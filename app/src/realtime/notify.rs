@@ -3,9 +3,12 @@
 //! hidden and the browser has granted permission.
 //!
 //! A message raises a notification when it is someone else's new post, in a room the tab
-//! knows (from the "Rooms" navigation), and the member's level there lets it through (see
-//! [`NotificationLevel`]). Each notification is tagged with its message, so the tabs of one
-//! browser that all hear the message show it once.
+//! knows (from the "Rooms" navigation), heard live, and the member's level there lets it
+//! through (see [`NotificationLevel`]). What a resume replays after a night offline is not
+//! news: it raises nothing (the feed knows when its subscription is live; the browser's
+//! clock is not trusted to tell old from new). Each notification is tagged with its room,
+//! so a burst shows as the room's latest message rather than a stack, and the tabs of one
+//! browser that all hear a message show it once.
 
 use crate::model::{NotificationLevel, RoomId, UserId};
 use crate::protocol::MessageView;
@@ -23,7 +26,8 @@ pub struct KnownRoom {
 pub struct Notification {
     pub title: String,
     pub body: String,
-    /// Identifies the message: the same message raised by two tabs replaces itself.
+    /// Identifies the room (`sori-room-{id}`): a newer message replaces the older one, and
+    /// the same message raised by two tabs shows once. Clicking opens the room it names.
     pub tag: String,
     pub room: RoomId,
 }
@@ -42,7 +46,8 @@ pub enum Permission {
 /// How much of the message the notification shows.
 const BODY_CHARS: usize = 200;
 
-/// The notification `message` raises for `me`, if any; `mentions_me` when it mentions them.
+/// The notification `message`, heard live, raises for `me`, if any; `mentions_me` when it
+/// mentions them.
 pub fn notification_for(
     room: Option<&KnownRoom>,
     message: &MessageView,
@@ -66,9 +71,19 @@ pub fn notification_for(
     Some(Notification {
         title,
         body,
-        tag: format!("sori-message-{}", message.id.0),
+        tag: room_tag(message.room),
         room: message.room,
     })
+}
+
+/// The tag of a room's notifications.
+pub fn room_tag(room: RoomId) -> String {
+    format!("sori-room-{room}")
+}
+
+/// The room a notification's tag names.
+pub fn room_of_tag(tag: &str) -> Option<RoomId> {
+    tag.strip_prefix("sori-room-")?.parse().ok()
 }
 
 /// The document's title: the page's, then "Sori", led by the unread count when there is one
@@ -92,6 +107,7 @@ mod tests {
     use crate::protocol::{ClientId, MessageId, Person};
 
     const ME: UserId = UserId(5);
+    const POSTED_MS: i64 = 1_700_000_000_000;
 
     fn message(author: i64, body: &str) -> MessageView {
         MessageView {
@@ -105,7 +121,7 @@ mod tests {
                 display_name: "Jisoo".into(),
             }),
             body: body.into(),
-            created_ms: 0,
+            created_ms: POSTED_MS,
             edited_ms: None,
             deleted: false,
             changed_seq: 7,
@@ -134,7 +150,7 @@ mod tests {
             Some(Notification {
                 title: "Jisoo in General".into(),
                 body: "회의는 3시".into(),
-                tag: "sori-message-40".into(),
+                tag: "sori-room-3".into(),
                 room: RoomId(3),
             })
         );
@@ -161,6 +177,13 @@ mod tests {
         deleted.deleted = true;
         assert_eq!(notification_for(Some(&all), &deleted, ME, false), None);
         assert_eq!(notification_for(None, &them, ME, true), None);
+    }
+
+    #[test]
+    fn a_tag_names_its_room() {
+        assert_eq!(room_of_tag(&room_tag(RoomId(12))), Some(RoomId(12)));
+        assert_eq!(room_of_tag("sori-room-x"), None);
+        assert_eq!(room_of_tag("other"), None);
     }
 
     #[test]

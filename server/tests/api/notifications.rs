@@ -82,6 +82,20 @@ async fn without_javascript_the_form_saves_and_goes_back_to_the_room() {
     let app = TestApp::spawn().await;
     let mut minji = person(&app, "minji").await;
     let room = room_with(&mut minji, &mut []).await.to_string();
+    // The served page shows the current level chosen, so Save without a change keeps it.
+    let page = minji
+        .get(&format!("/rooms/{room}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let checked = |page: &str, level: &str| {
+        page.contains(&format!(
+            r#"type="radio" name="level" value="{level}" checked"#
+        ))
+    };
+    assert!(checked(&page, "mentions"), "the default is shown chosen");
+    assert!(!checked(&page, "all"));
     minji.headers.insert("accept", "text/html".parse().unwrap());
     let posted = minji
         .call("rooms/notifications", &[("id", &room), ("level", "all")])
@@ -94,5 +108,12 @@ async fn without_javascript_the_form_saves_and_goes_back_to_the_room() {
     minji.headers.remove("accept");
     let (_, got) = call_json(&mut minji, "rooms/get", &[("id", &room)]).await;
     assert_eq!(got["notify"], "all");
+    let page = minji
+        .get(&format!("/rooms/{room}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(checked(&page, "all"), "the new level is shown chosen");
     app.shutdown().await;
 }

@@ -56,6 +56,9 @@ pub fn NotificationSettings(room: RoomView) -> impl IntoView {
                                 type="radio"
                                 name="level"
                                 value=level.as_str()
+                                // The attribute for the served page (and without JavaScript),
+                                // the property for the live one.
+                                checked=chosen.get_untracked() == level
                                 prop:checked=move || chosen.get() == level
                                 on:change=move |_| choose(level)
                             />
