@@ -507,14 +507,24 @@ impl Rooms {
             .await
             .or_internal("find user")?
             .ok_or(ApiError::NotFound)?;
-        // Only a new conversation spends the limit: going back to an existing one, however
-        // often, makes nothing new (at most it re-adds the two memberships).
+        // Only what makes something new spends the limit: a new conversation, or bringing
+        // back someone who left one. Going back to one both are in, however often, is free.
         let existing = self
             .store
             .find_direct_room(user.user.id, other)
             .await
             .or_internal("find direct room")?;
-        if existing.is_none() {
+        let both_in = match existing {
+            Some(id) => {
+                let mine = self.store.room(id, user.user.id).await;
+                let theirs = self.store.room(id, other).await;
+                let member = |room: Option<RoomRecord>| room.is_some_and(|r| r.viewer_is_member);
+                member(mine.or_internal("load direct room")?)
+                    && member(theirs.or_internal("load direct room")?)
+            }
+            None => false,
+        };
+        if !both_in {
             self.directs
                 .check(&[&format!("user:{}", user.user.id)])
                 .await?;

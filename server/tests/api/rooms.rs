@@ -576,10 +576,12 @@ async fn creating_rooms_and_opening_direct_conversations_past_the_hourly_limit_g
     assert_eq!(body["error"], "rate_limited", "{body}");
 
     let mut others = Vec::new();
+    let mut browsers = Vec::new();
     for name in ["jisoo", "hana", "yuna"] {
         let mut other = app.browser();
         other.register(name, crate::support::chat::PASSWORD).await;
         others.push(other.me().await["id"].to_string());
+        browsers.push(other);
     }
     let statuses: Vec<u16> = {
         let mut statuses = Vec::new();
@@ -599,5 +601,14 @@ async fn creating_rooms_and_opening_direct_conversations_past_the_hourly_limit_g
             "opening an existing conversation is never limited"
         );
     }
+    // Bringing back someone who left makes something new: that is limited like a new one.
+    let opened = minji.call("direct/open", &[("user", &others[0])]).await;
+    let direct: serde_json::Value = opened.json().await.unwrap();
+    let left = browsers[0]
+        .call("rooms/leave", &[("id", &direct.to_string())])
+        .await;
+    assert_eq!(left.status(), 200);
+    let again = minji.call("direct/open", &[("user", &others[0])]).await;
+    assert_eq!(again.status(), 429, "re-adding the one who left is charged");
     app.shutdown().await;
 }

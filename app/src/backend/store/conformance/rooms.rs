@@ -348,6 +348,12 @@ pub(crate) async fn a_direct_room_is_found_again_from_either_side(store: &dyn St
     assert_eq!(store.find_direct_room(b, c).await.unwrap(), None);
     assert!(listed_ids(store, b).await.contains(&first));
     assert!(!listed_ids(store, c).await.contains(&first));
+
+    // Someone who left and is brought back comes back with the history read.
+    super::post(store, first, a, &super::client_id(1)).await;
+    store.remove_member(first, b).await.unwrap();
+    assert_eq!(store.direct_room(a, b, 4).await.unwrap(), first);
+    assert_eq!(super::unread_of(store, first, b).await, 0);
 }
 
 pub(crate) async fn concurrent_openings_of_a_direct_room_find_one_room(store: &dyn Store) {

@@ -316,7 +316,9 @@ impl RoomStore for SqliteStore {
             .await?;
         for user in [a, b] {
             sqlx::query(
-                "INSERT INTO memberships (room_id, user_id, joined_at) VALUES (?1, ?2, ?3) \
+                // Someone who left comes back with the history read, as a joiner does.
+                "INSERT INTO memberships (room_id, user_id, joined_at, read_seq) \
+                 VALUES (?1, ?2, ?3, (SELECT last_seq FROM rooms WHERE id = ?1)) \
                  ON CONFLICT DO NOTHING",
             )
             .bind(id)
