@@ -1,36 +1,14 @@
-import { test, expect, type Page } from "@playwright/test";
+import { test, expect, type Browser, type Page } from "@playwright/test";
 import { useSori, waitForHydration } from "../support/sori";
 import { newPerson } from "../support/people";
 import { connection, messages, posts } from "../support/room";
+import { say, twoPeople } from "../support/conversation";
 
 const sori = useSori();
 
-async function say(page: Page, text: string) {
-  await page.getByRole("textbox", { name: "Message", exact: true }).fill(text);
-  await page.getByRole("textbox", { name: "Message", exact: true }).press("Enter");
-}
-
 /** Two people in one public room, both looking at it and connected. */
-async function conversation(browser: import("@playwright/test").Browser, roomName: string, a: string, b: string) {
-  const first = await newPerson(sori, browser, a.toLowerCase(), a);
-  await first.page.getByRole("navigation", { name: "Rooms" }).getByRole("button", { name: "New room", exact: true }).click();
-  await waitForHydration(first.page);
-  await first.page.getByLabel("Room name", { exact: true }).fill(roomName);
-  await first.page.getByRole("button", { name: "Create room", exact: true }).click();
-  await expect(first.page.getByRole("heading", { name: roomName, level: 1 })).toBeVisible();
-  const roomUrl = first.page.url();
-
-  const second = await newPerson(sori, browser, b.toLowerCase(), b);
-  await second.page.goto(roomUrl);
-  await waitForHydration(second.page);
-  await second.page.getByRole("button", { name: "Join", exact: true }).click();
-  await expect(second.page.getByRole("textbox", { name: "Message", exact: true })).toBeVisible();
-  await first.page.goto(roomUrl);
-  for (const page of [first.page, second.page]) {
-    await waitForHydration(page);
-    await expect(connection(page)).toHaveText("Connected");
-  }
-  return { first, second, roomUrl };
+function conversation(browser: Browser, roomName: string, a: string, b: string) {
+  return twoPeople(sori, browser, roomName, a, b);
 }
 
 test("a live conversation in Korean and English", async ({ browser }) => {

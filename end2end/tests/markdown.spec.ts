@@ -1,7 +1,7 @@
 import { test, expect } from "@playwright/test";
 import { useSori, waitForHydration } from "../support/sori";
 import { messages } from "../support/room";
-import { roomOf, say } from "../support/markdown_room";
+import { roomOf, say } from "../support/conversation";
 
 const sori = useSori();
 

@@ -1,7 +1,7 @@
 import { test, expect } from "@playwright/test";
 import { useSori, waitForHydration } from "../support/sori";
 import { messages, posts } from "../support/room";
-import { messageBox, roomOf, say } from "../support/markdown_room";
+import { messageBox, roomOf, say } from "../support/conversation";
 
 const sori = useSori();
 

@@ -10,6 +10,7 @@ import { test, expect, type Page } from "@playwright/test";
 import { useSori, waitForHydration } from "../support/sori";
 import { newPerson } from "../support/people";
 import { connection } from "../support/room";
+import { createRoom, join, say } from "../support/conversation";
 
 const sori = useSori();
 
@@ -50,12 +51,6 @@ async function chooseLevel(page: Page, level: string) {
   await saved;
 }
 
-async function say(page: Page, text: string) {
-  const box = page.getByRole("textbox", { name: "Message", exact: true });
-  await box.fill(text);
-  await box.press("Enter");
-}
-
 test("a message that passes my level raises a notification in a background tab, and its click opens the room", async ({
   browser,
 }) => {
@@ -63,16 +58,8 @@ test("a message that passes my level raises a notification in a background tab, 
   const jisoo = await newPerson(sori, browser, "jisoo", "Jisoo", { permissions: ["notifications"] });
   await jisoo.page.addInitScript(spyOnNotifications);
 
-  await minji.page.getByRole("navigation", { name: "Rooms" }).getByRole("button", { name: "New room", exact: true }).click();
-  await waitForHydration(minji.page);
-  await minji.page.getByLabel("Room name", { exact: true }).fill("Team");
-  await minji.page.getByRole("button", { name: "Create room", exact: true }).click();
-  await expect(minji.page.getByRole("heading", { name: "Team", level: 1 })).toBeVisible();
-  const roomUrl = minji.page.url();
-
-  await jisoo.page.goto(roomUrl);
-  await waitForHydration(jisoo.page);
-  await jisoo.page.getByRole("button", { name: "Join", exact: true }).click();
+  const roomUrl = await createRoom(minji.page, "Team");
+  await join(jisoo, roomUrl);
   const levels = jisoo.page.getByRole("group", { name: "Notifications", exact: true });
   await expect(levels.getByRole("radio", { name: "Mentions only", exact: true })).toBeChecked();
   // The browser has already granted permission: nothing to click for it.
@@ -107,16 +94,8 @@ test("a room set to Nothing raises no notification while a direct conversation s
   const jisoo = await newPerson(sori, browser, "jisoo2", "Jisoo", { permissions: ["notifications"] });
   await jisoo.page.addInitScript(spyOnNotifications);
 
-  await minji.page.getByRole("navigation", { name: "Rooms" }).getByRole("button", { name: "New room", exact: true }).click();
-  await waitForHydration(minji.page);
-  await minji.page.getByLabel("Room name", { exact: true }).fill("Quiet");
-  await minji.page.getByRole("button", { name: "Create room", exact: true }).click();
-  await expect(minji.page.getByRole("heading", { name: "Quiet", level: 1 })).toBeVisible();
-  const roomUrl = minji.page.url();
-
-  await jisoo.page.goto(roomUrl);
-  await waitForHydration(jisoo.page);
-  await jisoo.page.getByRole("button", { name: "Join", exact: true }).click();
+  const roomUrl = await createRoom(minji.page, "Quiet");
+  await join(jisoo, roomUrl);
   const levels = jisoo.page.getByRole("group", { name: "Notifications", exact: true });
   await chooseLevel(jisoo.page, "Nothing");
   await expect(levels.getByRole("radio", { name: "Nothing", exact: true })).toBeChecked();

@@ -5,7 +5,7 @@
 
 import { test, expect } from "@playwright/test";
 import { useSori } from "../support/sori";
-import { post, say, twoPeople } from "../support/two_people";
+import { post, say, twoPeople } from "../support/conversation";
 
 const sori = useSori();
 

@@ -7,7 +7,7 @@
 import { test, expect } from "@playwright/test";
 import { useSori, waitForHydration } from "../support/sori";
 import { messages } from "../support/room";
-import { post, say, twoPeople } from "../support/two_people";
+import { post, say, twoPeople } from "../support/conversation";
 
 const sori = useSori({ SORI_MESSAGES_PER_WINDOW: "0" });
 
