@@ -116,9 +116,7 @@ impl Realtime {
                 .set(Some(UnsubscribeReason::AccessEnded)),
             ServerFrame::Error {
                 error: ProtocolError::Unavailable { room },
-            } => {
-                self.retry_later(room);
-            }
+            } => self.retry_later(room),
             ServerFrame::Hello { .. } | ServerFrame::Error { .. } => {}
         }
     }
@@ -127,7 +125,7 @@ impl Realtime {
     /// fetch that did not fill its gap): subscribe again after a backoff that grows with
     /// each failure in a row, from where the feed stands, which replays any gap too. One
     /// retry waits at a time per room, and none survives the socket opening again.
-    fn retry_later(&self, room: RoomId) -> Reconnect {
+    fn retry_later(&self, room: RoomId) {
         let mut scheduled = None;
         self.unavailable.update_value(|rooms| {
             let retry = rooms.entry(room).or_default();
@@ -140,7 +138,7 @@ impl Realtime {
             }
         });
         let Some(backoff) = scheduled else {
-            return self.unavailable.with_value(|rooms| rooms[&room].backoff);
+            return;
         };
         let realtime = *self;
         browser::after_backoff(backoff, move || {
@@ -155,7 +153,6 @@ impl Realtime {
                 realtime.send_frame(frame);
             }
         });
-        backoff
     }
 
     // Used by the socket loop, which exists only in the browser build.

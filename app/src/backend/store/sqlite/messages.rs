@@ -252,22 +252,9 @@ impl MessageStore for SqliteStore {
                 .await?;
             }
         }
-        sqlx::query(
-            "INSERT INTO room_events (room_id, seq, message_id) \
-             SELECT room_id, ?2, id FROM messages WHERE id = ?1",
-        )
-        .bind(id.0)
-        .bind(seq)
-        .execute(&mut *tx)
-        .await?;
-        let sql = format!("{MESSAGE_SELECT} WHERE m.id = ?1");
-        let row = sqlx::query(&sql).bind(id.0).fetch_one(&mut *tx).await?;
-        let message = with_reactions(&mut *tx, message_from_row(&row)?).await?;
+        let event = logged_change(&mut tx, id, seq).await?;
         tx.commit().await?;
-        Ok(Some(RoomEvent {
-            seq: u64::try_from(seq).unwrap_or(0),
-            message,
-        }))
+        Ok(Some(event))
     }
 
     async fn mark_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<(), StoreError> {
@@ -323,4 +310,29 @@ impl MessageStore for SqliteStore {
     ) -> Result<Reacted, StoreError> {
         react(self, id, reaction, now_ms).await
     }
+}
+
+/// The last step of every change to a message (an edit, a delete, a reaction), inside its
+/// transaction: records change `seq` of message `id` among the room's events, and reads the
+/// message back as it now is, reactions included.
+pub(super) async fn logged_change(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: MessageId,
+    seq: i64,
+) -> Result<RoomEvent, StoreError> {
+    sqlx::query(
+        "INSERT INTO room_events (room_id, seq, message_id) \
+         SELECT room_id, ?2, id FROM messages WHERE id = ?1",
+    )
+    .bind(id.0)
+    .bind(seq)
+    .execute(&mut **tx)
+    .await?;
+    let sql = format!("{MESSAGE_SELECT} WHERE m.id = ?1");
+    let row = sqlx::query(&sql).bind(id.0).fetch_one(&mut **tx).await?;
+    let message = with_reactions(&mut **tx, message_from_row(&row)?).await?;
+    Ok(RoomEvent {
+        seq: u64::try_from(seq).unwrap_or(0),
+        message,
+    })
 }

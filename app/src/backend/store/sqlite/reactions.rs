@@ -8,12 +8,12 @@
 //! transaction back, number included.
 
 use super::SqliteStore;
-use super::messages::MESSAGE_SELECT;
+use super::messages::{MESSAGE_SELECT, logged_change};
 use crate::backend::store::reactions::{
     HoldsMessages, REACTION_COLUMNS, attach, reaction_from_row,
 };
 use crate::backend::store::rows::message_from_row;
-use crate::backend::store::{Reacted, Reaction, RoomEvent, StoreError};
+use crate::backend::store::{Reacted, Reaction, StoreError};
 use crate::protocol::MessageId;
 
 /// Fills in the reactions of every message `held` holds, with one query.
@@ -104,22 +104,9 @@ pub(super) async fn react(
         .bind(seq)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO room_events (room_id, seq, message_id) \
-         SELECT room_id, ?2, id FROM messages WHERE id = ?1",
-    )
-    .bind(id.0)
-    .bind(seq)
-    .execute(&mut *tx)
-    .await?;
-    let sql = format!("{MESSAGE_SELECT} WHERE m.id = ?1");
-    let row = sqlx::query(&sql).bind(id.0).fetch_one(&mut *tx).await?;
-    let message = with_reactions(&mut *tx, message_from_row(&row)?).await?;
+    let event = logged_change(&mut tx, id, seq).await?;
     tx.commit().await?;
-    Ok(Reacted::Changed(RoomEvent {
-        seq: u64::try_from(seq).unwrap_or(0),
-        message,
-    }))
+    Ok(Reacted::Changed(event))
 }
 
 /// The message as it is, after a reaction that changed nothing; `None` if deleted since.
