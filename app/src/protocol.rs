@@ -469,9 +469,7 @@ mod tests {
                     "changed_seq": 3,
                     "reactions": [],
                     "reply_to": null,
-                    "rich": {"blocks": [{"type": "paragraph", "inlines": [
-                        {"type": "text", "text": "안녕하세요 <b>hi</b>"}
-                    ]}]},
+                    "rich": [["p", ["안녕하세요 <b>hi</b>"]]],
                     "mentions": [],
                     "mentioned": []
                 }
@@ -556,10 +554,7 @@ mod tests {
                         "excerpt": "원래 메시지",
                         "deleted": false
                     },
-                    "rich": {"blocks": [{"type": "paragraph", "inlines": [
-                        {"type": "text", "text": "고쳤어요 "},
-                        {"type": "mention", "user": 1}
-                    ]}]},
+                    "rich": [["p", ["고쳤어요 ", ["@", 1]]]],
                     "mentions": [1],
                     "mentioned": [{"id": 1, "username": "minji", "display_name": "김민지"}]
                 }

@@ -10,6 +10,10 @@ use server::doctor::DoctorArgs;
 use server::{Application, Config};
 use tracing_subscriber::EnvFilter;
 
+/// See the server's Cargo.toml for why not the system's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The command line: the server's flags, or a subcommand (never both).
 #[derive(Debug, Parser)]
 #[command(

@@ -401,7 +401,9 @@ async fn a_socket_publishes_a_few_tokens_at_most() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_soon_after_the_lifetime() {
-    let app = TestApp::spawn_with(|config| config.probe.lifetime_ms = 4_000).await;
+    // The lifetime leaves the filling below time to stall even on a machine busy with other
+    // tests (a 4 s lifetime once ran out first, while compilers ran beside it).
+    let app = TestApp::spawn_with(|config| config.probe.lifetime_ms = 8_000).await;
     // A tiny receive buffer: the server's answers back up after a few kilobytes.
     let tcp = tokio::net::TcpSocket::new_v4().unwrap();
     tcp.set_recv_buffer_size(2048).unwrap();
@@ -435,7 +437,7 @@ async fn a_client_that_stops_reading_is_dropped_soon_after_the_lifetime() {
             }
             Ok(Err(error)) => panic!("the probe failed before it stalled: {error}"),
         }
-        if opened.elapsed() > Duration::from_secs(3) {
+        if opened.elapsed() > Duration::from_millis(6_500) {
             break;
         }
     }
@@ -443,8 +445,8 @@ async fn a_client_that_stops_reading_is_dropped_soon_after_the_lifetime() {
         stalled,
         "the server never stopped reading within its lifetime"
     );
-    // Past the lifetime (4 s) and the write timeout (5 s), with room to spare.
-    tokio::time::sleep_until(opened + Duration::from_secs(11)).await;
+    // Past the lifetime (8 s) and the write timeout (5 s), with room to spare.
+    tokio::time::sleep_until(opened + Duration::from_secs(15)).await;
     // Still not reading: the server has dropped the socket by now, with our requests unread
     // in its buffer, so the kernel reset the connection and a write fails at once. Had the
     // server stayed stuck writing to us, the connection would still be up, its window shut:

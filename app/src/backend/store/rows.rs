@@ -120,8 +120,8 @@ pub(super) fn message_from_row(row: &impl Columns) -> Result<MessageView, sqlx::
     let author_username = row.maybe_text("author_username")?;
     let client_id = row.text("client_id")?;
     let body = row.text("body")?;
-    let rich = rich_from_row(row, &body)?;
     let mentioned = mentioned_from_row(row)?;
+    let rich = rich_from_row(row, &body, &mentioned)?;
     Ok(MessageView {
         id: MessageId(row.int("id")?),
         room: RoomId(row.int("room_id")?),
@@ -182,10 +182,29 @@ fn quote_from_row(row: &impl Columns) -> Result<Option<Box<ReplyQuote>>, sqlx::E
 
 /// The stored rendered form; '' (a message from before it was stored) reads as the body's
 /// plain form.
-fn rich_from_row(row: &impl Columns, body: &str) -> Result<RichText, sqlx::Error> {
+///
+/// A form stored in the shape of before (an object, `{"blocks":…}`, where forms are arrays
+/// now) is made again from the body, as it was made then: the parser is the same, and the
+/// names it took for mentions are those of the people the message mentions. Only a mention
+/// of an account deleted since reads differently: as the text it was typed as, not as
+/// "@deleted user".
+fn rich_from_row(
+    row: &impl Columns,
+    body: &str,
+    mentioned: &[Person],
+) -> Result<RichText, sqlx::Error> {
     let stored = row.text("rich")?;
     if stored.is_empty() {
         return Ok(RichText::plain(body));
+    }
+    if stored.starts_with('{') {
+        let rendered = crate::backend::markdown::render(body, &|name| {
+            mentioned
+                .iter()
+                .find(|person| person.username.eq_ignore_ascii_case(name))
+                .map(|person| person.id)
+        });
+        return Ok(rendered.rich);
     }
     serde_json::from_str(&stored)
         .map_err(|error| sqlx::Error::Decode(format!("stored rich form: {error}").into()))

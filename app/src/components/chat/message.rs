@@ -16,7 +16,7 @@ use crate::api::messages::{delete_message, edit_message};
 use crate::components::form::action_error;
 use crate::components::hydration::{Hydrated, use_hydrated};
 use crate::error::ApiError;
-use crate::model::{Field, RichText};
+use crate::model::{Field, RichText, UserId};
 use crate::protocol::{MessageId, MessageView};
 use crate::realtime::{OutboxEntry, OutboxState, Realtime, use_realtime};
 
@@ -95,10 +95,13 @@ pub(super) fn MessageItem(
     };
     let mentioned = message.mentioned;
     let mentions = message.mentions;
-    // Most messages mention no one: they get no memo.
-    let mentions_me = (!mentions.is_empty())
-        .then(|| Memo::new(move |_| tools.realtime.me().is_some_and(|me| mentions.contains(&me))));
-    let mentions_me = move || mentions_me.is_some_and(|memo| memo.get());
+    // A closure, not a memo: it is read twice, and a memo per message was a reactive node
+    // per message on the server too. Shared, since both readers move their own copy.
+    let mentions: std::sync::Arc<[UserId]> = mentions.into();
+    let mentions_me = move || {
+        !mentions.is_empty() && tools.realtime.me().is_some_and(|me| mentions.contains(&me))
+    };
+    let marked_for_me = mentions_me.clone();
     let seq = message.seq;
     let quote = message
         .reply_to
@@ -112,7 +115,7 @@ pub(super) fn MessageItem(
             class="message"
             class:deleted=deleted
             class:highlighted=move || replies.highlighted.get() == Some(seq)
-            class:mentions-me=mentions_me
+            class:mentions-me=marked_for_me
             id=message_anchor(seq)
             tabindex="-1"
         >

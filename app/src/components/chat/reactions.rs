@@ -9,6 +9,8 @@
 //! same state. "Recently used" lives in this browser's storage only, filtered through the
 //! closed set, so nothing outside it is ever offered.
 
+use std::sync::Arc;
+
 use leptos::html;
 use leptos::prelude::*;
 
@@ -85,19 +87,25 @@ pub(super) fn Reactions(
         .map(|view| {
             let who = view.who();
             let label = format!("{} {}", view.emoji, view.count);
-            let people: Vec<UserId> = view.people.iter().map(|person| person.id).collect();
-            // Mine if I am among the people named (what one frame for everyone allows).
-            let mine = move || tools.realtime.me().is_some_and(|me| people.contains(&me));
-            let mine = Memo::new(move |_| mine());
+            // Mine if I am among the people named (what one frame for everyone allows). A
+            // plain closure, no memo: it is read once per render and once per click, and a
+            // page of fifty messages would otherwise make a hundred memos on the server.
+            let people: Arc<[UserId]> = view.people.iter().map(|person| person.id).collect();
+            let mine =
+                move |people: &[UserId]| tools.realtime.me().is_some_and(|me| people.contains(&me));
+            let pressed = {
+                let people = Arc::clone(&people);
+                move || mine(&people).to_string()
+            };
             let emoji = view.emoji;
             view! {
                 <button
                     type="button"
                     class="reaction"
                     title=who
-                    aria-pressed=move || mine.get().to_string()
+                    aria-pressed=pressed
                     disabled=!tools.can_react
-                    on:click=move |_| tools.toggle(id, &emoji, mine.get_untracked())
+                    on:click=move |_| tools.toggle(id, &emoji, untrack(|| mine(&people)))
                 >
                     {label}
                 </button>

@@ -306,6 +306,71 @@ mod tests {
         assert_eq!(raw, "");
     }
 
+    /// Forms stored as serde's tagged objects, before the compact arrays, read as they did.
+    #[tokio::test]
+    async fn a_form_stored_in_the_earlier_shape_reads_as_it_was_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let mut people = Vec::new();
+        for (username, display_name) in [("author", "Someone"), ("ana", "Ana Kim")] {
+            let user = NewUser {
+                username,
+                display_name,
+                password_hash: "$argon2id$fake",
+                now_ms: 1_000,
+            };
+            people.push(store.create_user(user).await.unwrap().id);
+        }
+        let (author, ana) = (people[0], people[1]);
+        let room = NewRoom {
+            name: "r",
+            topic: "",
+            visibility: Visibility::Public,
+            owner: author,
+            now_ms: 1,
+        };
+        let room = store.create_room(room).await.unwrap();
+        let client_id = ClientId::parse("00000000-0000-4000-8000-000000000002").unwrap();
+        let body = "**hi** @ana, see `x`";
+        let rendered =
+            crate::backend::markdown::render(body, &|name| (name == "ana").then_some(ana));
+        let ana_person = crate::protocol::Person {
+            id: ana,
+            username: "ana".into(),
+            display_name: "Ana Kim".into(),
+        };
+        let message = NewMessage {
+            room,
+            author,
+            client_id: &client_id,
+            author_name: "Someone",
+            author_username: "author",
+            body,
+            rich: &rendered.rich,
+            mentioned: std::slice::from_ref(&ana_person),
+            now_ms: 5,
+            reply_to: None,
+        };
+        let id = store.insert_message(message).await.unwrap().message.id;
+        let legacy = format!(
+            r#"{{"blocks":[{{"type":"paragraph","inlines":[{{"type":"strong","inlines":[{{"type":"text","text":"hi"}}]}},{{"type":"text","text":" "}},{{"type":"mention","user":{}}},{{"type":"text","text":", see "}},{{"type":"code","text":"x"}}]}}]}}"#,
+            ana.0
+        );
+        sqlx::query("UPDATE messages SET rich = ?1 WHERE id = ?2")
+            .bind(&legacy)
+            .bind(id.0)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let read = store
+            .message(id)
+            .await
+            .unwrap()
+            .expect("the message exists");
+        assert_eq!(read.rich, rendered.rich);
+        assert_eq!(read.mentioned, [ana_person]);
+    }
+
     #[tokio::test]
     async fn a_malformed_url_is_reported_as_such() {
         let config = StoreConfig {
