@@ -575,7 +575,7 @@ mod tests {
         let value = serde_json::to_value(&frame).unwrap();
         assert_eq!(value["message"]["deleted"], true);
         assert_eq!(value["message"]["body"], "");
-        assert_eq!(value["message"]["rich"], json!({"blocks": []}));
+        assert_eq!(value["message"]["rich"], json!([]));
     }
 
     #[test]
