@@ -123,7 +123,7 @@ mod tests {
     use crate::backend::store::{
         AccountStore, Change, MessageStore, NewMessage, NewRoom, NewUser, RoomStore,
     };
-    use crate::model::Visibility;
+    use crate::model::{RoomId, UserId, Visibility};
     use crate::protocol::ClientId;
 
     async fn open_in(dir: &tempfile::TempDir) -> SqliteStore {
@@ -257,28 +257,35 @@ mod tests {
         assert_eq!(first, again);
     }
 
-    #[tokio::test]
-    async fn a_deleted_messages_text_is_gone_from_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open_in(&dir).await;
-        let author = store
-            .create_user(NewUser {
-                username: "author",
-                display_name: "Someone",
-                password_hash: "$argon2id$fake",
-                now_ms: 1_000,
-            })
-            .await
-            .unwrap()
-            .id;
+    /// A user with a fake hash (nothing here signs in).
+    async fn user(store: &SqliteStore, username: &str, display_name: &str) -> UserId {
+        let user = NewUser {
+            username,
+            display_name,
+            password_hash: "$argon2id$fake",
+            now_ms: 1_000,
+        };
+        store.create_user(user).await.unwrap().id
+    }
+
+    /// A public room named "r" that `owner` owns.
+    async fn public_room(store: &SqliteStore, owner: UserId) -> RoomId {
         let room = NewRoom {
             name: "r",
             topic: "",
             visibility: Visibility::Public,
-            owner: author,
+            owner,
             now_ms: 1,
         };
-        let room = store.create_room(room).await.unwrap();
+        store.create_room(room).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_deleted_messages_text_is_gone_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let author = user(&store, "author", "Someone").await;
+        let room = public_room(&store, author).await;
         let client_id = ClientId::parse("00000000-0000-4000-8000-000000000001").unwrap();
         let message = NewMessage {
             room,
@@ -311,25 +318,9 @@ mod tests {
     async fn a_form_stored_in_the_earlier_shape_reads_as_it_was_made() {
         let dir = tempfile::tempdir().unwrap();
         let store = open_in(&dir).await;
-        let mut people = Vec::new();
-        for (username, display_name) in [("author", "Someone"), ("ana", "Ana Kim")] {
-            let user = NewUser {
-                username,
-                display_name,
-                password_hash: "$argon2id$fake",
-                now_ms: 1_000,
-            };
-            people.push(store.create_user(user).await.unwrap().id);
-        }
-        let (author, ana) = (people[0], people[1]);
-        let room = NewRoom {
-            name: "r",
-            topic: "",
-            visibility: Visibility::Public,
-            owner: author,
-            now_ms: 1,
-        };
-        let room = store.create_room(room).await.unwrap();
+        let author = user(&store, "author", "Someone").await;
+        let ana = user(&store, "ana", "Ana Kim").await;
+        let room = public_room(&store, author).await;
         let client_id = ClientId::parse("00000000-0000-4000-8000-000000000002").unwrap();
         let body = "**hi** @ana, see `x`";
         let rendered =
