@@ -98,9 +98,7 @@ pub(super) fn MessageItem(
     // A closure, not a memo: it is read twice, and a memo per message was a reactive node
     // per message on the server too. Shared, since both readers move their own copy.
     let mentions: std::sync::Arc<[UserId]> = mentions.into();
-    let mentions_me = move || {
-        !mentions.is_empty() && tools.realtime.me().is_some_and(|me| mentions.contains(&me))
-    };
+    let mentions_me = move || tools.realtime.me().is_some_and(|me| mentions.contains(&me));
     let marked_for_me = mentions_me.clone();
     let seq = message.seq;
     let quote = message

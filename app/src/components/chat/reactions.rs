@@ -17,7 +17,6 @@ use leptos::prelude::*;
 use super::dom;
 use crate::api::messages::react_to_message;
 use crate::error::ApiError;
-use crate::model::UserId;
 use crate::protocol::reactions::{Emoji, REACTION_EMOJI, ReactionView};
 use crate::protocol::{MessageId, MessageView};
 use crate::realtime::{Realtime, RoomFeed, use_realtime};
@@ -90,14 +89,15 @@ pub(super) fn Reactions(
             // Mine if I am among the people named (what one frame for everyone allows). A
             // plain closure, no memo: it is read once per render and once per click, and a
             // page of fifty messages would otherwise make a hundred memos on the server.
-            let people: Arc<[UserId]> = view.people.iter().map(|person| person.id).collect();
-            let mine =
-                move |people: &[UserId]| tools.realtime.me().is_some_and(|me| people.contains(&me));
-            let pressed = {
-                let people = Arc::clone(&people);
-                move || mine(&people).to_string()
+            let view = Arc::new(view);
+            let mine = {
+                let view = Arc::clone(&view);
+                move || tools.realtime.me().is_some_and(|me| view.includes(me))
             };
-            let emoji = view.emoji;
+            let pressed = {
+                let mine = mine.clone();
+                move || mine().to_string()
+            };
             view! {
                 <button
                     type="button"
@@ -105,7 +105,7 @@ pub(super) fn Reactions(
                     title=who
                     aria-pressed=pressed
                     disabled=!tools.can_react
-                    on:click=move |_| tools.toggle(id, &emoji, untrack(|| mine(&people)))
+                    on:click=move |_| tools.toggle(id, &view.emoji, untrack(&mine))
                 >
                     {label}
                 </button>
