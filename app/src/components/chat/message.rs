@@ -7,17 +7,19 @@
 //! What the messages of one conversation share is one [`MessageTools`], made by the chat
 //! view. Who may edit or delete is decided again by the server; the buttons only follow it.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 
 use super::reactions::{AddReaction, ReactionTools, Reactions};
 use super::reply::{QuoteButton, ReplyTools, message_anchor};
-use super::rich_text::{Names, rich_blocks};
+use super::rich_text::RichBody;
 use crate::api::messages::{delete_message, edit_message};
 use crate::components::form::action_error;
 use crate::components::hydration::{Hydrated, use_hydrated};
 use crate::error::ApiError;
 use crate::model::{Field, RichText, UserId};
-use crate::protocol::{MessageId, MessageView};
+use crate::protocol::{MessageId, MessageView, Person};
 use crate::realtime::{OutboxEntry, OutboxState, Realtime, use_realtime};
 
 /// What the messages of one conversation share: one delete action, which message is being
@@ -88,16 +90,16 @@ pub(super) fn MessageItem(
     let edited = message.edited_ms.is_some();
     let body = message.body;
     // The sender's own copy has no form until the server's arrives: it shows as typed.
-    let rich = if message.rich.is_empty() {
+    let rich = Arc::new(if message.rich.is_empty() {
         RichText::plain(&body)
     } else {
         message.rich
-    };
-    let mentioned = message.mentioned;
+    });
+    let mentioned: Arc<[Person]> = message.mentioned.into();
     let mentions = message.mentions;
     // A closure, not a memo: it is read twice, and a memo per message was a reactive node
     // per message on the server too. Shared, since both readers move their own copy.
-    let mentions: std::sync::Arc<[UserId]> = mentions.into();
+    let mentions: Arc<[UserId]> = mentions.into();
     let mentions_me = move || tools.realtime.me().is_some_and(|me| mentions.contains(&me));
     let marked_for_me = mentions_me.clone();
     let seq = message.seq;
@@ -161,10 +163,14 @@ pub(super) fn MessageItem(
                 (move || if editing() {
                     view! { <EditForm id body=body.clone() editing=tools.editing /> }.into_any()
                 } else {
-                    // Views of the closed form, never HTML: Leptos escapes its text.
-                    let names = Names { mentioned: &mentioned, me: tools.realtime.me() };
-                    let edited = edited.then(|| view! { " " <span class="edited">"(edited)"</span> }.into_any());
-                    view! { <div class="body">{rich_blocks(&rich, &names, edited)}</div> }.into_any()
+                    // The closed form, its text escaped (never HTML from the message).
+                    RichBody {
+                        rich: rich.clone(),
+                        mentioned: mentioned.clone(),
+                        me: tools.realtime.me(),
+                        edited,
+                    }
+                    .into_any()
                 }).into_any()
             }}
             {reaction_row}
