@@ -1,5 +1,6 @@
 //! Reusable pieces of UI.
 
+pub mod ascii_json;
 pub mod chat;
 pub mod connection_status;
 pub mod form;

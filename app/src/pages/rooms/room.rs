@@ -7,6 +7,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::messages::message_history;
 use crate::api::rooms::{JoinRoom, LeaveRoom};
+use crate::components::ascii_json::AsciiJson;
 use crate::components::chat::ChatView;
 use crate::components::form::{FormError, action_error};
 use crate::components::rooms_state::use_rooms_state;
@@ -26,9 +27,9 @@ pub fn RoomPage() -> impl IntoView {
 fn RoomLoader() -> impl IntoView {
     let room = use_room(Reload::OnRoomsChange);
     // Loaded beside the room (not in a Suspense of its own under it), so the page waits for
-    // both at once.
+    // both at once. Written into the page as escaped ASCII: see `AsciiJson` for why.
     let params = use_params_map();
-    let history = Resource::new(
+    let history = Resource::<Result<HistoryPage, ApiError>, AsciiJson>::new_with_options(
         move || {
             params
                 .read()
@@ -41,6 +42,7 @@ fn RoomLoader() -> impl IntoView {
                 None => Err(ApiError::NotFound),
             }
         },
+        false,
     );
     view! {
         <Suspense fallback=|| view! { <p>"Loading room…"</p> }>
