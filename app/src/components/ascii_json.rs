@@ -7,7 +7,7 @@
 //! fifty Korean messages that was about 8% of the server's time (`sori-bench ssr --rich`,
 //! under `perf`). Escaped, the string is ASCII. The page grows by a few bytes for each
 //! character beyond ASCII (compression takes most of it back), and the browser decodes the
-//! same values: `\u` escapes are plain JSON.
+//! same values: `\u` escapes are plain JSON, read by the same `serde_json` in the wasm.
 
 use std::io::{self, Write};
 
@@ -81,9 +81,8 @@ mod tests {
         let json = <AsciiJson as Encoder<Vec<String>>>::encode(&value).unwrap();
         assert!(json.is_ascii(), "{json}");
         assert!(json.starts_with(r#"["\ud68c\uc758\ub85d \uc815\ub9ac","\ud83d\udc4d \"quoted\""#));
+        // The browser reads it back with the same decoder (serde_json, in the wasm).
         let read: Vec<String> = <AsciiJson as Decoder<Vec<String>>>::decode(&json).unwrap();
         assert_eq!(read, value);
-        // What the browser's `JSON.parse` reads is plain JSON: the usual decoder agrees.
-        assert_eq!(serde_json::from_str::<Vec<String>>(&json).unwrap(), value);
     }
 }

@@ -213,12 +213,41 @@ impl RichBody {
         sink.root.expect("the walk opens the body element")
     }
 
+    /// Whether `other` would make the same elements. The viewer is only known after
+    /// hydration (the server renders for nobody in particular), so every body is asked again
+    /// then: only one that mentions the viewer, whose mark changes, is built anew.
     fn same_as(&self, other: &RichBody) -> bool {
+        let same_marks = self.me == other.me
+            || ![self.me, other.me]
+                .into_iter()
+                .flatten()
+                .any(|viewer| mentions_in_blocks(&self.rich.blocks, viewer));
         Arc::ptr_eq(&self.rich, &other.rich)
             && Arc::ptr_eq(&self.mentioned, &other.mentioned)
-            && self.me == other.me
             && self.edited == other.edited
+            && same_marks
     }
+}
+
+/// Whether `blocks` mention `user` anywhere.
+fn mentions_in_blocks(blocks: &[Block], user: UserId) -> bool {
+    blocks.iter().any(|block| match block {
+        Block::Paragraph { inlines } => mentions_in_inlines(inlines, user),
+        Block::Code { .. } => false,
+        Block::Quote { blocks } => mentions_in_blocks(blocks, user),
+        Block::List { items, .. } => items.iter().any(|item| mentions_in_blocks(item, user)),
+    })
+}
+
+fn mentions_in_inlines(inlines: &[Inline], user: UserId) -> bool {
+    inlines.iter().any(|inline| match inline {
+        Inline::Mention { user: named } => *named == user,
+        Inline::Strong { inlines }
+        | Inline::Emphasis { inlines }
+        | Inline::Strikethrough { inlines }
+        | Inline::Link { inlines, .. } => mentions_in_inlines(inlines, user),
+        Inline::Text { .. } | Inline::Code { .. } | Inline::LineBreak => false,
+    })
 }
 
 struct HtmlSink<'a> {
@@ -446,7 +475,7 @@ pub fn preview(rich: &RichText, mentioned: &[Person]) -> String {
 mod tests {
     use super::*;
 
-    /// The served HTML of a form, without the hydration markers between text nodes.
+    /// The served HTML of a form.
     #[cfg(feature = "ssr")]
     fn html(rich: &RichText, mentioned: &[Person], me: Option<UserId>) -> String {
         body(rich, mentioned, me, false).to_html()
@@ -611,6 +640,48 @@ mod tests {
         let for_others = html(&rich, &[ana], Some(UserId(3)));
         assert!(!for_others.contains("mention me"), "{for_others}");
         assert!(html(&rich, &[], None).contains("@deleted user"));
+    }
+
+    #[test]
+    fn once_the_viewer_is_known_only_a_body_that_mentions_them_is_built_again() {
+        let quoted_mention = RichText {
+            blocks: vec![Block::Quote {
+                blocks: vec![Block::Paragraph {
+                    inlines: vec![Inline::Strong {
+                        inlines: vec![Inline::Mention { user: UserId(5) }],
+                    }],
+                }],
+            }],
+        };
+        let served = RichBody {
+            rich: Arc::new(quoted_mention),
+            mentioned: Arc::from(Vec::new()),
+            me: None,
+            edited: false,
+        };
+        let for_viewer = |me| RichBody {
+            me: Some(UserId(me)),
+            ..served.clone()
+        };
+        assert!(
+            !served.same_as(&for_viewer(5)),
+            "the mention of the viewer is marked"
+        );
+        assert!(
+            served.same_as(&for_viewer(7)),
+            "nothing here marks someone else"
+        );
+        assert!(!for_viewer(7).same_as(&for_viewer(5)));
+        let edited = RichBody {
+            edited: true,
+            ..served.clone()
+        };
+        assert!(!served.same_as(&edited));
+        let other_form = RichBody {
+            rich: Arc::new(RichText::plain("@ana")),
+            ..served.clone()
+        };
+        assert!(!served.same_as(&other_form));
     }
 
     #[test]
