@@ -10,6 +10,8 @@
 //! Every change in a room takes the next number of the room's gapless counter, `seq`. A
 //! client applies events in `seq` order, remembers the last one per room, and resumes from it.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{RichText, RoomId, UserId};
@@ -203,7 +205,10 @@ pub struct Ack {
 /// A page of a room's history, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryPage {
-    pub messages: Vec<MessageView>,
+    /// Shared, not owned: a page is cloned on its way from the resource to the feed and the
+    /// timeline, and a clone of fifty messages' texts and forms was a measurable part of
+    /// rendering the room page.
+    pub messages: Vec<Arc<MessageView>>,
     /// Whether older messages exist before the first one here.
     pub has_more: bool,
     /// The room's newest `seq` when the page was read: subscribe after it.

@@ -358,7 +358,7 @@ impl Messages {
         let has_more = messages.len() > self.history_page as usize;
         let skip = messages.len().saturating_sub(self.history_page as usize);
         Ok(HistoryPage {
-            messages: messages.into_iter().skip(skip).collect(),
+            messages: messages.into_iter().skip(skip).map(Arc::new).collect(),
             has_more,
             last_seq,
         })

@@ -7,6 +7,7 @@
 //! sends nothing: the ranges to fetch are [`Progress`]'s answers, which `Realtime` sends.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use leptos::prelude::*;
 
@@ -35,7 +36,8 @@ pub enum NoticeKind {
 /// its changes are applied, and its live presence.
 #[derive(Clone, Copy)]
 pub struct RoomFeed {
-    pub messages: RwSignal<BTreeMap<u64, MessageView>>,
+    /// Shared copies: the timeline and each rendered message hold the same one.
+    pub messages: RwSignal<BTreeMap<u64, Arc<MessageView>>>,
     pub progress: RwSignal<Progress>,
     /// Bumped when the server says the gap is too large to replay: reload the history.
     pub refetch: RwSignal<u32>,
@@ -66,9 +68,10 @@ impl RoomFeed {
     }
 
     /// Adds messages (from history, a replay or live), keeping the newest copy of each.
-    pub fn merge(&self, messages: impl IntoIterator<Item = MessageView>) {
+    pub fn merge<M: Into<Arc<MessageView>>>(&self, messages: impl IntoIterator<Item = M>) {
         self.messages.update(|known| {
             for message in messages {
+                let message = message.into();
                 let newer = known
                     .get(&message.seq)
                     .is_none_or(|old| message.supersedes(old));
@@ -88,13 +91,13 @@ impl RoomFeed {
             .with_untracked(|known| known.contains_key(&message.seq));
         if !arrived {
             self.messages.update(|known| {
-                known.insert(message.seq, message);
+                known.insert(message.seq, Arc::new(message));
             });
         }
     }
 
     /// Merges the newest history page, read when the room's changes stood at `last_seq`.
-    pub fn merge_latest(&self, messages: Vec<MessageView>, last_seq: u64) {
+    pub fn merge_latest(&self, messages: Vec<Arc<MessageView>>, last_seq: u64) {
         self.merge(messages);
         self.progress
             .update(|progress| progress.known_through(last_seq));
@@ -217,7 +220,7 @@ mod tests {
     fn a_reset_forgets_messages_notices_and_progress() {
         let _owner = crate::realtime::test_owner();
         let feed = RoomFeed::new();
-        feed.merge_latest(vec![message(1, 1, "hi")], 1);
+        feed.merge_latest(vec![message(1, 1, "hi").into()], 1);
         feed.notice(NoticeKind::Left(person(2, "Ana")));
         assert_eq!(feed.resume_point(), Some(1));
         feed.reset();

@@ -516,8 +516,11 @@ mod tests {
             .expect("shown at its seq");
         assert_eq!((shown.id, shown.body.as_str()), (MessageId(70), "hi"));
         assert_eq!(
-            shown.author.map(|author| author.display_name),
-            Some("Minji".into())
+            shown
+                .author
+                .as_ref()
+                .map(|author| author.display_name.as_str()),
+            Some("Minji")
         );
     }
 

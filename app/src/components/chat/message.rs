@@ -19,6 +19,7 @@ use crate::components::form::action_error;
 use crate::components::hydration::{Hydrated, use_hydrated};
 use crate::error::ApiError;
 use crate::model::{Field, RichText, UserId};
+use crate::protocol::replies::ReplyQuote;
 use crate::protocol::{MessageId, MessageView, Person};
 use crate::realtime::{OutboxEntry, OutboxState, Realtime, use_realtime};
 
@@ -66,7 +67,7 @@ impl MessageTools {
 
 #[component]
 pub(super) fn MessageItem(
-    message: MessageView,
+    message: Arc<MessageView>,
     tools: MessageTools,
     reactions: ReactionTools,
     replies: ReplyTools,
@@ -88,27 +89,28 @@ pub(super) fn MessageItem(
     let editing = move || tools.editing.get() == Some(version);
     let deleted = message.deleted;
     let edited = message.edited_ms.is_some();
-    let body = message.body;
     // The sender's own copy has no form until the server's arrives: it shows as typed.
     let rich = Arc::new(if message.rich.is_empty() {
-        RichText::plain(&body)
+        RichText::plain(&message.body)
     } else {
-        message.rich
+        message.rich.clone()
     });
-    let mentioned: Arc<[Person]> = message.mentioned.into();
-    let mentions = message.mentions;
+    let mentioned: Arc<[Person]> = message.mentioned.as_slice().into();
     // A closure, not a memo: it is read twice, and a memo per message was a reactive node
     // per message on the server too. Shared, since both readers move their own copy.
-    let mentions: Arc<[UserId]> = mentions.into();
+    let mentions: Arc<[UserId]> = message.mentions.as_slice().into();
     let mentions_me = move || tools.realtime.me().is_some_and(|me| mentions.contains(&me));
     let marked_for_me = mentions_me.clone();
     let seq = message.seq;
     let quote = message
         .reply_to
-        .map(|quote| view! { <QuoteButton quote=*quote tools=replies /> });
+        .as_ref()
+        .map(|quote| view! { <QuoteButton quote=ReplyQuote::clone(quote) tools=replies /> });
     let reaction_row = (!deleted).then(|| {
-        view! { <Reactions id reactions=message.reactions tools=reactions /> }
+        view! { <Reactions message=Arc::clone(&message) tools=reactions /> }
     });
+    // Only the edit form needs the source text, and only when it opens.
+    let source = Arc::clone(&message);
     let reply_author = author.clone();
     view! {
         <li
@@ -161,7 +163,7 @@ pub(super) fn MessageItem(
                 view! { <p class="body deleted">"message deleted"</p> }.into_any()
             } else {
                 (move || if editing() {
-                    view! { <EditForm id body=body.clone() editing=tools.editing /> }.into_any()
+                    view! { <EditForm id body=source.body.clone() editing=tools.editing /> }.into_any()
                 } else {
                     // The closed form, its text escaped (never HTML from the message).
                     RichBody {

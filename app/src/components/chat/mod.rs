@@ -18,6 +18,8 @@ mod reactions;
 mod reply;
 pub mod rich_text;
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 
 use crate::api::messages::message_history;
@@ -158,7 +160,8 @@ pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
 /// A line of the timeline.
 #[derive(Clone, PartialEq)]
 enum Entry {
-    Message(MessageView),
+    /// The feed's own copy, shared.
+    Message(Arc<MessageView>),
     Notice(Notice),
 }
 
@@ -194,7 +197,7 @@ mod tests {
     use crate::realtime::NoticeKind;
 
     fn message(seq: u64, changed_seq: u64) -> Entry {
-        Entry::Message(MessageView {
+        Entry::Message(Arc::new(MessageView {
             id: MessageId(seq as i64),
             room: RoomId(1),
             seq,
@@ -210,7 +213,7 @@ mod tests {
             rich: crate::model::RichText::default(),
             mentions: Vec::new(),
             mentioned: Vec::new(),
-        })
+        }))
     }
 
     fn notice(after_seq: u64, order: u32) -> Entry {

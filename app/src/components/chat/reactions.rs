@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use super::dom;
 use crate::api::messages::react_to_message;
 use crate::error::ApiError;
-use crate::protocol::reactions::{Emoji, REACTION_EMOJI, ReactionView};
+use crate::protocol::reactions::{Emoji, REACTION_EMOJI};
 use crate::protocol::{MessageId, MessageView};
 use crate::realtime::{Realtime, RoomFeed, use_realtime};
 
@@ -75,29 +75,32 @@ impl ReactionTools {
 }
 
 /// The reactions of one message: a toggle button per emoji, and the last reaction's error.
+/// The buttons read the message's own (shared) reactions rather than copies of them.
 #[component]
-pub(super) fn Reactions(
-    id: MessageId,
-    reactions: Vec<ReactionView>,
-    tools: ReactionTools,
-) -> impl IntoView {
-    let buttons = reactions
-        .into_iter()
-        .map(|view| {
+pub(super) fn Reactions(message: Arc<MessageView>, tools: ReactionTools) -> impl IntoView {
+    let id = message.id;
+    let buttons = (0..message.reactions.len())
+        .map(|index| {
+            let view = &message.reactions[index];
             let who = view.who();
             let label = format!("{} {}", view.emoji, view.count);
             // Mine if I am among the people named (what one frame for everyone allows). A
             // plain closure, no memo: it is read once per render and once per click, and a
             // page of fifty messages would otherwise make a hundred memos on the server.
-            let view = Arc::new(view);
             let mine = {
-                let view = Arc::clone(&view);
-                move || tools.realtime.me().is_some_and(|me| view.includes(me))
+                let message = Arc::clone(&message);
+                move || {
+                    tools
+                        .realtime
+                        .me()
+                        .is_some_and(|me| message.reactions[index].includes(me))
+                }
             };
             let pressed = {
                 let mine = mine.clone();
                 move || mine().to_string()
             };
+            let message = Arc::clone(&message);
             view! {
                 <button
                     type="button"
@@ -105,7 +108,9 @@ pub(super) fn Reactions(
                     title=who
                     aria-pressed=pressed
                     disabled=!tools.can_react
-                    on:click=move |_| tools.toggle(id, &view.emoji, untrack(&mine))
+                    on:click=move |_| {
+                        tools.toggle(id, &message.reactions[index].emoji, untrack(&mine))
+                    }
                 >
                     {label}
                 </button>
