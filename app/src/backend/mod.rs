@@ -10,6 +10,8 @@
 //!   the database; [`bus`] carries the hints, the revocations, presence and typing
 //!   between instances over PostgreSQL; [`instance_id`] names this run.
 //! - [`markdown`]: a message's source into its rendered form, once per post or edit.
+//! - [`search`]: the text a message search indexes (Korean split into pairs) and a typed
+//!   query read as literal words, for both stores.
 //! - [`store`]: persistence behind the `Store` traits (records in, records out; no frames).
 //! - Edges: [`request`] (the HTTP request being served), [`client_addr`], [`cross_site`],
 //!   [`rate_limit`], [`clock`], [`internal_error`].
@@ -40,6 +42,7 @@ pub mod request;
 pub mod revocation;
 pub mod rooms;
 pub mod roster;
+pub mod search;
 pub mod store;
 
 use std::sync::Arc;

@@ -1,0 +1,495 @@
+//! What a message search indexes and what a query asks for, written once for both stores.
+//!
+//! Korean is written with words glued to their particles and often to each other
+//! ("오늘회의는3시"), so a word-per-token index cannot find "회의" in it: SQLite's `unicode61`
+//! keeps a Hangul run as one token, and a trigram index cannot match two syllables. So the
+//! store indexes a *search text* beside each body, in which every run of Hangul, kana or Han
+//! characters is split into overlapping pairs, and a query's runs are split the same way and
+//! searched as a phrase:
+//!
+//! - "오늘회의는" indexes as `오늘 늘회 회의 의는 는`: each pair, then the run's last character
+//!   alone, so a query that ends the run ("는3시") or is one syllable ("는") still has a token
+//!   to meet;
+//! - "회의" is the phrase `회의`, found inside "오늘회의는3시" and "회의실"; "회의실" is the
+//!   phrase `회의 의실`, which "회의를" (`회의 의를 를`) does not contain;
+//! - a query run followed by more of the same query word ("회의는3시") ends with its last
+//!   character alone, as the text's run does, so the phrase lines up: `회의 의는 는 3 시`;
+//! - a single syllable, and every other word (English, numbers), matches by prefix.
+//!
+//! Everything else is kept as lowercase words; what is neither a letter nor a digit
+//! separates. The tokens are plain words, so each store's tokenizer (FTS5's `unicode61`,
+//! PostgreSQL's `simple` configuration) reads the search text back as exactly these tokens.
+//!
+//! A query is literal: whatever is typed becomes words, phrases in double quotes, and the
+//! filters `from:username` and `in:room-name`. No character reaches a store's query syntax
+//! except as part of a word, so no input can make a query fail.
+
+/// Words searched at most; the rest of a long query is ignored (bounded work per query).
+pub const MAX_TERMS: usize = 16;
+/// Tokens kept per word or phrase.
+pub const MAX_TOKENS_PER_TERM: usize = 32;
+
+/// The text a store indexes for `body`.
+pub fn search_text(body: &str) -> String {
+    let mut tokens = Vec::new();
+    for word in words(body) {
+        push_tokens(&mut tokens, &word, TextEnd::Whole);
+    }
+    tokens.join(" ")
+}
+
+/// One thing a query looks for: tokens that must appear in this order, next to each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    pub tokens: Vec<String>,
+    /// Whether the last token matches any token it begins.
+    pub prefix: bool,
+}
+
+/// A parsed search: every term must match (AND), within the filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchQuery {
+    pub terms: Vec<Term>,
+    /// `from:username`: only messages by this account (its username, lowercase).
+    pub from: Option<String>,
+    /// `in:room-name`: only messages in the room of this name (lowercase).
+    pub room: Option<String>,
+}
+
+impl SearchQuery {
+    /// Reads what a person typed. Never fails: an unclosed quote runs to the end, a filter
+    /// with nothing after its colon is a word, and an empty result means "nothing to find".
+    pub fn parse(input: &str) -> SearchQuery {
+        let mut query = SearchQuery::default();
+        for piece in pieces(input) {
+            let term = match piece {
+                Piece::Phrase(text) => phrase(text),
+                Piece::Word(text) => {
+                    if let Some(name) = filter(text, "from:") {
+                        query.from = Some(name);
+                        continue;
+                    }
+                    if let Some(name) = filter(text, "in:") {
+                        query.room = Some(name);
+                        continue;
+                    }
+                    word_term(text)
+                }
+            };
+            if let Some(term) = term
+                && query.terms.len() < MAX_TERMS
+                && !query.terms.contains(&term)
+            {
+                query.terms.push(term);
+            }
+        }
+        query
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// The query in SQLite FTS5's syntax: each term a quoted phrase (a `*` after it for a
+    /// prefix), joined by `AND`. Tokens hold only letters and digits, so quoting cannot be
+    /// broken; FTS5's own keywords (`NEAR`, `AND`) inside quotes are plain words.
+    pub fn to_fts5(&self) -> String {
+        self.terms
+            .iter()
+            .map(|term| {
+                let star = if term.prefix { " *" } else { "" };
+                format!("\"{}\"{star}", term.tokens.join(" "))
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// The query as a PostgreSQL `tsquery` over the `simple` configuration: each term's
+    /// tokens joined by `<->` (followed by), the last one `:*` for a prefix, terms joined by
+    /// `&`. Tokens are quoted as lexemes, so none is read as an operator.
+    pub fn to_tsquery(&self) -> String {
+        self.terms
+            .iter()
+            .map(|term| {
+                let last = term.tokens.len() - 1;
+                let tokens: Vec<String> = term
+                    .tokens
+                    .iter()
+                    .enumerate()
+                    .map(|(index, token)| {
+                        let star = if term.prefix && index == last {
+                            ":*"
+                        } else {
+                            ""
+                        };
+                        format!("'{token}'{star}")
+                    })
+                    .collect();
+                format!("({})", tokens.join(" <-> "))
+            })
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+}
+
+/// A filter's value, if `text` is `key` followed by something.
+fn filter(text: &str, key: &str) -> Option<String> {
+    let head = text.get(..key.len())?;
+    let value = &text[key.len()..];
+    (head.eq_ignore_ascii_case(key) && !value.is_empty()).then(|| value.to_lowercase())
+}
+
+/// An unquoted word: its tokens, the last one by prefix.
+fn word_term(text: &str) -> Option<Term> {
+    term(query_tokens(&words(text)), true)
+}
+
+/// A quoted phrase: every word in order, matched whole.
+fn phrase(text: &str) -> Option<Term> {
+    let words = words(text);
+    let tokens = query_tokens(&words);
+    // A phrase that ends in one syllable still needs the prefix to meet that syllable's
+    // pairs: "회의 시" finds "회의 시작".
+    let ends_in_syllable = words
+        .last()
+        .is_some_and(|word| word.script == Script::Cjk && word.text.chars().count() == 1);
+    term(tokens, ends_in_syllable)
+}
+
+/// A query's words as tokens: each split as the text is, but the last one may stop anywhere
+/// inside a run of the text.
+fn query_tokens(words: &[Word]) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for (index, word) in words.iter().enumerate() {
+        let end = if index + 1 == words.len() {
+            TextEnd::QueryEnd
+        } else {
+            TextEnd::Whole
+        };
+        push_tokens(&mut tokens, word, end);
+    }
+    tokens
+}
+
+fn term(mut tokens: Vec<String>, prefix: bool) -> Option<Term> {
+    if tokens.is_empty() {
+        return None;
+    }
+    tokens.truncate(MAX_TOKENS_PER_TERM);
+    Some(Term { tokens, prefix })
+}
+
+/// How a word's run of CJK characters ends its tokens.
+#[derive(Clone, Copy, PartialEq)]
+enum TextEnd {
+    /// Pairs, then the last character alone: how the text is indexed, and how a query word
+    /// is split where more of it follows.
+    Whole,
+    /// Pairs only (or the one character): the end of a query word, which may stop anywhere
+    /// inside a run of the text.
+    QueryEnd,
+}
+
+fn push_tokens(tokens: &mut Vec<String>, word: &Word, end: TextEnd) {
+    match word.script {
+        Script::Other => tokens.push(word.text.to_lowercase()),
+        Script::Cjk => {
+            let chars: Vec<char> = word.text.chars().collect();
+            if chars.len() == 1 {
+                tokens.push(chars[0].to_string());
+                return;
+            }
+            for pair in chars.windows(2) {
+                tokens.push(pair.iter().collect());
+            }
+            if let (TextEnd::Whole, Some(last)) = (end, chars.last()) {
+                tokens.push(last.to_string());
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Script {
+    /// Hangul, kana and Han: written without spaces between words.
+    Cjk,
+    /// Every other letter and digit.
+    Other,
+}
+
+#[derive(Debug)]
+struct Word<'a> {
+    text: &'a str,
+    script: Script,
+}
+
+/// The runs of letters and digits in `text`, each of one script; anything else separates.
+fn words(text: &str) -> Vec<Word<'_>> {
+    let mut words = Vec::new();
+    let mut start: Option<(usize, Script)> = None;
+    for (index, c) in text.char_indices() {
+        let script = if is_cjk(c) {
+            Some(Script::Cjk)
+        } else if c.is_alphanumeric() {
+            Some(Script::Other)
+        } else {
+            None
+        };
+        match (start, script) {
+            (Some((_, open)), Some(now)) if open == now => {}
+            (Some((from, open)), _) => {
+                words.push(Word {
+                    text: &text[from..index],
+                    script: open,
+                });
+                start = script.map(|now| (index, now));
+            }
+            (None, _) => start = script.map(|now| (index, now)),
+        }
+    }
+    if let Some((from, open)) = start {
+        words.push(Word {
+            text: &text[from..],
+            script: open,
+        });
+    }
+    words
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{1100}'..='\u{11FF}'     // Hangul Jamo
+        | '\u{3040}'..='\u{30FF}'   // Hiragana, Katakana
+        | '\u{3130}'..='\u{318F}'   // Hangul Compatibility Jamo
+        | '\u{31F0}'..='\u{31FF}'   // Katakana Phonetic Extensions
+        | '\u{3400}'..='\u{4DBF}'   // CJK Extension A
+        | '\u{4E00}'..='\u{9FFF}'   // CJK Unified Ideographs
+        | '\u{A960}'..='\u{A97F}'   // Hangul Jamo Extended-A
+        | '\u{AC00}'..='\u{D7AF}'   // Hangul Syllables
+        | '\u{D7B0}'..='\u{D7FF}'   // Hangul Jamo Extended-B
+        | '\u{F900}'..='\u{FAFF}'   // CJK Compatibility Ideographs
+        | '\u{FF66}'..='\u{FF9F}'   // Halfwidth Katakana
+        | '\u{FFA0}'..='\u{FFDC}'   // Halfwidth Hangul
+        | '\u{20000}'..='\u{3134F}' // CJK Extensions B to G
+    )
+}
+
+/// What the query's text is made of before it is split into tokens.
+enum Piece<'a> {
+    Word(&'a str),
+    Phrase(&'a str),
+}
+
+/// Splits at whitespace, keeping a double-quoted stretch as one phrase (an unclosed quote
+/// runs to the end).
+fn pieces(input: &str) -> Vec<Piece<'_>> {
+    let mut pieces = Vec::new();
+    let mut rest = input;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            return pieces;
+        }
+        if let Some(after) = rest.strip_prefix('"') {
+            let end = after.find('"').unwrap_or(after.len());
+            pieces.push(Piece::Phrase(&after[..end]));
+            rest = after.get(end + 1..).unwrap_or("");
+        } else {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '"')
+                .unwrap_or(rest.len());
+            pieces.push(Piece::Word(&rest[..end]));
+            rest = &rest[end..];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `query` finds `body`, by the rule both stores follow: every term's tokens
+    /// appear in the body's search text consecutively, the last one by prefix if marked.
+    fn finds(query: &str, body: &str) -> bool {
+        let text = search_text(body);
+        let tokens: Vec<&str> = text.split(' ').filter(|t| !t.is_empty()).collect();
+        let query = SearchQuery::parse(query);
+        !query.is_empty()
+            && query.terms.iter().all(|term| {
+                let n = term.tokens.len();
+                tokens.windows(n).any(|window| {
+                    window
+                        .iter()
+                        .zip(&term.tokens)
+                        .enumerate()
+                        .all(|(i, (have, want))| {
+                            if term.prefix && i == n - 1 {
+                                have.starts_with(want.as_str())
+                            } else {
+                                have == want
+                            }
+                        })
+                })
+            })
+    }
+
+    /// (query, body, found): the cases every engine must answer alike.
+    const CASES: &[(&str, &str, bool)] = &[
+        ("회의", "오늘회의는3시", true),
+        ("회의", "회의실", true),
+        ("회의", "내일 회의를 합니다", true),
+        ("회의실", "3층회의실에서", true),
+        ("회의실", "회의를 합니다", false),
+        ("회의실", "실회의", false),
+        ("는", "오늘회의는", true),
+        ("밥", "오늘회의는", false),
+        ("회의는3시", "오늘회의는3시", true),
+        ("회의는4시", "오늘회의는3시", false),
+        ("3시", "오늘회의는3시에", true),
+        ("PR리뷰", "오늘 PR리뷰 부탁", true),
+        ("deploy", "Deployment went fine", true),
+        ("ployment", "deployment", false),
+        ("\"release notes\"", "the release notes are up", true),
+        ("\"release notes\"", "notes on the release", false),
+        ("\"회의 시\"", "회의 시작합니다", true),
+        ("\"회의 시작\"", "시작 회의", false),
+        ("회", "오늘회의는", true),
+        ("시", "3시", true),
+        ("의는3", "오늘회의는3시", true),
+        ("회의실", "회의실 예약", true),
+        ("DEPLOYMENT fine", "deployment went fine", true),
+        ("café", "Café au lait", true),
+        ("\"회의 시작\"", "회의 시작합니다", true),
+        ("NEAR(a b) -c \"", "a NEAR b", false),
+        ("'; DROP TABLE m; --", "drop table m", true),
+    ];
+
+    #[test]
+    fn the_rule_answers_every_case() {
+        for &(query, body, found) in CASES {
+            assert_eq!(finds(query, body), found, "{query:?} in {body:?}");
+        }
+    }
+
+    /// SQLite's FTS5 with the tokenizer the store uses reads the search text back as the
+    /// same tokens, and takes every query as valid syntax.
+    #[tokio::test]
+    async fn sqlite_fts5_answers_every_case_alike() {
+        use sqlx::{Connection, SqliteConnection};
+        let mut db = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        sqlx::query("CREATE VIRTUAL TABLE t USING fts5(text, tokenize = 'unicode61')")
+            .execute(&mut db)
+            .await
+            .unwrap();
+        for &(query, body, found) in CASES {
+            sqlx::query("DELETE FROM t").execute(&mut db).await.unwrap();
+            sqlx::query("INSERT INTO t (text) VALUES (?1)")
+                .bind(search_text(body))
+                .execute(&mut db)
+                .await
+                .unwrap();
+            let fts = SearchQuery::parse(query).to_fts5();
+            let (hits,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM t WHERE t MATCH ?1")
+                .bind(&fts)
+                .fetch_one(&mut db)
+                .await
+                .unwrap_or_else(|error| panic!("{query:?} as {fts:?}: {error}"));
+            assert_eq!(hits == 1, found, "{query:?} ({fts}) in {body:?}");
+        }
+    }
+
+    /// PostgreSQL's `simple` text search over the same search text answers alike.
+    #[tokio::test]
+    async fn postgres_text_search_answers_every_case_alike() {
+        use sqlx::{Connection, PgConnection};
+        let scratch = crate::backend::store::scratch::ScratchDatabase::create().await;
+        let mut db = PgConnection::connect(scratch.url()).await.unwrap();
+        for &(query, body, found) in CASES {
+            let tsquery = SearchQuery::parse(query).to_tsquery();
+            let (hit,): (bool,) =
+                sqlx::query_as("SELECT to_tsvector('simple', $1) @@ to_tsquery('simple', $2)")
+                    .bind(search_text(body))
+                    .bind(&tsquery)
+                    .fetch_one(&mut db)
+                    .await
+                    .unwrap_or_else(|error| panic!("{query:?} as {tsquery:?}: {error}"));
+            assert_eq!(hit, found, "{query:?} ({tsquery}) in {body:?}");
+        }
+        db.close().await.ok();
+    }
+
+    #[test]
+    fn hangul_runs_are_indexed_as_overlapping_pairs_and_their_last_syllable() {
+        assert_eq!(search_text("오늘회의는3시"), "오늘 늘회 회의 의는 는 3 시");
+        assert_eq!(search_text("회의실"), "회의 의실 실");
+        assert_eq!(
+            search_text("Standup at 10:00, 회의!"),
+            "standup at 10 00 회의 의"
+        );
+    }
+
+    #[test]
+    fn filters_are_taken_out_of_the_words() {
+        let query = SearchQuery::parse("from:Minji in:General 회의");
+        assert_eq!(query.from.as_deref(), Some("minji"));
+        assert_eq!(query.room.as_deref(), Some("general"));
+        assert_eq!(query.terms.len(), 1);
+        // A filter with nothing after it is a word like any other.
+        let query = SearchQuery::parse("from:");
+        assert_eq!(query.from, None);
+        assert_eq!(query.to_fts5(), "\"from\" *");
+    }
+
+    #[test]
+    fn hostile_input_becomes_plain_words_in_both_syntaxes() {
+        for input in [
+            "\"",
+            "\"\"",
+            "*",
+            "NEAR(a b)",
+            "a -b",
+            "(((",
+            "'; DROP TABLE messages; --",
+            "a:b:c",
+            "^ 회의 OR",
+            "\\' \\\\",
+        ] {
+            let query = SearchQuery::parse(input);
+            for token in query.terms.iter().flat_map(|term| &term.tokens) {
+                assert!(
+                    token.chars().all(char::is_alphanumeric),
+                    "{input:?} gave the token {token:?}"
+                );
+            }
+        }
+        assert_eq!(
+            SearchQuery::parse("NEAR(a b)").to_fts5(),
+            "\"near a\" * AND \"b\" *"
+        );
+        assert_eq!(SearchQuery::parse("a -b").to_tsquery(), "('a':*) & ('b':*)");
+        assert!(SearchQuery::parse("\" * ( ) -").is_empty());
+    }
+
+    #[test]
+    fn a_very_long_query_is_bounded() {
+        let query = SearchQuery::parse(&"회의 ".repeat(10_000));
+        assert_eq!(query.terms.len(), 1, "repeated words count once");
+        let query = SearchQuery::parse(&(0..10_000).map(|n| format!("w{n} ")).collect::<String>());
+        assert_eq!(query.terms.len(), MAX_TERMS);
+        let query = SearchQuery::parse(&"가".repeat(10_000));
+        assert_eq!(query.terms[0].tokens.len(), MAX_TOKENS_PER_TERM);
+    }
+
+    #[test]
+    fn both_syntaxes_carry_phrases_and_prefixes() {
+        let query = SearchQuery::parse("회의실 \"release notes\" 시");
+        assert_eq!(
+            query.to_fts5(),
+            "\"회의 의실\" * AND \"release notes\" AND \"시\" *"
+        );
+        assert_eq!(
+            query.to_tsquery(),
+            "('회의' <-> '의실':*) & ('release' <-> 'notes') & ('시':*)"
+        );
+    }
+}
