@@ -16,9 +16,13 @@
 //!   character alone, as the text's run does, so the phrase lines up: `회의 의는 는 3 시`;
 //! - a single syllable, and every other word (English, numbers), matches by prefix.
 //!
-//! Everything else is kept as lowercase words; what is neither a letter nor a digit
-//! separates. The tokens are plain words, so each store's tokenizer (FTS5's `unicode61`,
-//! PostgreSQL's `simple` configuration) reads the search text back as exactly these tokens.
+//! Everything else is kept as lowercase words; what is neither a letter nor an ASCII digit
+//! separates. That rule is narrower than Rust's `is_alphanumeric` on purpose: symbols such
+//! as `①` or `²` count as word characters for FTS5 but as blanks for PostgreSQL's parser,
+//! and a query token FTS5 finds no word in would empty the whole query. The stores' own
+//! tokenizers (FTS5's `unicode61` with `remove_diacritics 0`, PostgreSQL's `simple`
+//! configuration) then read the search text back as these tokens; neither folds accents,
+//! so "cafe" does not find "Café" in either.
 //!
 //! A query is literal: whatever is typed becomes words, phrases in double quotes, and the
 //! filters `from:username` and `in:room-name`. No character reaches a store's query syntax
@@ -132,11 +136,20 @@ impl SearchQuery {
     }
 }
 
-/// A filter's value, if `text` is `key` followed by something.
+/// A filter's value, if `text` is `key` followed by something: lowercase, without a
+/// leading `@` or `#` (people type `from:@minji`, `in:#general`) and without control
+/// characters (a NUL would fail PostgreSQL's text parameter).
 fn filter(text: &str, key: &str) -> Option<String> {
     let head = text.get(..key.len())?;
-    let value = &text[key.len()..];
-    (head.eq_ignore_ascii_case(key) && !value.is_empty()).then(|| value.to_lowercase())
+    if !head.eq_ignore_ascii_case(key) {
+        return None;
+    }
+    let value: String = text[key.len()..]
+        .trim_start_matches(['@', '#'])
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    (!value.is_empty()).then(|| value.to_lowercase())
 }
 
 /// An unquoted word: its tokens, the last one by prefix.
@@ -228,12 +241,12 @@ fn words(text: &str) -> Vec<Word<'_>> {
     let mut words = Vec::new();
     let mut start: Option<(usize, Script)> = None;
     for (index, c) in text.char_indices() {
-        let script = if is_cjk(c) {
-            Some(Script::Cjk)
-        } else if c.is_alphanumeric() {
-            Some(Script::Other)
-        } else {
+        let script = if !is_word_char(c) {
             None
+        } else if is_cjk(c) {
+            Some(Script::Cjk)
+        } else {
+            Some(Script::Other)
         };
         match (start, script) {
             (Some((_, open)), Some(now)) if open == now => {}
@@ -254,6 +267,12 @@ fn words(text: &str) -> Vec<Word<'_>> {
         });
     }
     words
+}
+
+/// Letters (not symbols drawn as letters, such as `ⓐ`) and ASCII digits.
+fn is_word_char(c: char) -> bool {
+    let enclosed = matches!(c, '\u{2460}'..='\u{24FF}' | '\u{1F100}'..='\u{1F1FF}');
+    c.is_ascii_digit() || (c.is_alphabetic() && !enclosed)
 }
 
 fn is_cjk(c: char) -> bool {
@@ -361,6 +380,10 @@ mod tests {
         ("café", "Café au lait", true),
         ("\"회의 시작\"", "회의 시작합니다", true),
         ("NEAR(a b) -c \"", "a NEAR b", false),
+        ("회의①안건", "회의①안건", true),
+        ("会議 ・", "会議を始めます", true),
+        ("회의 ⓐ", "회의", true),
+        ("cafe", "Café", false),
         ("'; DROP TABLE m; --", "drop table m", true),
     ];
 
@@ -377,10 +400,12 @@ mod tests {
     async fn sqlite_fts5_answers_every_case_alike() {
         use sqlx::{Connection, SqliteConnection};
         let mut db = SqliteConnection::connect("sqlite::memory:").await.unwrap();
-        sqlx::query("CREATE VIRTUAL TABLE t USING fts5(text, tokenize = 'unicode61')")
-            .execute(&mut db)
-            .await
-            .unwrap();
+        sqlx::query(
+            "CREATE VIRTUAL TABLE t USING fts5(text, tokenize = 'unicode61 remove_diacritics 0')",
+        )
+        .execute(&mut db)
+        .await
+        .unwrap();
         for &(query, body, found) in CASES {
             sqlx::query("DELETE FROM t").execute(&mut db).await.unwrap();
             sqlx::query("INSERT INTO t (text) VALUES (?1)")
@@ -434,6 +459,9 @@ mod tests {
         assert_eq!(query.from.as_deref(), Some("minji"));
         assert_eq!(query.room.as_deref(), Some("general"));
         assert_eq!(query.terms.len(), 1);
+        let query = SearchQuery::parse("from:@Min\u{0}ji in:#dev");
+        assert_eq!(query.from.as_deref(), Some("minji"));
+        assert_eq!(query.room.as_deref(), Some("dev"));
         // A filter with nothing after it is a word like any other.
         let query = SearchQuery::parse("from:");
         assert_eq!(query.from, None);
