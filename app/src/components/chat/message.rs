@@ -18,7 +18,7 @@ use crate::api::messages::{delete_message, edit_message};
 use crate::components::form::action_error;
 use crate::components::hydration::{Hydrated, use_hydrated};
 use crate::error::ApiError;
-use crate::model::{Field, RichText, UserId};
+use crate::model::{Field, RichText};
 use crate::protocol::replies::ReplyQuote;
 use crate::protocol::{MessageId, MessageView, Person};
 use crate::realtime::{OutboxEntry, OutboxState, Realtime, use_realtime};
@@ -97,9 +97,16 @@ pub(super) fn MessageItem(
     });
     let mentioned: Arc<[Person]> = message.mentioned.as_slice().into();
     // A closure, not a memo: it is read twice, and a memo per message was a reactive node
-    // per message on the server too. Shared, since both readers move their own copy.
-    let mentions: Arc<[UserId]> = message.mentions.as_slice().into();
-    let mentions_me = move || tools.realtime.me().is_some_and(|me| mentions.contains(&me));
+    // per message on the server too. It reads the shared message, which both readers hold.
+    let mentions_me = {
+        let message = Arc::clone(&message);
+        move || {
+            tools
+                .realtime
+                .me()
+                .is_some_and(|me| message.mentions.contains(&me))
+        }
+    };
     let marked_for_me = mentions_me.clone();
     let seq = message.seq;
     let quote = message

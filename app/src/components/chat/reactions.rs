@@ -79,9 +79,11 @@ impl ReactionTools {
 #[component]
 pub(super) fn Reactions(message: Arc<MessageView>, tools: ReactionTools) -> impl IntoView {
     let id = message.id;
-    let buttons = (0..message.reactions.len())
-        .map(|index| {
-            let view = &message.reactions[index];
+    let buttons = message
+        .reactions
+        .iter()
+        .enumerate()
+        .map(|(index, view)| {
             let who = view.who();
             let label = format!("{} {}", view.emoji, view.count);
             // Mine if I am among the people named (what one frame for everyone allows). A
