@@ -284,6 +284,14 @@ def main():
     if posts:
         rate = stat(posts, "posts_per_s")
         row("durable posts on SQLite, per s", "≥ 2,000/s", rate, rate[0] >= 2000)
+    search = find(groups, "search", "sori")
+    if search:
+        p99 = stat(search, "p99_ms")
+        say(f"| message search over {search[0].get('messages', 0):,} messages on SQLite: p99 | ≤ 50 ms | "
+            f"{fmt(p99, 2)} ms (p50 {fmt(stat(search, 'p50_ms'), 2)} ms); the index adds "
+            f"{fmt(stat(search, 'index_growth_pct'), 0)} % to the database "
+            f"({fmt(stat(search, 'db_mb_without_index'))} → {fmt(stat(search, 'db_mb_with_index'))} MB) | "
+            f"{'met' if p99[0] <= 50 else '**missed**'} |")
     ssr = find(groups, "ssr", "sori")
     if ssr:
         rate = stat(ssr, "requests_per_s")
@@ -358,6 +366,7 @@ def main():
         "scripts/with-postgres.sh taskset -c 1 target/release/sori-bench instances-posts --posters 32 --rooms 8 --seconds 10\n"
         "# the smoke variant: fails unless every message reached every client exactly once\n"
         "scripts/with-postgres.sh target/release/sori-bench instances --clients 100 --seconds 2 --require-all\n"
+        "taskset -c 1 target/release/sori-bench search --messages 100000 --rounds 20\n"
         "taskset -c 1 target/release/sori-bench --help   # every scenario and flag\n```\n")
     say("Every command `bench/run.sh` ran is printed on its standard error as it runs.\n")
 

@@ -83,6 +83,15 @@ run() {
   fi
 }
 
+# A scenario that opens the store in its own process (no server to pin): search.
+run_in_process() {
+  note_load "$1"
+  echo "bench: $* (in process)" >&2
+  if ! "${gen[@]}" "$@" | grep '^RESULT ' | sed 's/^RESULT //' >>"$out"; then
+    echo "bench: failed: $*" >&2
+  fi
+}
+
 # The deployment's scenarios, each on a throwaway PostgreSQL of its own. Only the generator
 # is pinned (core 1, inside the script, so PostgreSQL is not): the two instances and
 # PostgreSQL share the machine as a small deployment on one host would.
@@ -132,6 +141,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   run posts --seconds 5
   run ssr --seconds 5 --client-core 1
   run startup --runs 5
+  run_in_process search --messages 100000 --rounds 20
   deployment_round
 done
 

@@ -62,7 +62,7 @@ use components::session::provide_session;
 use pages::{
     BrowseRoomsPage, DeleteAccountPage, DeleteRoomPage, DoctorPage, HomePage, InvitePage,
     LoginPage, MentionsPage, NewRoomPage, NotFoundPage, RegisterPage, RoomMembersPage, RoomPage,
-    RoomSettingsPage, SettingsPage,
+    RoomSettingsPage, SearchPage, SettingsPage,
 };
 
 /// The HTML document around the app. Rendered on the server only; the browser hydrates its
@@ -116,6 +116,7 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::Async
                         />
                         <Route path=path!("/mentions") view=MentionsPage ssr=SsrMode::Async />
+                        <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async />
                         <Route path=path!("/rooms") view=BrowseRoomsPage ssr=SsrMode::Async />
                         <Route path=path!("/rooms/new") view=NewRoomPage ssr=SsrMode::Async />
                         <Route path=path!("/rooms/:id") view=RoomPage ssr=SsrMode::Async />

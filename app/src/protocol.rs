@@ -20,6 +20,7 @@ pub mod mention;
 pub mod probe;
 pub mod reactions;
 pub mod replies;
+pub mod search;
 
 use reactions::ReactionView;
 use replies::ReplyQuote;

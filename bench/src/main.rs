@@ -19,6 +19,7 @@ mod client;
 mod instances;
 mod process;
 mod scenario;
+mod search;
 mod stats;
 
 use clap::Parser;
@@ -41,6 +42,8 @@ enum Scenario {
     Ssr(scenario::SsrArgs),
     /// Cold start to a ready /readyz, and the idle server's memory.
     Startup(scenario::StartupArgs),
+    /// Message search over a large history on SQLite: latency, and the index's disk cost.
+    Search(search::SearchArgs),
     /// Two (or more) instances on one PostgreSQL database, subscribers split over them,
     /// posts through each: deliveries to the other instances' subscribers.
     Instances(instances::InstancesArgs),
@@ -59,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Posts(args) => scenario::posts(args).await?,
         Scenario::Ssr(args) => scenario::ssr(args).await?,
         Scenario::Startup(args) => scenario::startup(args).await?,
+        Scenario::Search(args) => search::search(args).await?,
         Scenario::Instances(args) => instances::instances(args).await?,
         Scenario::InstancesPosts(args) => instances::instances_posts(args).await?,
     };

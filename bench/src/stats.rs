@@ -108,6 +108,11 @@ impl Report {
         )
     }
 
+    /// A field set before, or null.
+    pub fn field(&self, key: &str) -> Value {
+        self.fields.get(key).cloned().unwrap_or(Value::Null)
+    }
+
     pub fn print(&self) {
         for (key, value) in &self.fields {
             match value {

@@ -104,6 +104,9 @@ impl Application {
             config.public_origin(addr)?;
         }
         let store = store::open(&config.store).await?;
+        // Messages stored before the search index existed are indexed in the background;
+        // new ones are indexed as they are written.
+        tokio::spawn(app::backend::messages::index_backlog(store.clone()));
         // What tells databases apart from outside (`/healthz`, `/ws/probe`): a random id
         // written once, when the database is created.
         let database = match store.instance().await {

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::error::ApiError;
 use crate::model::RoomId;
+use crate::protocol::search::SearchPage;
 use crate::protocol::{Ack, HistoryPage, MessageId, MessageView};
 
 /// Posts a message, a reply when `reply_to` names a message of the same room. `client_id`
@@ -33,6 +34,27 @@ pub async fn message_history(
 ) -> Result<HistoryPage, ApiError> {
     let (backend, user) = crate::backend::Backend::signed_in().await?;
     backend.messages().history(&user, room, before_seq).await
+}
+
+/// The history around the message posted with `seq`: what a search result opens, with the
+/// message in the middle. Its `last_seq` is the last number it covers, which the socket
+/// continues from.
+#[server(endpoint = "messages/around")]
+pub async fn message_history_around(room: RoomId, seq: u64) -> Result<HistoryPage, ApiError> {
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
+    backend.messages().around(&user, room, seq).await
+}
+
+/// Finds messages by their words in every room I may read, newest first: one page, older
+/// than `before` when given. Whatever `query` holds is taken as literal words (quoted
+/// phrases, `from:username` and `in:room-name` aside), so no input is an error.
+#[server(endpoint = "messages/search")]
+pub async fn search_messages(
+    query: String,
+    #[server(default)] before: Option<MessageId>,
+) -> Result<SearchPage, ApiError> {
+    let (backend, user) = crate::backend::Backend::signed_in().await?;
+    backend.messages().search(&user, &query, before).await
 }
 
 /// Replaces the text of one's own message; the change is broadcast to the room.

@@ -13,10 +13,14 @@
 //! them) and tells the other instances, after the commit, that the room has moved.
 //!
 //! Reactions (`reactions`, beside this file) are changes like edits and go the same way.
+//! Search and the history around a found message are in `search`.
 
 mod reactions;
 
 mod mentions;
+mod search;
+
+pub use search::index_backlog;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -28,15 +28,29 @@
 //! filters `from:username` and `in:room-name`. No character reaches a store's query syntax
 //! except as part of a word, so no input can make a query fail.
 
+use std::borrow::Cow;
+use std::ops::Range;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
+
+use crate::protocol::search::SnippetPart;
+
 /// Words searched at most; the rest of a long query is ignored (bounded work per query).
 pub const MAX_TERMS: usize = 16;
 /// Tokens kept per word or phrase.
 pub const MAX_TOKENS_PER_TERM: usize = 32;
 
+/// Most words of a query marked in a result's snippet.
+const MAX_MARKS: usize = 32;
+/// A snippet's length, and how much of it comes before the first marked word.
+pub const SNIPPET_CHARS: usize = 200;
+const SNIPPET_LEAD_CHARS: usize = 40;
+
 /// The text a store indexes for `body`.
 pub fn search_text(body: &str) -> String {
+    let body = nfc(body);
     let mut tokens = Vec::new();
-    for word in words(body) {
+    for word in words(&body) {
         push_tokens(&mut tokens, &word, TextEnd::Whole);
     }
     tokens.join(" ")
@@ -58,16 +72,28 @@ pub struct SearchQuery {
     pub from: Option<String>,
     /// `in:room-name`: only messages in the room of this name (lowercase).
     pub room: Option<String>,
+    /// The query's words, lowercase, for marking them in a result (not for matching).
+    marks: Vec<Mark>,
+}
+
+/// A word of the query as a snippet marks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Mark {
+    text: String,
+    script: Script,
 }
 
 impl SearchQuery {
     /// Reads what a person typed. Never fails: an unclosed quote runs to the end, a filter
     /// with nothing after its colon is a word, and an empty result means "nothing to find".
     pub fn parse(input: &str) -> SearchQuery {
+        // Composed form, as the text is indexed: a Hangul syllable typed or pasted as its
+        // jamo (macOS file names, some keyboards) is the same syllable.
+        let input = nfc(input);
         let mut query = SearchQuery::default();
-        for piece in pieces(input) {
-            let term = match piece {
-                Piece::Phrase(text) => phrase(text),
+        for piece in pieces(&input) {
+            let (term, text) = match piece {
+                Piece::Phrase(text) => (phrase(text), text),
                 Piece::Word(text) => {
                     if let Some(name) = filter(text, "from:") {
                         query.from = Some(name);
@@ -77,7 +103,7 @@ impl SearchQuery {
                         query.room = Some(name);
                         continue;
                     }
-                    word_term(text)
+                    (word_term(text), text)
                 }
             };
             if let Some(term) = term
@@ -85,6 +111,7 @@ impl SearchQuery {
                 && !query.terms.contains(&term)
             {
                 query.terms.push(term);
+                query.mark_words(text);
             }
         }
         query
@@ -92,6 +119,100 @@ impl SearchQuery {
 
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    fn mark_words(&mut self, text: &str) {
+        for word in words(text) {
+            let mark = Mark {
+                text: word.text.to_lowercase(),
+                script: word.script,
+            };
+            if self.marks.len() < MAX_MARKS && !self.marks.contains(&mark) {
+                self.marks.push(mark);
+            }
+        }
+    }
+
+    /// The byte ranges of `body` a result marks, in order and apart: each word that begins
+    /// with one of the query's words, and inside a run of Hangul, kana or Han each
+    /// occurrence of one of the query's runs. Marking is for the eye; which messages match
+    /// is the store's answer, so a phrase's words are marked wherever they stand.
+    pub fn marked_ranges(&self, body: &str) -> Vec<Range<usize>> {
+        let mut ranges: Vec<Range<usize>> = Vec::new();
+        for word in words(body) {
+            let end = word.start + word.text.len();
+            match word.script {
+                Script::Other => {
+                    let lower = word.text.to_lowercase();
+                    let marked = self.marks.iter().any(|mark| {
+                        mark.script == Script::Other && lower.starts_with(mark.text.as_str())
+                    });
+                    if marked {
+                        ranges.push(word.start..end);
+                    }
+                }
+                Script::Cjk => {
+                    for mark in self.marks.iter().filter(|mark| mark.script == Script::Cjk) {
+                        for (at, found) in word.text.match_indices(mark.text.as_str()) {
+                            ranges.push(word.start + at..word.start + at + found.len());
+                        }
+                    }
+                }
+            }
+        }
+        ranges.sort_by_key(|range| range.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            match merged.last_mut() {
+                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                _ => merged.push(range),
+            }
+        }
+        merged
+    }
+
+    /// Up to [`SNIPPET_CHARS`] of `body` around its first marked word, as text and marked
+    /// text in turn; "…" stands for what is cut off at either end.
+    pub fn snippet(&self, body: &str) -> Vec<SnippetPart> {
+        let body = nfc(body);
+        let ranges = self.marked_ranges(&body);
+        let first = ranges.first().map_or(0, |range| range.start);
+        let start = body[..first]
+            .char_indices()
+            .rev()
+            .nth(SNIPPET_LEAD_CHARS - 1)
+            .map_or(0, |(at, _)| at);
+        let end = body[start..]
+            .char_indices()
+            .nth(SNIPPET_CHARS)
+            .map_or(body.len(), |(at, _)| start + at);
+        let mut parts = Vec::new();
+        let mut push = |text: &str, marked: bool| {
+            if !text.is_empty() {
+                parts.push(SnippetPart {
+                    text: text.to_owned(),
+                    marked,
+                });
+            }
+        };
+        if start > 0 {
+            push("…", false);
+        }
+        let mut at = start;
+        for range in ranges {
+            let (from, to) = (range.start.max(start), range.end.min(end));
+            if from >= to {
+                continue;
+            }
+            push(&body[at..from], false);
+            push(&body[from..to], true);
+            at = to;
+        }
+        push(&body[at..end], false);
+        if end < body.len() {
+            push("…", false);
+        }
+        parts
     }
 
     /// The query in SQLite FTS5's syntax: each term a quoted phrase (a `*` after it for a
@@ -222,7 +343,7 @@ fn push_tokens(tokens: &mut Vec<String>, word: &Word, end: TextEnd) {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Script {
     /// Hangul, kana and Han: written without spaces between words.
     Cjk,
@@ -233,6 +354,8 @@ enum Script {
 #[derive(Debug)]
 struct Word<'a> {
     text: &'a str,
+    /// Where `text` begins in the text it was found in, in bytes.
+    start: usize,
     script: Script,
 }
 
@@ -253,6 +376,7 @@ fn words(text: &str) -> Vec<Word<'_>> {
             (Some((from, open)), _) => {
                 words.push(Word {
                     text: &text[from..index],
+                    start: from,
                     script: open,
                 });
                 start = script.map(|now| (index, now));
@@ -263,10 +387,19 @@ fn words(text: &str) -> Vec<Word<'_>> {
     if let Some((from, open)) = start {
         words.push(Word {
             text: &text[from..],
+            start: from,
             script: open,
         });
     }
     words
+}
+
+/// `text` in Unicode's composed form (NFC), borrowed when it already is.
+fn nfc(text: &str) -> Cow<'_, str> {
+    match unicode_normalization::is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(text),
+        _ => Cow::Owned(text.nfc().collect()),
+    }
 }
 
 /// Letters (not symbols drawn as letters, such as `ⓐ`) and ASCII digits.
@@ -506,6 +639,86 @@ mod tests {
         assert_eq!(query.terms.len(), MAX_TERMS);
         let query = SearchQuery::parse(&"가".repeat(10_000));
         assert_eq!(query.terms[0].tokens.len(), MAX_TOKENS_PER_TERM);
+    }
+
+    fn marked(query: &str, body: &str) -> Vec<String> {
+        SearchQuery::parse(query)
+            .snippet(body)
+            .into_iter()
+            .filter(|part| part.marked)
+            .map(|part| part.text)
+            .collect()
+    }
+
+    #[test]
+    fn a_snippet_marks_the_words_found_and_only_them() {
+        assert_eq!(
+            marked("회의", "오늘회의는3시, 회의실에서"),
+            ["회의", "회의"]
+        );
+        assert_eq!(marked("deploy", "Deployment went fine"), ["Deployment"]);
+        assert_eq!(
+            marked("\"release notes\"", "the Release notes"),
+            ["Release", "notes"]
+        );
+        assert_eq!(
+            marked("회의실 3층", "3층회의실"),
+            ["3층회의실"],
+            "touching marks join"
+        );
+        assert!(
+            marked("from:minji", "minji said hi").is_empty(),
+            "filters mark nothing"
+        );
+        let parts = SearchQuery::parse("점심").snippet("점심 먹자");
+        assert_eq!(
+            parts,
+            [
+                SnippetPart {
+                    text: "점심".into(),
+                    marked: true
+                },
+                SnippetPart {
+                    text: " 먹자".into(),
+                    marked: false
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_body_is_cut_around_its_first_match() {
+        let body = format!("{}회의{}", "가".repeat(500), "나".repeat(500));
+        let parts = SearchQuery::parse("회의").snippet(&body);
+        assert_eq!(parts.first().unwrap().text, "…");
+        assert_eq!(parts.last().unwrap().text, "…");
+        let shown: String = parts.iter().map(|part| part.text.as_str()).collect();
+        assert_eq!(
+            shown.chars().count(),
+            SNIPPET_CHARS + 2,
+            "the window and two ellipses"
+        );
+        let before: String = parts[1].text.clone();
+        assert_eq!(before.chars().count(), SNIPPET_LEAD_CHARS);
+        assert_eq!(
+            parts[2],
+            SnippetPart {
+                text: "회의".into(),
+                marked: true
+            }
+        );
+        // Without a match (an edit changed the words), the start is shown.
+        let parts = SearchQuery::parse("없음").snippet(&body);
+        assert!(!parts[0].marked && parts[0].text.starts_with('가'));
+    }
+
+    #[test]
+    fn hangul_typed_as_jamo_is_the_same_syllables() {
+        let decomposed = "\u{1112}\u{116C}\u{110B}\u{1174}"; // 회의, as macOS may write it
+        assert_eq!(search_text(decomposed), search_text("회의"));
+        assert!(finds(decomposed, "오늘회의는3시"));
+        assert!(finds("회의", &format!("오늘{decomposed}는")));
+        assert_eq!(marked(decomposed, "회의실"), ["회의"]);
     }
 
     #[test]

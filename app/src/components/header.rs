@@ -32,6 +32,7 @@ pub fn SiteHeader() -> impl IntoView {
                                 <span class="signed-in-as">
                                     "Signed in as " <strong>{user.display_name}</strong>
                                 </span>
+                                <a href="/search">"Search"</a>
                                 <a href="/settings">"Settings"</a>
                                 <ActionForm action=sign_out>
                                     <button type="submit" class="secondary">"Sign out"</button>

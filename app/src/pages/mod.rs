@@ -8,6 +8,7 @@ mod not_found;
 mod register;
 mod require_user;
 mod rooms;
+mod search;
 mod settings;
 
 pub use doctor::DoctorPage;
@@ -20,4 +21,5 @@ pub use rooms::{
     BrowseRoomsPage, DeleteRoomPage, InvitePage, NewRoomPage, RoomMembersPage, RoomPage,
     RoomSettingsPage,
 };
+pub use search::SearchPage;
 pub use settings::{DeleteAccountPage, SettingsPage};

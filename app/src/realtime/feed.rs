@@ -108,8 +108,9 @@ impl RoomFeed {
         self.progress.with_untracked(Progress::resume_point)
     }
 
-    /// Forgets everything: the gap was too large to replay and no page is showing it.
-    pub(super) fn reset(&self) {
+    /// Forgets everything: the gap was too large to replay and no page is showing it, or a
+    /// page shows a window of older history from which the room is to be followed again.
+    pub fn reset(&self) {
         self.messages.update(|known| known.clear());
         self.notices.update(|notices| notices.clear());
         self.progress.set(Progress::default());

@@ -41,7 +41,7 @@ const ROLES: [Role; 5] = [
 ];
 
 /// The operations, by the endpoint or frame they exercise.
-pub(crate) const OPERATIONS: [&str; 28] = [
+pub(crate) const OPERATIONS: [&str; 30] = [
     "rooms/list",
     "invitations/revoke",
     "invitations/get",
@@ -72,6 +72,9 @@ pub(crate) const OPERATIONS: [&str; 28] = [
     "messages/send reply",
     // Markdown and mentions (#16).
     "mentions/list",
+    // Search (#17).
+    "messages/search",
+    "messages/around",
 ];
 
 /// Everyone a cell may act as, signed up once; `admin` signed up first (the first account
@@ -240,6 +243,8 @@ async fn answer(app: &TestApp, people: &mut People, role: Role, op: &str, at: &F
             ("reply_to", &message),
         ],
         "rooms/list" | "mentions/list" => Vec::new(),
+        "messages/search" => vec![("query", "hello")],
+        "messages/around" => vec![("room", &room), ("seq", "1")],
         "invitations/revoke" => vec![("id", &room), ("invitation", &at.invitation.0)],
         "invitations/get" | "invitations/accept" => vec![("token", &at.invitation.1)],
         other => panic!("no form for {other}"),
@@ -260,6 +265,13 @@ async fn answer(app: &TestApp, people: &mut People, role: Role, op: &str, at: &F
                 .iter()
                 .any(|mention| mention["message"]["room"] == at.room.0)
         });
+        return if listed { "listed" } else { "absent" }.into();
+    }
+    if op == "messages/search" && status == 200 {
+        // Whether the cell's message is among the results (it is the newest "hello").
+        let listed = body["hits"]
+            .as_array()
+            .is_some_and(|hits| hits.iter().any(|hit| hit["room"] == at.room.0));
         return if listed { "listed" } else { "absent" }.into();
     }
     status.to_string()
@@ -389,7 +401,8 @@ type Row = (
 /// - an invitation link is read and accepted by anyone signed in who holds it (the token is
 ///   the permission); one that does not exist is gone (410); revoking one is managing;
 /// - unsubscribing from a room one is not subscribed to is ignored, whatever the room;
-/// - my mentions list names only rooms I am a member of, and never my own messages.
+/// - my mentions list names only rooms I am a member of, and never my own messages;
+/// - a search finds messages in the rooms whose history I may read, and no others.
 #[rustfmt::skip]
 const EXPECTED: &[Row] = &[
     (
@@ -563,6 +576,20 @@ const EXPECTED: &[Row] = &[
         ["401", "absent", "absent", "listed", "absent"],
         ["401", "absent", "absent", "listed", "absent"],
         ["401", "absent", "absent", "listed", "absent"],
+    ),
+    // Search (#17): a search finds what its caller may read, like the history does, and
+    // the history around a message is history.
+    (
+        "messages/search",
+        ["401", "listed", "listed", "listed", "listed"],
+        ["401", "absent", "listed", "listed", "absent"],
+        ["401", "absent", "listed", "listed", "absent"],
+    ),
+    (
+        "messages/around",
+        ["401", "200", "200", "200", "200"],
+        ["401", "404", "200", "200", "404"],
+        ["401", "404", "200", "200", "404"],
     ),
 ];
 

@@ -34,6 +34,7 @@ mod realtime;
 mod replies;
 mod room_life;
 mod rooms;
+mod search;
 mod security_headers;
 mod slow_clients;
 mod support;

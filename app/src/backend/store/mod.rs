@@ -1,8 +1,9 @@
 //! Persistence behind one interface. [`Store`] is what every caller holds (as an
 //! `Arc<dyn Store>`); it is the sum of one trait per aggregate, [`AccountStore`] (users and
 //! their sessions), [`RoomStore`] (rooms, members, invitations, direct conversations),
-//! [`MessageStore`] (messages, their changes, read markers) and [`MentionStore`] (who was
-//! mentioned where), so each backend file implements
+//! [`MessageStore`] (messages, their changes, read markers), [`MentionStore`] (who was
+//! mentioned where) and [`SearchStore`] (finding messages by their words), so each backend
+//! file implements
 //! one aggregate and a reader finds a contract next to its siblings. `sqlite` is the embedded
 //! default; `postgres`, for a deployment of several instances on one database, sits beside it,
 //! chosen by the scheme of `DATABASE_URL` in [`open`], without touching callers; the
@@ -33,6 +34,7 @@ pub use records::{
 };
 pub use sqlite::SqliteStore;
 
+use crate::backend::search::SearchQuery;
 use crate::model::{NotificationLevel, RoomId, UserId, Visibility};
 use crate::protocol::{ClientId, MessageId, MessageView};
 
@@ -49,7 +51,7 @@ pub const ROOMS_LISTED: usize = 500;
 
 #[async_trait::async_trait]
 pub trait Store:
-    AccountStore + RoomStore + MessageStore + MentionStore + Send + Sync + 'static
+    AccountStore + RoomStore + MessageStore + MentionStore + SearchStore + Send + Sync + 'static
 {
     /// Answers only if the database does: a cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -301,6 +303,29 @@ pub trait MentionStore: Send + Sync {
     /// The newest `limit` messages that mention `user`, in rooms they are a member of,
     /// newest first.
     async fn mentions_of(&self, user: UserId, limit: u32) -> Result<Vec<MessageView>, StoreError>;
+}
+
+/// Finding messages by their words. Every post and edit writes the message's search text
+/// (`backend::search::search_text`) with it, in the same transaction, and a delete takes it
+/// out, so what a search finds is what is stored, never more.
+#[async_trait::async_trait]
+pub trait SearchStore: Send + Sync {
+    /// The newest `limit` messages with an id below `before` (all when `None`) that match
+    /// every term of `query` and its filters, newest first, in rooms `viewer` may read
+    /// (public rooms and those they are a member of), deleted ones never. A query without
+    /// words finds nothing, whatever its filters.
+    async fn search_messages(
+        &self,
+        viewer: UserId,
+        query: &SearchQuery,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<Vec<MessageView>, StoreError>;
+
+    /// Indexes up to `batch` of the messages stored before the index existed, oldest
+    /// first; answers how many (0 once none is left). Safe beside posts, edits and deletes,
+    /// and beside another instance doing the same.
+    async fn index_pending(&self, batch: u32) -> Result<u64, StoreError>;
 }
 
 /// Opens the store named by the configuration's URL and applies pending migrations:

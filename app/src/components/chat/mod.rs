@@ -32,17 +32,29 @@ use presence::{NoticeItem, OnlineList, TypingIndicator};
 use reactions::ReactionTools;
 use reply::{ReplyTools, ReplyingTo};
 
-/// `history` is the newest page, rendered on the server; the socket continues from it.
+/// `history` is the newest page, rendered on the server, or with `at` the page around the
+/// message posted with that `seq` (a search result), which is highlighted and scrolled to;
+/// the socket continues from the page's end either way.
 #[component]
-pub fn ChatView(room: RoomView, history: HistoryPage) -> impl IntoView {
+pub fn ChatView(room: RoomView, history: HistoryPage, at: Option<u64>) -> impl IntoView {
     let realtime = use_realtime();
     let id = room.id;
     let tools = MessageTools::new(room.can_manage);
     let feed = realtime.feed(id);
+    if at.is_some() {
+        // The page is a window into the history, not its newest end. What this tab held of
+        // the room (its newest messages) would sit below the window with a gap between
+        // them that nothing shows; so the feed starts over from the window, and the
+        // subscription replays everything after it.
+        feed.reset();
+    }
     feed.merge_latest(history.messages, history.last_seq);
     let has_more = RwSignal::new(history.has_more);
     let reactions = ReactionTools::new(feed, room.is_member);
     let replies = ReplyTools::new(id, feed, has_more);
+    if let Some(seq) = at {
+        replies.go_to(seq);
+    }
 
     // Follow the room live, present in it (effects run in the browser only). When the page
     // closes, a member keeps following it quietly, for its unread count.

@@ -65,6 +65,13 @@ impl ReplyTools {
         dom::focus_id("composer");
     }
 
+    /// Highlights the message posted with `seq` and, in the browser, scrolls to it and
+    /// focuses it once it is rendered: a room opened at a search result.
+    pub(super) fn go_to(&self, seq: u64) {
+        self.highlighted.set(Some(seq));
+        Effect::new(move |_| reveal_soon(seq, FRAMES_TO_RENDER));
+    }
+
     /// Goes to the message posted with `seq`, loading earlier pages first if needed.
     fn jump(&self, seq: u64) {
         let tools = *self;

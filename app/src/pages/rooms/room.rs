@@ -3,9 +3,9 @@ use leptos_meta::Title;
 
 use super::notifications::NotificationSettings;
 use super::{Reload, RoomUnavailable, use_room};
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::messages::message_history;
+use crate::api::messages::{message_history, message_history_around};
 use crate::api::rooms::{JoinRoom, LeaveRoom};
 use crate::components::ascii_json::AsciiJson;
 use crate::components::chat::ChatView;
@@ -29,17 +29,27 @@ fn RoomLoader() -> impl IntoView {
     // Loaded beside the room (not in a Suspense of its own under it), so the page waits for
     // both at once. Written into the page as escaped ASCII: see `AsciiJson` for why.
     let params = use_params_map();
+    let query = use_query_map();
+    // `?at=SEQ` (a search result) opens the room at that message, with history around it.
+    let at = move || {
+        query
+            .read()
+            .get("at")
+            .and_then(|seq| seq.parse::<u64>().ok())
+    };
     let history = Resource::<Result<HistoryPage, ApiError>, AsciiJson>::new_with_options(
         move || {
-            params
+            let id = params
                 .read()
                 .get("id")
-                .and_then(|id| id.parse::<RoomId>().ok())
+                .and_then(|id| id.parse::<RoomId>().ok());
+            (id, at())
         },
-        |id| async move {
-            match id {
-                Some(id) => message_history(id, None).await,
-                None => Err(ApiError::NotFound),
+        |(id, at)| async move {
+            match (id, at) {
+                (Some(id), Some(seq)) => message_history_around(id, seq).await,
+                (Some(id), None) => message_history(id, None).await,
+                (None, _) => Err(ApiError::NotFound),
             }
         },
         false,
@@ -48,7 +58,9 @@ fn RoomLoader() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading room…"</p> }>
             {move || Suspend::new(async move {
                 match (room.await, history.await) {
-                    (Ok(room), Ok(history)) => view! { <RoomView room history /> }.into_any(),
+                    (Ok(room), Ok(history)) => {
+                        view! { <RoomView room history at=at() /> }.into_any()
+                    }
                     (Err(error), _) | (_, Err(error)) => view! { <RoomUnavailable error /> }.into_any(),
                 }
             })}
@@ -57,7 +69,7 @@ fn RoomLoader() -> impl IntoView {
 }
 
 #[component]
-fn RoomView(room: RoomView, history: HistoryPage) -> impl IntoView {
+fn RoomView(room: RoomView, history: HistoryPage, at: Option<u64>) -> impl IntoView {
     let rooms = use_rooms_state();
     let join = ServerAction::<JoinRoom>::new();
     let leave = ServerAction::<LeaveRoom>::new();
@@ -115,7 +127,7 @@ fn RoomView(room: RoomView, history: HistoryPage) -> impl IntoView {
             {(!room.is_member).then(|| view! {
                 <p class="hint">"You are reading this public room. Join it to take part."</p>
             })}
-            <ChatView room=room.clone() history />
+            <ChatView room=room.clone() history at />
         </article>
     }
 }

@@ -13,7 +13,7 @@
 //! ```
 //!
 //! The contracts are grouped like the traits: `lifecycle` ([`Store`]'s own methods),
-//! `accounts`, `rooms`, `messages` and `mentions` (with `reactions` and `replies` beside
+//! `accounts`, `rooms`, `messages`, `mentions` and `search` (with `reactions` and `replies` beside
 //! `messages`). Every contract must be listed in the macro; one that is not is never called,
 //! which the `dead_code` lint reports, so the list cannot silently fall behind while some
 //! backend runs the suite. What only one backend can check (its
@@ -26,6 +26,7 @@ pub(crate) mod messages;
 pub(crate) mod reactions;
 pub(crate) mod replies;
 pub(crate) mod rooms;
+pub(crate) mod search;
 
 use super::{NewMessage, NewRoom, NewUser, Posted, RoomEvent, Store};
 use crate::model::{RichText, RoomId, UserId, Visibility};
@@ -100,6 +101,14 @@ macro_rules! store_conformance {
                 mention_counts_are_per_member_after_the_read_marker_and_leave_out_ones_own,
                 an_edit_replaces_the_mentions_and_a_delete_drops_them_with_the_form,
                 the_mentions_list_is_newest_first_and_only_in_rooms_one_is_member_of,
+            ],
+            search: [
+                korean_is_found_by_part_of_a_word_and_english_by_prefix,
+                results_are_newest_first_in_pages_that_continue_below_an_id,
+                only_rooms_the_searcher_may_read_are_searched,
+                an_edit_is_found_by_its_new_words_and_a_deleted_message_never,
+                from_and_in_narrow_to_an_author_and_a_room_without_regard_to_case,
+                hostile_queries_are_answered_without_error,
             ],
         );
     };

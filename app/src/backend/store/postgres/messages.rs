@@ -1,5 +1,6 @@
 //! Messages, their changes and read markers in PostgreSQL: `impl MessageStore for PgStore`,
-//! over the tables of migration 0004, with the rendered forms and mention rows of 0010.
+//! over the tables of migration 0004, with the rendered forms and mention rows of 0010 and
+//! the search `tsvector` of 0014 (written in the statement of each post and edit).
 //!
 //! # The counter: a row lock on the room
 //!
@@ -48,6 +49,7 @@
 
 use super::reactions::{react, with_reactions};
 use super::{PgStore, seq_of, seq_param};
+use crate::backend::search::search_text;
 use crate::backend::store::rows::{event_from_row, message_from_row, rich_json};
 use crate::backend::store::{
     Change, MessageStore, NewMessage, Posted, Reacted, Reaction, RoomEvent, StoreError,
@@ -104,7 +106,7 @@ const EVENT_SELECT: &str = concat!(
 
 /// A post: the counter, the message and the event in one statement (see the module doc).
 /// `$1` room, `$2` author, `$3` client id, `$4` body, `$5` now, `$6` the rendered form, `$7`
-/// the ids of the people it mentions, `$8` the message replied to.
+/// the ids of the people it mentions, `$8` the message replied to, `$9` its search text.
 const POST: &str = "\
     WITH counter AS ( \
         UPDATE rooms SET last_seq = last_seq + 1 \
@@ -114,8 +116,9 @@ const POST: &str = "\
     posted AS ( \
         INSERT INTO messages \
             (room_id, seq, changed_seq, author_id, client_id, body, created_at, rich, \
-             reply_to_id) \
-        SELECT id, last_seq, last_seq, $2, $3, $4, $5, $6, $8 FROM counter \
+             reply_to_id, search) \
+        SELECT id, last_seq, last_seq, $2, $3, $4, $5, $6, $8, to_tsvector('simple', $9) \
+        FROM counter \
         RETURNING id, room_id, seq), \
     logged AS ( \
         INSERT INTO room_events (room_id, seq, message_id) \
@@ -133,11 +136,13 @@ pub(super) const LOCK_ROOM_OF_MESSAGE: &str = "\
 /// An edit or a delete of a live message, under its room's lock: the message, the counter
 /// and the event in one statement, returning the message as it is now. `$1` message, `$2`
 /// the new body, `$3` edited at (NULL for a delete, which keeps an earlier edit's time), `$4`
-/// deleted at (NULL for an edit), `$5` the new rendered form.
+/// deleted at (NULL for an edit), `$5` the new rendered form, `$6` the new search text (NULL
+/// for a delete: nothing of it can be found).
 const CHANGE: &str = concat!(
     "WITH changed AS ( \
         UPDATE messages m SET body = $2, edited_at = COALESCE($3, m.edited_at), \
-            deleted_at = $4, changed_seq = r.last_seq + 1, rich = $5 \
+            deleted_at = $4, changed_seq = r.last_seq + 1, rich = $5, \
+            search = to_tsvector('simple', $6) \
         FROM rooms r \
         WHERE m.id = $1 AND m.deleted_at IS NULL AND r.id = m.room_id \
         RETURNING m.*), \
@@ -176,6 +181,7 @@ impl MessageStore for PgStore {
                     .collect::<Vec<i64>>(),
             )
             .bind(message.reply_to.map(|id| id.0))
+            .bind(search_text(message.body))
             .fetch_optional(&self.pool)
             .await;
         let inserted = match inserted {
@@ -321,6 +327,7 @@ impl MessageStore for PgStore {
             .bind(edited_ms)
             .bind(deleted_ms)
             .bind(rich)
+            .bind(deleted_ms.is_none().then(|| search_text(body)))
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {

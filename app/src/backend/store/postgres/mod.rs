@@ -28,6 +28,7 @@ mod messages;
 mod reactions;
 mod rooms;
 pub mod scratch;
+mod search;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -325,6 +326,48 @@ mod tests {
         assert_eq!(store.last_seq(room).await.unwrap(), count);
         let count = i64::try_from(count).unwrap();
         assert_eq!(logged(store, room).await, (count, Some(count)));
+    }
+
+    /// Messages stored before migration 0014 have no `search` (NULL): the state the
+    /// start-up indexing finds them in.
+    #[tokio::test]
+    async fn messages_stored_before_the_index_are_found_once_indexed() {
+        use crate::backend::search::SearchQuery;
+        use crate::backend::store::SearchStore;
+        let database = ScratchDatabase::create().await;
+        let store = database.open().await;
+        let (room, author) = room_with_author(&store).await;
+        for n in 1..=3 {
+            post(&store, room, author, n).await;
+        }
+        let (deleted, _) = post(&store, room, author, 4).await;
+        store
+            .change_message(deleted, Change::Delete, 9)
+            .await
+            .unwrap()
+            .unwrap();
+        sqlx::query("UPDATE messages SET search = NULL")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        async fn found(store: &PgStore, viewer: UserId) -> usize {
+            let hello = SearchQuery::parse("hello");
+            store
+                .search_messages(viewer, &hello, None, 10)
+                .await
+                .unwrap()
+                .len()
+        }
+        assert_eq!(found(&store, author).await, 0);
+        assert_eq!(store.index_pending(2).await.unwrap(), 2);
+        assert_eq!(found(&store, author).await, 2);
+        assert_eq!(
+            store.index_pending(2).await.unwrap(),
+            1,
+            "the deleted one is skipped"
+        );
+        assert_eq!(store.index_pending(2).await.unwrap(), 0);
+        assert_eq!(found(&store, author).await, 3);
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
 //! Messages, their changes and read markers in SQLite: `impl MessageStore for SqliteStore`,
-//! over the tables of migrations 0004 to 0006 and the rendered forms and mention rows of 0010.
+//! over the tables of migrations 0004 to 0006, the rendered forms and mention rows of 0010,
+//! and the search text of 0014 (written with each post and edit; its triggers index it).
 //!
 //! Every change in a room (a post, an edit, a delete) takes the next number of
 //! `rooms.last_seq` in the same transaction as the change and is recorded in `room_events`,
@@ -9,6 +10,7 @@
 
 use super::reactions::{react, with_reactions};
 use super::{SqliteStore, seq_param};
+use crate::backend::search::search_text;
 use crate::backend::store::rows::{event_from_row, ids_json, message_from_row, rich_json};
 use crate::backend::store::{
     Change, MessageStore, NewMessage, Posted, Reacted, Reaction, RoomEvent, StoreError,
@@ -70,8 +72,9 @@ impl MessageStore for SqliteStore {
         let insert = sqlx::query_as::<_, (i64, i64)>(
             "INSERT INTO messages \
                  (room_id, seq, changed_seq, author_id, client_id, body, created_at, rich, \
-                  reply_to_id) \
-             SELECT id, last_seq + 1, last_seq + 1, ?2, ?3, ?4, ?5, ?6, ?7 FROM rooms WHERE id = ?1 \
+                  reply_to_id, search_text) \
+             SELECT id, last_seq + 1, last_seq + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
+             FROM rooms WHERE id = ?1 \
              ON CONFLICT (author_id, client_id) DO NOTHING RETURNING id, seq",
         )
         .bind(message.room.0)
@@ -80,7 +83,8 @@ impl MessageStore for SqliteStore {
         .bind(message.body)
         .bind(message.now_ms)
         .bind(rich_json(message.rich, message.body))
-        .bind(message.reply_to.map(|id| id.0));
+        .bind(message.reply_to.map(|id| id.0))
+        .bind(search_text(message.body));
         let inserted = if message.mentioned.is_empty() {
             insert.fetch_optional(&self.pool).await?
         } else {
@@ -222,7 +226,8 @@ impl MessageStore for SqliteStore {
                 mentioned,
             } => {
                 sqlx::query(
-                    "UPDATE messages SET body = ?2, edited_at = ?3, changed_seq = ?4, rich = ?5 \
+                    "UPDATE messages SET body = ?2, edited_at = ?3, changed_seq = ?4, rich = ?5, \
+                         search_text = ?6 \
                      WHERE id = ?1",
                 )
                 .bind(id.0)
@@ -230,6 +235,7 @@ impl MessageStore for SqliteStore {
                 .bind(now_ms)
                 .bind(seq)
                 .bind(rich_json(rich, body))
+                .bind(search_text(body))
                 .execute(&mut *tx)
                 .await?;
                 if !mentioned.is_empty() {
@@ -242,7 +248,8 @@ impl MessageStore for SqliteStore {
             }
             Change::Delete => {
                 sqlx::query(
-                    "UPDATE messages SET body = '', rich = '', deleted_at = ?2, changed_seq = ?3 \
+                    "UPDATE messages SET body = '', rich = '', search_text = NULL, \
+                         deleted_at = ?2, changed_seq = ?3 \
                      WHERE id = ?1",
                 )
                 .bind(id.0)

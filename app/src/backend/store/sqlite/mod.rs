@@ -14,6 +14,7 @@ mod mentions;
 mod messages;
 mod reactions;
 mod rooms;
+mod search;
 
 use std::str::FromStr;
 
@@ -121,10 +122,10 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
     use crate::backend::store::{
-        AccountStore, Change, MessageStore, NewMessage, NewRoom, NewUser, RoomStore,
+        AccountStore, Change, MessageStore, NewMessage, NewRoom, NewUser, RoomStore, SearchStore,
     };
     use crate::model::{RoomId, UserId, Visibility};
-    use crate::protocol::ClientId;
+    use crate::protocol::{ClientId, MessageId};
 
     async fn open_in(dir: &tempfile::TempDir) -> SqliteStore {
         let config = StoreConfig::sqlite_file(&dir.path().join("nested/data/sori.db"));
@@ -311,6 +312,112 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(raw, "");
+    }
+
+    /// Posts `body` as message `n` of `author` in `room`.
+    async fn say(
+        store: &SqliteStore,
+        room: RoomId,
+        author: UserId,
+        n: u8,
+        body: &str,
+    ) -> MessageId {
+        let client_id =
+            ClientId::parse(&format!("00000000-0000-4000-8000-0000000000{n:02x}")).unwrap();
+        let rich = crate::model::RichText::plain(body);
+        let message = NewMessage {
+            room,
+            author,
+            client_id: &client_id,
+            author_name: "Someone",
+            author_username: "author",
+            body,
+            rich: &rich,
+            mentioned: &[],
+            now_ms: 5,
+            reply_to: None,
+        };
+        store.insert_message(message).await.unwrap().message.id
+    }
+
+    async fn search(store: &SqliteStore, viewer: UserId, query: &str) -> usize {
+        let query = crate::backend::search::SearchQuery::parse(query);
+        store
+            .search_messages(viewer, &query, None, 100)
+            .await
+            .unwrap()
+            .len()
+    }
+
+    #[tokio::test]
+    async fn the_index_stays_in_step_with_posts_edits_deletes_and_deleted_rooms() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let author = user(&store, "author", "Someone").await;
+        let room = public_room(&store, author).await;
+        let kept = say(&store, room, author, 1, "회의 안건").await;
+        let deleted = say(&store, room, author, 2, "회의 메모").await;
+        let rich = crate::model::RichText::plain("점심 안건");
+        let edit = Change::Edit {
+            body: "점심 안건",
+            rich: &rich,
+            mentioned: &[],
+        };
+        store.change_message(kept, edit, 6).await.unwrap().unwrap();
+        store
+            .change_message(deleted, Change::Delete, 7)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(search(&store, author, "안건").await, 1);
+        assert_eq!(search(&store, author, "회의").await, 0);
+        let other = public_room(&store, author).await;
+        say(&store, other, author, 3, "회의 다시").await;
+        store.delete_room(other).await.unwrap();
+        let indexed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM message_search WHERE message_search MATCH '\"회의\"'",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            indexed, 0,
+            "the deleted room's message left the index with it"
+        );
+    }
+
+    /// Messages stored before migration 0014 have no search text (NULL) and no index rows:
+    /// the state the start-up indexing finds them in.
+    #[tokio::test]
+    async fn messages_stored_before_the_index_are_found_once_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_in(&dir).await;
+        let author = user(&store, "author", "Someone").await;
+        let room = public_room(&store, author).await;
+        for n in 1..=3 {
+            say(&store, room, author, n, &format!("오늘회의는{n}시")).await;
+        }
+        let deleted = say(&store, room, author, 4, "회의 메모").await;
+        store
+            .change_message(deleted, Change::Delete, 7)
+            .await
+            .unwrap()
+            .unwrap();
+        sqlx::query("UPDATE messages SET search_text = NULL")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(search(&store, author, "회의").await, 0);
+        assert_eq!(store.index_pending(2).await.unwrap(), 2);
+        assert_eq!(search(&store, author, "회의").await, 2, "the oldest first");
+        assert_eq!(
+            store.index_pending(2).await.unwrap(),
+            1,
+            "the deleted one is skipped"
+        );
+        assert_eq!(store.index_pending(2).await.unwrap(), 0);
+        assert_eq!(search(&store, author, "회의").await, 3);
+        assert_eq!(search(&store, author, "회의는2시").await, 1);
     }
 
     /// Forms stored as serde's tagged objects, before the compact arrays, read as they did.
