@@ -122,6 +122,18 @@ async fn hostile_queries_are_answered_like_any_other() {
     );
 }
 
+async fn around(browser: &mut Browser, room: RoomId, seq: u64) -> HistoryPage {
+    let (room, seq) = (room.to_string(), seq.to_string());
+    let (status, page) = call_json(
+        browser,
+        "messages/around",
+        &[("room", &room), ("seq", &seq)],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    serde_json::from_value(page).expect("a history page")
+}
+
 #[tokio::test]
 async fn the_history_around_a_message_holds_it_in_the_middle() {
     let app = TestApp::spawn_with(|config| config.messages.messages_per_window = 0).await;
@@ -130,25 +142,16 @@ async fn the_history_around_a_message_holds_it_in_the_middle() {
     for n in 1..=120 {
         post(&mut ana, room, &uuid(n), &format!("message {n}")).await;
     }
-    let around = |browser: &mut Browser, seq: u64| {
-        let form = [("room", room.to_string()), ("seq", seq.to_string())];
-        async move {
-            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let (status, page) = call_json(browser, "messages/around", &form).await;
-            assert_eq!(status, 200, "{page}");
-            serde_json::from_value::<HistoryPage>(page).expect("a history page")
-        }
-    };
-    let page = around(&mut ana, 60).await;
+    let page = around(&mut ana, room, 60).await;
     let seqs: Vec<u64> = page.messages.iter().map(|message| message.seq).collect();
     assert_eq!(seqs, (35..=85).collect::<Vec<_>>());
     assert!(page.has_more);
     assert_eq!(page.last_seq, 85, "the socket continues after the page");
-    let page = around(&mut ana, 110).await;
+    let page = around(&mut ana, room, 110).await;
     assert_eq!(page.messages.first().unwrap().seq, 85);
     assert_eq!(page.messages.last().unwrap().seq, 120);
     assert_eq!(page.last_seq, 120);
-    let page = around(&mut ana, 3).await;
+    let page = around(&mut ana, room, 3).await;
     assert_eq!(page.messages.first().unwrap().seq, 1);
     assert!(!page.has_more);
 }
